@@ -1,1 +1,164 @@
-//! UrBackup client.
+//! # urbackup
+//!
+//! A client for the JSON web API of the [UrBackup](https://www.urbackup.org) server: the API
+//! its web interface uses. Async first (tokio), with a blocking facade of the same names
+//! ([`blocking::UrbackupServer`], feature `blocking`, on by default).
+//!
+//! It carries two surfaces, both on [`UrbackupServer`]:
+//!
+//! * the **typed** surface: models with every field ([`ClientStatus`], [`BackupEntry`]...),
+//!   `Result<_, `[`UrbackupError`]`>`;
+//! * the **legacy** surface of the specification this crate implements: raw JSON
+//!   (`serde_json::Value`), `None` / `false` on failure (logged through `tracing`).
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use urbackup::{BackupType, UrbackupServer};
+//!
+//! # async fn demo() -> Result<(), urbackup::UrbackupError> {
+//! let server = UrbackupServer::new("http://127.0.0.1:55414/x", "admin", "secret")?;
+//! for c in server.get_client_statuses().await? {
+//!     println!("{:20} online={} file_ok={}", c.name, c.online, c.file_ok);
+//! }
+//! let started = server.start_backup_typed("laptop", BackupType::IncrFile).await?;
+//! println!("queued: {started}");
+//! # Ok(()) }
+//! ```
+//!
+//! Try it with no server: `cargo run -p urbackup-sim -- --listen 127.0.0.1:55414 --admin
+//! admin:secret --clients 10` starts a simulated one.
+//!
+//! ## Behaviour on the wire
+//!
+//! * **One session, shared.** The first call logs in (anonymously when the server has no
+//!   users, else `salt` + a PBKDF2-SHA256 or legacy MD5 proof, or the clear password with
+//!   [`UrbackupServerBuilder::plain_password_login`] for LDAP). Clones share the session;
+//!   concurrent callers wait for one login. When the server answers with its
+//!   expired-session shape (after 30 minutes idle, or a restart), the call logs in again once
+//!   and is repeated; a second refusal is [`UrbackupError::AccessDenied`].
+//! * **Errors.** The server answers everything with HTTP 200; the in-body error shapes
+//!   (`{"error":1}`, empty bodies, `{"err":"access_denied"}`...) are mapped in one table.
+//!   Login failures say which: [`AuthFailure::UnknownUser`], [`AuthFailure::WrongPassword`],
+//!   [`AuthFailure::RateLimited`] (2.5 bans an address for about 10 minutes after more than
+//!   10 failed logins), [`AuthFailure::ServerUpgrading`]. No call probes for user existence.
+//! * **Retries.** Reads are repeated (bounded, jittered backoff) on refused or reset
+//!   connections and proxy errors (HTTP 502–504); writes never are. A write that failed after
+//!   it may have reached the server says so: [`UrbackupError::outcome_unknown`].
+//! * **Timeouts** on every request (connect 10 s, request 60 s, long-poll 45 s, downloads
+//!   60 s between two pieces), all settable on the builder.
+//! * **Secrets** (password, session id, basic-auth credentials) never appear in `Debug`,
+//!   errors, logs or URLs; the session travels in POST bodies, except for
+//!   [`UrbackupServer::download_client_installer`], whose server action reads only the query
+//!   string.
+//! * **Downloads** stream to a temporary file renamed into place when complete.
+//!
+//! ## The specification, name by name
+//!
+//! | spec | Rust |
+//! |---|---|
+//! | `urbackup_server(url, username, password, basic_username, basic_password)` | [`UrbackupServer::new`], [`UrbackupServer::builder`] + [`UrbackupServerBuilder::basic_auth`] |
+//! | `login()` | [`UrbackupServer::login`] (typed: [`UrbackupServer::login_typed`]) |
+//! | `get_status()` | [`UrbackupServer::get_status`] |
+//! | `get_client_status(clientname)` | [`UrbackupServer::get_client_status`] |
+//! | `get_server_identity()` | [`UrbackupServer::get_server_identity`] |
+//! | `get_usage()` | [`UrbackupServer::get_usage`] |
+//! | `get_actions()` | [`UrbackupServer::get_actions`] |
+//! | `get_livelog(clientid=0)` | [`UrbackupServer::get_livelog`] |
+//! | `get_extra_clients()` | [`UrbackupServer::get_extra_clients`] |
+//! | `get_global_settings()` | [`UrbackupServer::get_global_settings`] |
+//! | `get_client_settings(clientname)` | [`UrbackupServer::get_client_settings`] |
+//! | `get_client_authkey(clientname)` | [`UrbackupServer::get_client_authkey`] |
+//! | `set_global_setting(key, new_value)` | [`UrbackupServer::set_global_setting`] |
+//! | `change_client_setting(clientname, key, new_value)` | [`UrbackupServer::change_client_setting`] |
+//! | `add_client(clientname)` | [`UrbackupServer::add_client`] |
+//! | `add_extra_client(addr)` | [`UrbackupServer::add_extra_client`] |
+//! | `remove_extra_client(ecid)` | [`UrbackupServer::remove_extra_client`] |
+//! | `start_incr_file_backup(clientname)` | [`UrbackupServer::start_incr_file_backup`] |
+//! | `start_full_file_backup(clientname)` | [`UrbackupServer::start_full_file_backup`] |
+//! | `start_incr_image_backup(clientname)` | [`UrbackupServer::start_incr_image_backup`] |
+//! | `start_full_image_backup(clientname)` | [`UrbackupServer::start_full_image_backup`] |
+//! | `stop_action(action)` | [`UrbackupServer::stop_action`] |
+//! | `download_installer(installer_fn, new_clientname, os)` | [`UrbackupServer::download_installer`] |
+//! | `get_client_statuses()` | [`UrbackupServer::get_client_statuses`] |
+//! | `get_client_status_by_name(clientname)` | [`UrbackupServer::get_client_status_by_name`] |
+//! | `get_server_identity_str()` | [`UrbackupServer::get_server_identity_str`] |
+//! | `get_usage_typed()` | [`UrbackupServer::get_usage_typed`] |
+//! | `get_actions_typed()` | [`UrbackupServer::get_actions_typed`] |
+//! | `get_livelog_typed(clientid=0)` | [`UrbackupServer::get_livelog_typed`] |
+//! | `get_extra_clients_typed()` | [`UrbackupServer::get_extra_clients_typed`] |
+//! | `get_backups(clientid)` | [`UrbackupServer::get_backups`] |
+//! | `get_image_backups(clientid)` | [`UrbackupServer::get_image_backups`] |
+//! | `get_global_settings_typed()` | [`UrbackupServer::get_global_settings_typed`] |
+//! | `set_global_setting_typed(key, value)` | [`UrbackupServer::set_global_setting_typed`] |
+//! | `get_client_settings_typed(clientname)` | [`UrbackupServer::get_client_settings_typed`] |
+//! | `change_client_setting_typed(clientname, key, new_value)` | [`UrbackupServer::change_client_setting_typed`] |
+//! | `start_backup_typed(clientname, backup_type)` | [`UrbackupServer::start_backup_typed`] |
+//! | `stop_action_typed(action)` | [`UrbackupServer::stop_action_typed`] |
+//! | `get_users()` | [`UrbackupServer::get_users`] |
+//! | `get_groups()` | [`UrbackupServer::get_groups`] |
+//! | `add_user(username, password, rights='all')` | [`UrbackupServer::add_user`] |
+//! | `download_installer_typed(installer_fn, new_clientname, os)` | [`UrbackupServer::download_installer_typed`] |
+//! | `ClientStatus`, `BackupEntry`, `UsageEntry`, `ActionProgress`, `LogEntry`, `ExtraClient`, `User`, `Group` | [`ClientStatus`], [`BackupEntry`], [`UsageEntry`], [`ActionProgress`], [`LogEntry`], [`ExtraClient`], [`User`], [`Group`] (same field names, plus `raw`) |
+//! | `BackupType.INCR_FILE` ... | [`BackupType::IncrFile`] ... |
+//! | `ActionType.INCR_FILE` (1) ... `RECALC_STATS` (13) | [`ActionType::IncrFile`] ... [`ActionType::RecalcStats`]; unknown values kept as [`ActionType::Other`] |
+//! | `InstallerOS.WINDOWS`, `LINUX` | [`InstallerOS::Windows`], [`InstallerOS::Linux`] (and [`InstallerOS::Mac`]) |
+//! | `LogLevel.ERROR` ... `DEBUG` | [`LogLevel::Error`] ... [`LogLevel::Debug`] |
+//! | `UrbackupError` and `AuthenticationError`, `ClientNotFoundError`, `AccessDeniedError`, `UserAlreadyExistsError`, `KeyError` | [`UrbackupError`]: [`UrbackupError::Authentication`], [`UrbackupError::ClientNotFound`], [`UrbackupError::AccessDenied`], [`UrbackupError::UserAlreadyExists`], [`UrbackupError::UnknownSetting`] |
+//!
+//! Default arguments of the spec are explicit in Rust: `get_livelog(0)`,
+//! `add_user(name, pw, "all")`, `download_installer(path, name, "linux")`.
+//!
+//! ## Where the real server wins over the specification
+//!
+//! The specification comes from a Python library (python-urbackup 1.0.0); where it disagrees
+//! with UrBackup 2.5, this crate keeps the spec's names and does what the server needs:
+//!
+//! * **`get_image_backups`** reads the server's `backup_images` list (the origin reads
+//!   `image_backups`, which does not exist, and always returns nothing), and
+//!   `BackupEntry::clientid` is filled from the reply (there is no per-entry `clientid`).
+//! * **`add_user`** uses `settings sa=useradd` with a fresh salt and `md5(salt+password)`, as
+//!   the web interface does (the origin sends a sub-action that does not exist: it returns
+//!   false and adds nothing), without probing `salt` first (a failed login on the server).
+//!   `rights` is `all` or `domain=right;...` ([`Rights`]).
+//! * **`get_groups`** reads `navitems.groups` (there is no `sa=listgroups`: the origin always
+//!   returns an empty list). The pseudo group 0 (default group) is left out.
+//! * **Settings writes** (`set_global_setting*`, `change_client_setting*`) send only the
+//!   changed key with `key.use=2` for clients, booleans as `true`/`false`, and resend
+//!   `archive` as it was (the server clears it otherwise). The origin posts every nested
+//!   `{value, use...}` object back, which the server stores as the literal text `value`/`use`
+//!   (one call changed 79 other global settings on a real 2.5.33 server). Writes are verified
+//!   on the server's reply.
+//! * **`LogLevel`** has the server's values: DEBUG -1, INFO 0, WARNING 1, ERROR 2 (the origin's
+//!   1–4 match nothing the server sends).
+//! * **`UsageEntry`**: `files` and `images` are bytes used by file and image backups (the
+//!   server's meaning), and all sizes come as 6-significant-digit floats.
+//! * **`User`**: the id comes as a string and the rights as a list; `User::rights` is the
+//!   text form, `User::right_list` the list.
+//! * **`get_client_authkey`** returns the key, not the nested settings object.
+//! * **`download_installer`** sends `os` (the origin omits it for existing clients and gets
+//!   the Windows installer) and treats the server's `ERROR: ...` text as a failure instead of
+//!   saving it as the installer.
+//! * **`stop_action`**, **`add_extra_client`**, **`remove_extra_client`** check the server's
+//!   reply (the server silently ignores unauthorized requests).
+//! * **Expired sessions** lead to one new login (the origin never logs in again), and nothing
+//!   is retried blindly (the origin repeats failed calls up to 50 times).
+
+#![warn(missing_docs)]
+
+mod api;
+pub mod auth;
+#[cfg(feature = "blocking")]
+pub mod blocking;
+mod client;
+mod error;
+mod legacy;
+pub mod models;
+mod secret;
+mod transport;
+
+pub use api::LogFilter;
+pub use client::{UrbackupServer, UrbackupServerBuilder};
+pub use error::{AuthFailure, Result, UrbackupError};
+pub use models::*;
+pub use transport::{LoginInfo, LoginMethod};

@@ -1,0 +1,179 @@
+//! Clients and server status: web actions `status`, `status_check`, `add_client`.
+
+use crate::error::{Result, UrbackupError};
+use crate::models::{ClientStatus, ExtraClient, NewClient, ServerInfo, StatusReport};
+use crate::transport::Call;
+use crate::UrbackupServer;
+use serde_json::{Map, Value};
+
+impl UrbackupServer {
+    /// The whole `status` reply: clients, extra clients and server flags (web action `status`).
+    pub async fn status_report(&self) -> Result<StatusReport> {
+        self.transport.call(Call::read("status")).await
+    }
+
+    /// All clients and their status (spec: `get_client_statuses`; web action `status`).
+    pub async fn get_client_statuses(&self) -> Result<Vec<ClientStatus>> {
+        Ok(self.status_report().await?.status)
+    }
+
+    /// One client by name (spec: `get_client_status_by_name`; web action `status`).
+    /// Errors with [`UrbackupError::ClientNotFound`] when no client has that name.
+    pub async fn get_client_status_by_name(&self, clientname: &str) -> Result<ClientStatus> {
+        find_client(self.get_client_statuses().await?, clientname)
+    }
+
+    /// The id of the client named `clientname` (web action `status`).
+    pub async fn client_id(&self, clientname: &str) -> Result<i64> {
+        Ok(self.get_client_status_by_name(clientname).await?.id)
+    }
+
+    /// The server identity (spec: `get_server_identity_str`; web action `status`).
+    pub async fn get_server_identity_str(&self) -> Result<String> {
+        Ok(self.status_report().await?.server_identity)
+    }
+
+    /// Identity, key fingerprint, API version and announced updates (web actions `login`,
+    /// `status`). The server has no action reporting its own version number: `api_version`
+    /// (2 for UrBackup 2.x) and `newer_version` are what it tells.
+    pub async fn server_info(&self) -> Result<ServerInfo> {
+        let login = self.transport.login().await?;
+        let r = self.status_report().await?;
+        Ok(ServerInfo {
+            identity: r.server_identity,
+            pubkey: r.server_pubkey,
+            api_version: login.api_version,
+            newer_version: r.curr_version_str,
+            no_file_backups: r.no_file_backups,
+            no_images: r.no_images,
+        })
+    }
+
+    /// Extra clients: host names the server scans (spec: `get_extra_clients_typed`; web action
+    /// `status`).
+    pub async fn get_extra_clients_typed(&self) -> Result<Vec<ExtraClient>> {
+        Ok(self.status_report().await?.extra_clients)
+    }
+
+    /// Adds an extra client (a host name or address to scan) and returns it (web action
+    /// `status` with `hostname`). Adding an existing host name changes nothing and returns it.
+    pub async fn add_extra_client_typed(&self, hostname: &str) -> Result<ExtraClient> {
+        let r: StatusReport = self
+            .transport
+            .call(Call::write("status").param("hostname", hostname))
+            .await?;
+        r.extra_clients
+            .into_iter()
+            .find(|e| e.hostname == hostname)
+            .ok_or_else(|| {
+                UrbackupError::access_denied("status", Some("extra client not added".into()))
+            })
+    }
+
+    /// Removes the extra client with id `ecid` (web action `status` with `hostname=<id>` and
+    /// `remove=true`: the server matches the *id*, not the host name).
+    pub async fn remove_extra_client_typed(&self, ecid: i64) -> Result<()> {
+        let r: StatusReport = self
+            .transport
+            .call(
+                Call::write("status")
+                    .param("hostname", ecid.to_string())
+                    .param("remove", "true"),
+            )
+            .await?;
+        if r.extra_clients.iter().any(|e| e.id == ecid) {
+            return Err(UrbackupError::access_denied(
+                "status",
+                Some("extra client not removed".into()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds an Internet client and returns its id and auth key (spec: `add_client`, typed;
+    /// web action `add_client`). A client of that name existing already is an error.
+    pub async fn add_client_typed(&self, clientname: &str) -> Result<NewClient> {
+        if clientname.is_empty() {
+            return Err(UrbackupError::InvalidInput("client name is empty".into()));
+        }
+        let v: Value = self
+            .transport
+            .call(Call::write("add_client").param("clientname", clientname))
+            .await?;
+        if v.get("already_exists").and_then(Value::as_bool) == Some(true) {
+            return Err(UrbackupError::Server {
+                action: "add_client".into(),
+                message: format!("a client named `{clientname}` exists already"),
+            });
+        }
+        if v.get("added_new_client").and_then(Value::as_bool) != Some(true) {
+            return Err(UrbackupError::unexpected(
+                "add_client",
+                "no added_new_client",
+                v.to_string().as_bytes(),
+            ));
+        }
+        let text = v.to_string();
+        serde_json::from_str(&text).map_err(|e| {
+            UrbackupError::unexpected(
+                "add_client",
+                format!("cannot decode ({e})"),
+                text.as_bytes(),
+            )
+        })
+    }
+
+    /// Marks clients for removal; the server deletes them and their backups at its next
+    /// cleanup (web action `status` with `remove_client`). Verified on the reply.
+    pub async fn remove_client(&self, clientids: &[i64]) -> Result<()> {
+        self.set_removal(clientids, true).await
+    }
+
+    /// Cancels a pending removal (web action `status` with `remove_client` and
+    /// `stop_remove_client`). Verified on the reply.
+    pub async fn cancel_client_removal(&self, clientids: &[i64]) -> Result<()> {
+        self.set_removal(clientids, false).await
+    }
+
+    async fn set_removal(&self, clientids: &[i64], remove: bool) -> Result<()> {
+        if clientids.is_empty() {
+            return Ok(());
+        }
+        let ids = join_ids(clientids);
+        let mut call = Call::write("status").param("remove_client", ids);
+        if !remove {
+            call = call.param("stop_remove_client", "true");
+        }
+        let r: StatusReport = self.transport.call(call).await?;
+        for id in clientids {
+            match r.status.iter().find(|c| c.id == *id) {
+                None => return Err(UrbackupError::ClientNotFound(format!("id {id}"))),
+                Some(c) if c.delete_pending != remove => {
+                    return Err(UrbackupError::access_denied(
+                        "status",
+                        Some("remove_client".into()),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the backup storage; returns the problems found, empty when all is fine (web
+    /// action `status_check`; can take seconds).
+    pub async fn status_check(&self) -> Result<Map<String, Value>> {
+        self.transport.call(Call::read("status_check")).await
+    }
+}
+
+pub(crate) fn find_client(list: Vec<ClientStatus>, clientname: &str) -> Result<ClientStatus> {
+    list.into_iter()
+        .filter(|c| !c.rejected)
+        .find(|c| c.name == clientname)
+        .ok_or_else(|| UrbackupError::ClientNotFound(clientname.to_owned()))
+}
+
+pub(crate) fn join_ids(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}

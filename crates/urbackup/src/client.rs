@@ -1,0 +1,293 @@
+//! The server handle and its builder.
+
+use crate::error::{Result, UrbackupError};
+use crate::secret::Secret;
+use crate::transport::{Limits, LoginInfo, LoginMethod, Transport, TransportConfig};
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A connection to one UrBackup server (spec: `urbackup_server`).
+///
+/// Cheap to clone: clones share one HTTP client and one session, and the type is
+/// `Send + Sync`, so one value can serve many tasks. The first call logs in; later calls
+/// reuse the session and log in again by themselves when the server has forgotten it.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), urbackup::UrbackupError> {
+/// let server = urbackup::UrbackupServer::new("http://127.0.0.1:55414/x", "admin", "secret")?;
+/// for client in server.get_client_statuses().await? {
+///     println!("{} online={} file_ok={}", client.name, client.online, client.file_ok);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct UrbackupServer {
+    pub(crate) transport: Arc<Transport>,
+}
+
+impl fmt::Debug for UrbackupServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UrbackupServer")
+            .field("transport", &self.transport)
+            .finish()
+    }
+}
+
+impl UrbackupServer {
+    /// A server at `url` (with or without the trailing `/x`; a reverse-proxy sub-path such as
+    /// `https://host/urbackup/` works), logging in as `username` with `password`. Leave both
+    /// empty for a server without users (anonymous login).
+    pub fn new(url: &str, username: &str, password: &str) -> Result<Self> {
+        Self::builder(url).credentials(username, password).build()
+    }
+
+    /// A builder for the other options: basic auth, timeouts, TLS, LDAP login...
+    pub fn builder(url: &str) -> UrbackupServerBuilder {
+        UrbackupServerBuilder::new(url)
+    }
+
+    /// The action endpoint this handle talks to (`.../x`), without credentials.
+    pub fn url(&self) -> &str {
+        self.transport.endpoint().as_str()
+    }
+
+    /// Logs in now unless a session exists, and reports what the login said (web action
+    /// `login`, with `salt` first for a hashed password).
+    pub async fn login_typed(&self) -> Result<LoginInfo> {
+        self.transport.login().await
+    }
+
+    /// Forgets the session: the next call logs in again. (The server has no logout action;
+    /// its sessions expire after 30 minutes idle.)
+    pub fn forget_session(&self) {
+        self.transport.forget_session()
+    }
+}
+
+/// Builds an [`UrbackupServer`].
+///
+/// ```
+/// use std::time::Duration;
+/// let server = urbackup::UrbackupServer::builder("https://backup.example.com/urbackup/")
+///     .credentials("admin", "secret")
+///     .basic_auth("proxyuser", "proxypass")
+///     .timeout(Duration::from_secs(30))
+///     .build()
+///     .unwrap();
+/// assert_eq!(server.url(), "https://backup.example.com/urbackup/x");
+/// ```
+#[must_use]
+pub struct UrbackupServerBuilder {
+    url: String,
+    username: String,
+    password: Secret,
+    basic: Option<(String, Secret)>,
+    login_method: LoginMethod,
+    limits: Limits,
+    user_agent: String,
+    certs: Vec<std::result::Result<reqwest::Certificate, String>>,
+    accept_invalid_certs: bool,
+}
+
+impl fmt::Debug for UrbackupServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UrbackupServerBuilder")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("basic_auth", &self.basic.as_ref().map(|(u, _)| (u, "***")))
+            .field("login_method", &self.login_method)
+            .field("limits", &self.limits)
+            .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .finish()
+    }
+}
+
+impl UrbackupServerBuilder {
+    fn new(url: &str) -> Self {
+        UrbackupServerBuilder {
+            url: url.to_owned(),
+            username: String::new(),
+            password: Secret::default(),
+            basic: None,
+            login_method: LoginMethod::Hashed,
+            limits: Limits::default(),
+            user_agent: concat!("urbackup-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            certs: Vec::new(),
+            accept_invalid_certs: false,
+        }
+    }
+
+    /// The UrBackup user and password (spec: `username`, `password`).
+    pub fn credentials(mut self, username: &str, password: &str) -> Self {
+        self.username = username.to_owned();
+        self.password = Secret::new(password);
+        self
+    }
+
+    /// HTTP basic auth for a reverse proxy (spec: `basic_username`, `basic_password`).
+    /// An empty user name means none.
+    pub fn basic_auth(mut self, username: &str, password: &str) -> Self {
+        self.basic = (!username.is_empty()).then(|| (username.to_owned(), Secret::new(password)));
+        self
+    }
+
+    /// Log in with the clear password (`plainpw=1`) instead of the salted hash: required for
+    /// LDAP accounts. The password then travels in the request body, so use HTTPS.
+    pub fn plain_password_login(mut self, yes: bool) -> Self {
+        self.login_method = if yes {
+            LoginMethod::PlainPassword
+        } else {
+            LoginMethod::Hashed
+        };
+        self
+    }
+
+    /// Time allowed to establish a connection (default 10 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.limits.connect_timeout = d;
+        self
+    }
+
+    /// Time allowed for one request, from connecting to the end of the body (default 60 s).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.limits.timeout = d;
+        self
+    }
+
+    /// Time allowed for long-poll calls (`livelog` waits up to 10 s on the server,
+    /// `restore_prepare_wait` too; default 45 s).
+    pub fn long_poll_timeout(mut self, d: Duration) -> Self {
+        self.limits.long_poll_timeout = d;
+        self
+    }
+
+    /// Longest pause between two pieces of a download before it is abandoned (default 60 s).
+    /// Downloads have no total timeout: they can be gigabytes.
+    pub fn download_idle_timeout(mut self, d: Duration) -> Self {
+        self.limits.download_idle_timeout = d;
+        self
+    }
+
+    /// How often a failed read is repeated (connection refused or reset, HTTP 502–504), with
+    /// jittered exponential backoff (default 2). Writes are never repeated.
+    pub fn read_retries(mut self, n: u32) -> Self {
+        self.limits.read_retries = n;
+        self
+    }
+
+    /// Base delay of the read retry backoff (default 200 ms).
+    pub fn retry_base_delay(mut self, d: Duration) -> Self {
+        self.limits.retry_base_delay = d;
+        self
+    }
+
+    /// Largest JSON reply accepted, in bytes (default 256 MiB).
+    pub fn max_response_bytes(mut self, n: u64) -> Self {
+        self.limits.max_response_bytes = n;
+        self
+    }
+
+    /// The User-Agent header (default `urbackup-rs/VERSION`).
+    pub fn user_agent(mut self, ua: &str) -> Self {
+        self.user_agent = ua.to_owned();
+        self
+    }
+
+    /// Trusts an extra CA certificate (PEM), e.g. a company CA or a self-signed server.
+    pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Self {
+        let has_cert = String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----");
+        self.certs.push(if has_cert {
+            reqwest::Certificate::from_pem(pem).map_err(|e| format!("invalid CA certificate: {e}"))
+        } else {
+            Err("invalid CA certificate: no PEM certificate found".to_owned())
+        });
+        self
+    }
+
+    /// Trusts the CA certificate in the PEM file at `path`.
+    pub fn ca_certificate_file(self, path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        match std::fs::read(path) {
+            Ok(pem) => self.add_root_certificate_pem(&pem),
+            Err(e) => {
+                let mut s = self;
+                s.certs.push(Err(format!(
+                    "cannot read CA certificate {}: {e}",
+                    path.display()
+                )));
+                s
+            }
+        }
+    }
+
+    /// Accepts any TLS certificate, even invalid or for another host. Only for tests against a
+    /// server you control: it makes the connection open to interception.
+    pub fn danger_accept_invalid_certs(mut self, yes: bool) -> Self {
+        self.accept_invalid_certs = yes;
+        self
+    }
+
+    /// Builds the handle. Fails on an invalid URL or certificate; does not contact the server.
+    pub fn build(self) -> Result<UrbackupServer> {
+        let mut certs = Vec::new();
+        for c in self.certs {
+            certs.push(c.map_err(UrbackupError::InvalidInput)?);
+        }
+        let transport = Transport::new(TransportConfig {
+            url: self.url,
+            username: self.username,
+            password: self.password,
+            basic: self.basic,
+            login_method: self.login_method,
+            limits: self.limits,
+            user_agent: self.user_agent,
+            root_certificates: certs,
+            accept_invalid_certs: self.accept_invalid_certs,
+        })?;
+        Ok(UrbackupServer {
+            transport: Arc::new(transport),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let b = UrbackupServer::builder("http://h")
+            .credentials("admin", "hunter2")
+            .basic_auth("proxy", "proxysecret");
+        let text = format!("{b:?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("proxysecret"),
+            "{text}"
+        );
+        let s = b.build().unwrap();
+        let text = format!("{s:?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("proxysecret"),
+            "{text}"
+        );
+        assert!(text.contains("admin"));
+    }
+
+    #[test]
+    fn bad_ca_is_an_error() {
+        let r = UrbackupServer::builder("http://h")
+            .add_root_certificate_pem(b"not a pem")
+            .build();
+        assert!(matches!(r, Err(UrbackupError::InvalidInput(_))));
+    }
+
+    fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+
+    #[test]
+    fn handle_is_shareable() {
+        assert_send_sync_clone::<UrbackupServer>();
+    }
+}

@@ -1,0 +1,1030 @@
+//! The one code path of every web-API call: encode the form, attach the session (logging in
+//! first, single-flight), send with timeouts and basic auth, decode, map the in-body error
+//! shapes in one table, and log in again once when the server says the session is gone.
+//!
+//! Downloads share the path up to the decoding step, then stream the body to a temporary file
+//! that is renamed into place only when complete.
+
+use crate::error::{snippet, AuthFailure, Result, UrbackupError};
+use crate::secret::Secret;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tracing::{debug, trace, warn};
+use url::Url;
+
+/// Bodies larger than this cannot be one of the server's error shapes (the largest, the
+/// settings refusal with its `ONLY_WIN32_*` keys, is under 100 bytes), so they skip the probe.
+const ERROR_PROBE_LIMIT: usize = 1024;
+
+/// Whether repeating a call is harmless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A read: retried (bounded, jittered) on connection failures and proxy errors.
+    Read,
+    /// A write: never retried after it may have reached the server.
+    Write,
+}
+
+/// One web-API call.
+pub(crate) struct Call<'a> {
+    pub action: &'static str,
+    pub params: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub kind: Kind,
+    /// A long-poll call (`livelog`, `restore_prepare_wait`) gets the long-poll timeout.
+    pub long_poll: bool,
+    /// Parameters go in the query string (`download_client` reads only those).
+    pub query_params: bool,
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn read(action: &'static str) -> Self {
+        Call {
+            action,
+            params: Vec::new(),
+            kind: Kind::Read,
+            long_poll: false,
+            query_params: false,
+        }
+    }
+
+    pub(crate) fn write(action: &'static str) -> Self {
+        Call {
+            kind: Kind::Write,
+            ..Call::read(action)
+        }
+    }
+
+    pub(crate) fn param(
+        mut self,
+        key: impl Into<Cow<'a, str>>,
+        value: impl Into<Cow<'a, str>>,
+    ) -> Self {
+        self.params.push((key.into(), value.into()));
+        self
+    }
+
+    pub(crate) fn param_opt(
+        self,
+        key: &'static str,
+        value: Option<impl Into<Cow<'a, str>>>,
+    ) -> Self {
+        match value {
+            Some(v) => self.param(key, v),
+            None => self,
+        }
+    }
+
+    pub(crate) fn long_poll(mut self) -> Self {
+        self.long_poll = true;
+        self
+    }
+}
+
+/// How the password is presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoginMethod {
+    /// `salt` + PBKDF2/MD5 proof, as the web interface does (local accounts).
+    #[default]
+    Hashed,
+    /// `plainpw=1` with the clear password: needed for LDAP accounts. The password then
+    /// travels in the request body: use HTTPS.
+    PlainPassword,
+}
+
+/// Timeouts and limits of the transport.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub long_poll_timeout: Duration,
+    pub download_idle_timeout: Duration,
+    pub read_retries: u32,
+    pub retry_base_delay: Duration,
+    pub max_response_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+            long_poll_timeout: Duration::from_secs(45),
+            download_idle_timeout: Duration::from_secs(60),
+            read_retries: 2,
+            retry_base_delay: Duration::from_millis(200),
+            max_response_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// What the last successful login reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LoginInfo {
+    /// The session is the anonymous admin session (the server has no users).
+    pub anonymous: bool,
+    /// Web API version (2 for UrBackup 2.x).
+    pub api_version: Option<i64>,
+    /// Rights reported by the login reply (`status`, `graph`, `progress`, `browse_backups`,
+    /// `settings`, `logs`): `all`, `none` or a client id list.
+    pub rights: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct SessionSlot {
+    token: Option<Secret>,
+    generation: u64,
+}
+
+/// A body as it came.
+pub(crate) struct Reply {
+    pub body: Bytes,
+    pub content_type: Option<String>,
+}
+
+impl Reply {
+    fn is_html(&self) -> bool {
+        self.content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("text/html"))
+    }
+}
+
+/// The shared state behind every clone of a server handle.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    endpoint: Url,
+    username: String,
+    password: Secret,
+    basic: Option<(String, Secret)>,
+    login_method: LoginMethod,
+    pub(crate) limits: Limits,
+    session: RwLock<SessionSlot>,
+    login_lock: tokio::sync::Mutex<()>,
+    /// The server refused an anonymous login once: it has users, skip that probe next time.
+    has_users: AtomicBool,
+    last_login: Mutex<Option<LoginInfo>>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("basic_auth", &self.basic.as_ref().map(|(u, _)| (u, "***")))
+            .field("login_method", &self.login_method)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// Normalises the server URL to the action endpoint `.../x`.
+pub(crate) fn endpoint_url(url: &str) -> Result<(Url, Option<(String, Secret)>)> {
+    let mut u = Url::parse(url.trim())
+        .map_err(|e| UrbackupError::InvalidInput(format!("invalid server URL: {e}")))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(UrbackupError::InvalidInput(format!(
+            "server URL must be http or https, not `{}`",
+            u.scheme()
+        )));
+    }
+    if u.host_str().is_none() {
+        return Err(UrbackupError::InvalidInput("server URL has no host".into()));
+    }
+    // Credentials in the URL are moved to basic auth, so they never appear in a logged URL.
+    let basic = if !u.username().is_empty() {
+        let user = percent_decode(u.username());
+        let pw = percent_decode(u.password().unwrap_or(""));
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        Some((user, Secret::new(pw)))
+    } else {
+        None
+    };
+    u.set_query(None);
+    u.set_fragment(None);
+    let path = u.path().trim_end_matches('/').to_owned();
+    let path = if path.rsplit('/').next() == Some("x") {
+        path
+    } else {
+        format!("{path}/x")
+    };
+    u.set_path(&path);
+    Ok((u, basic))
+}
+
+fn percent_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("v={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+pub(crate) struct TransportConfig {
+    pub url: String,
+    pub username: String,
+    pub password: Secret,
+    pub basic: Option<(String, Secret)>,
+    pub login_method: LoginMethod,
+    pub limits: Limits,
+    pub user_agent: String,
+    pub root_certificates: Vec<reqwest::Certificate>,
+    pub accept_invalid_certs: bool,
+}
+
+impl Transport {
+    pub(crate) fn new(cfg: TransportConfig) -> Result<Transport> {
+        let (endpoint, url_basic) = endpoint_url(&cfg.url)?;
+        let mut builder = reqwest::Client::builder()
+            .user_agent(cfg.user_agent)
+            .connect_timeout(cfg.limits.connect_timeout)
+            // The built-in server closes every connection after its answer: keeping idle
+            // connections would only hand out dead ones.
+            .pool_max_idle_per_host(0)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .danger_accept_invalid_certs(cfg.accept_invalid_certs);
+        for cert in cfg.root_certificates {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().map_err(|e| {
+            UrbackupError::InvalidInput(format!("HTTP client: {}", error_chain(&e)))
+        })?;
+        Ok(Transport {
+            http,
+            endpoint,
+            username: cfg.username,
+            password: cfg.password,
+            basic: cfg.basic.or(url_basic),
+            login_method: cfg.login_method,
+            limits: cfg.limits,
+            session: RwLock::new(SessionSlot::default()),
+            login_lock: tokio::sync::Mutex::new(()),
+            has_users: AtomicBool::new(false),
+            last_login: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    pub(crate) fn last_login(&self) -> Option<LoginInfo> {
+        self.last_login.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// Calls an action and decodes its reply as `T`.
+    pub(crate) async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T> {
+        let reply = self.execute(&call).await?;
+        decode(call.action, &reply)
+    }
+
+    /// Sends a call with the session, logging in first when needed and once more when the
+    /// server refuses the session. Returns a reply that passed the error table.
+    async fn execute(&self, call: &Call<'_>) -> Result<Reply> {
+        let mut relogged = false;
+        loop {
+            let (token, generation, fresh) = self.ensure_session().await?;
+            let reply = self.send(call, Some(&token)).await?;
+            match classify(call.action, &reply) {
+                Verdict::Ok => return Ok(reply),
+                Verdict::Error(e) => return Err(e),
+                Verdict::SessionRefused => {
+                    if relogged || fresh {
+                        // Refused with a session that was just made: a missing right.
+                        return Err(UrbackupError::access_denied(call.action, None));
+                    }
+                    debug!(action = call.action, "session refused; logging in again");
+                    self.relogin(Some(generation)).await?;
+                    relogged = true;
+                }
+            }
+        }
+    }
+
+    /// The current session, logging in when there is none. `fresh` is true when this call
+    /// waited for a login that happened just now.
+    async fn ensure_session(&self) -> Result<(Secret, u64, bool)> {
+        if let Some((t, g)) = self.current() {
+            return Ok((t, g, false));
+        }
+        let (t, g) = self.relogin(None).await?;
+        Ok((t, g, true))
+    }
+
+    fn current(&self) -> Option<(Secret, u64)> {
+        let slot = self.session.read().unwrap_or_else(|p| p.into_inner());
+        slot.token.clone().map(|t| (t, slot.generation))
+    }
+
+    /// Logs in unless another caller already replaced the session of generation `stale`
+    /// (single flight: concurrent callers wait for one login).
+    async fn relogin(&self, stale: Option<u64>) -> Result<(Secret, u64)> {
+        let _guard = self.login_lock.lock().await;
+        if let Some((t, g)) = self.current() {
+            if stale != Some(g) {
+                return Ok((t, g));
+            }
+        }
+        let (token, info) = self.perform_login().await?;
+        let mut slot = self.session.write().unwrap_or_else(|p| p.into_inner());
+        slot.token = Some(token.clone());
+        slot.generation += 1;
+        if let Ok(mut l) = self.last_login.lock() {
+            *l = Some(info);
+        }
+        Ok((token, slot.generation))
+    }
+
+    /// Forgets the session (the next call logs in again).
+    pub(crate) fn forget_session(&self) {
+        let mut slot = self.session.write().unwrap_or_else(|p| p.into_inner());
+        slot.token = None;
+    }
+
+    /// Makes sure a session exists, logging in if needed.
+    pub(crate) async fn login(&self) -> Result<LoginInfo> {
+        self.ensure_session().await?;
+        Ok(self.last_login().unwrap_or_default())
+    }
+
+    /// The login flow: anonymous first (skipped once the server is known to have users), then
+    /// `salt` + hashed proof, or the plain-password variant.
+    async fn perform_login(&self) -> Result<(Secret, LoginInfo)> {
+        if !self.has_users.load(Ordering::Relaxed) {
+            let r = self.login_request(Call::write("login")).await?;
+            check_login_state(&r)?;
+            if r.get("success").and_then(Value::as_bool) == Some(true) {
+                if let Some(ses) = r.get("session").and_then(Value::as_str) {
+                    debug!("logged in anonymously");
+                    return Ok((Secret::new(ses), login_info(&r, true)));
+                }
+            }
+            self.has_users.store(true, Ordering::Relaxed);
+        }
+        if self.username.is_empty() {
+            return Err(UrbackupError::Authentication(
+                AuthFailure::CredentialsRequired,
+            ));
+        }
+        match self.login_method {
+            LoginMethod::PlainPassword => self.login_plain().await,
+            LoginMethod::Hashed => self.login_hashed().await,
+        }
+    }
+
+    async fn login_hashed(&self) -> Result<(Secret, LoginInfo)> {
+        let salt = self
+            .login_request(Call::write("salt").param("username", self.username.as_str()))
+            .await?;
+        check_login_state(&salt)?;
+        match salt.get("error").and_then(Value::as_i64) {
+            Some(0) => return Err(UrbackupError::Authentication(AuthFailure::UnknownUser)),
+            Some(3) => return Err(UrbackupError::Authentication(AuthFailure::RateLimited)),
+            _ => {}
+        }
+        let (Some(ses), Some(salt_text), Some(rnd)) = (
+            salt.get("ses").and_then(Value::as_str),
+            salt.get("salt").and_then(Value::as_str),
+            salt.get("rnd").and_then(Value::as_str),
+        ) else {
+            return Err(UrbackupError::Authentication(AuthFailure::Refused {
+                detail: "the salt reply lacks ses, salt or rnd".into(),
+            }));
+        };
+        let rounds = salt
+            .get("pbkdf2_rounds")
+            .and_then(|r| {
+                r.as_u64()
+                    .or_else(|| r.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(0);
+        let rounds = u32::try_from(rounds).map_err(|_| {
+            UrbackupError::Authentication(AuthFailure::Refused {
+                detail: format!("implausible pbkdf2_rounds {rounds}"),
+            })
+        })?;
+        let proof = crate::auth::login_proof(salt_text, self.password.expose(), rounds, rnd);
+        let ses = Secret::new(ses);
+        let call = Call::write("login")
+            .param("username", self.username.as_str())
+            .param("password", proof)
+            .param("ses", ses.expose());
+        let r = self.login_request(call).await?;
+        finish_login(&r)?;
+        debug!(rounds, "logged in with a hashed password");
+        Ok((ses, login_info(&r, false)))
+    }
+
+    async fn login_plain(&self) -> Result<(Secret, LoginInfo)> {
+        let call = Call::write("login")
+            .param("username", self.username.as_str())
+            .param("password", self.password.expose())
+            .param("plainpw", "1");
+        let r = self.login_request(call).await?;
+        finish_login(&r)?;
+        let ses = r.get("session").and_then(Value::as_str).ok_or_else(|| {
+            UrbackupError::Authentication(AuthFailure::Refused {
+                detail: "the login reply lacks a session".into(),
+            })
+        })?;
+        debug!("logged in with a plain password");
+        Ok((Secret::new(ses), login_info(&r, false)))
+    }
+
+    /// `login`/`salt` requests: sent without the session slot, never retried (a repeated
+    /// failed login counts towards the server's ban).
+    async fn login_request(&self, call: Call<'_>) -> Result<Value> {
+        let reply = self.send(&call, None).await?;
+        if reply.is_html() {
+            return Err(unknown_action_error(call.action, &reply.body));
+        }
+        serde_json::from_slice(&reply.body).map_err(|e| {
+            UrbackupError::unexpected(
+                call.action,
+                format!("not JSON ({e})"),
+                &self.redact(&reply.body),
+            )
+        })
+    }
+
+    /// Replaces secrets that a body may echo (the session id) before it goes into an error.
+    fn redact(&self, body: &[u8]) -> Vec<u8> {
+        let mut text = String::from_utf8_lossy(&body[..body.len().min(480)]).into_owned();
+        if let Some((t, _)) = self.current() {
+            if !t.is_empty() {
+                text = text.replace(t.expose(), "***");
+            }
+        }
+        if !self.password.is_empty() {
+            text = text.replace(self.password.expose(), "***");
+        }
+        // Session ids inside a reply (`"session": "..."`, `"ses": "..."`).
+        for key in ["\"session\"", "\"ses\""] {
+            if let Some(pos) = text.find(key) {
+                let rest = &text[pos + key.len()..];
+                if let Some(q1) = rest.find('"') {
+                    if let Some(q2) = rest[q1 + 1..].find('"') {
+                        let start = pos + key.len() + q1 + 1;
+                        text.replace_range(start..start + q2, "***");
+                    }
+                }
+            }
+        }
+        text.into_bytes()
+    }
+
+    fn request(&self, call: &Call<'_>, token: Option<&Secret>) -> reqwest::RequestBuilder {
+        let mut url = self.endpoint.clone();
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        // `a=` first: the server finds the action by scanning for the first `a=`.
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("a", call.action);
+            if call.query_params {
+                if let Some(t) = token {
+                    q.append_pair("ses", t.expose());
+                }
+                for (k, v) in &call.params {
+                    q.append_pair(k, v);
+                }
+            }
+        }
+        if !call.query_params {
+            if let Some(t) = token {
+                form.append_pair("ses", t.expose());
+            }
+            for (k, v) in &call.params {
+                form.append_pair(k, v);
+            }
+        }
+        let timeout = if call.long_poll {
+            self.limits.long_poll_timeout
+        } else {
+            self.limits.timeout
+        };
+        let mut req = if call.query_params {
+            self.http.get(url)
+        } else {
+            self.http
+                .post(url)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(form.finish())
+        };
+        req = req.timeout(timeout);
+        if let Some((u, p)) = &self.basic {
+            req = req.basic_auth(u, Some(p.expose()));
+        }
+        req
+    }
+
+    /// Sends one call and reads the body (bounded), retrying reads on failures that a repeat
+    /// can cure. Never retries writes, and never retries timeouts (a slow server does not get
+    /// faster by asking again).
+    async fn send(&self, call: &Call<'_>, token: Option<&Secret>) -> Result<Reply> {
+        let mut attempt = 0u32;
+        loop {
+            let started = Instant::now();
+            let result = self.send_once(call, token).await;
+            trace!(
+                action = call.action,
+                attempt,
+                ok = result.is_ok(),
+                ms = started.elapsed().as_millis() as u64,
+                "request"
+            );
+            match result {
+                Err(e)
+                    if call.kind == Kind::Read
+                        && attempt < self.limits.read_retries
+                        && retryable(&e) =>
+                {
+                    let delay = backoff(self.limits.retry_base_delay, attempt);
+                    warn!(action = call.action, attempt, error = %e, "read failed; retrying in {} ms", delay.as_millis());
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(&self, call: &Call<'_>, token: Option<&Secret>) -> Result<Reply> {
+        let timeout = if call.long_poll {
+            self.limits.long_poll_timeout
+        } else {
+            self.limits.timeout
+        };
+        let resp = self
+            .request(call, token)
+            .send()
+            .await
+            .map_err(|e| self.map_reqwest(call, e, timeout, false))?;
+        let status = resp.status();
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = self.read_body(call, resp, timeout).await?;
+        if status != reqwest::StatusCode::OK {
+            return Err(UrbackupError::HttpStatus {
+                action: call.action.to_owned(),
+                status: status.as_u16(),
+                snippet: snippet(&self.redact(&body)),
+            });
+        }
+        Ok(Reply { body, content_type })
+    }
+
+    async fn read_body(
+        &self,
+        call: &Call<'_>,
+        mut resp: reqwest::Response,
+        timeout: Duration,
+    ) -> Result<Bytes> {
+        let limit = self.limits.max_response_bytes;
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(UrbackupError::ResponseTooLarge {
+                action: call.action.to_owned(),
+                limit,
+            });
+        }
+        let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(8192).min(limit) as usize);
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if buf.len() as u64 + chunk.len() as u64 > limit {
+                        return Err(UrbackupError::ResponseTooLarge {
+                            action: call.action.to_owned(),
+                            limit,
+                        });
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(Bytes::from(buf)),
+                Err(e) => return Err(self.map_reqwest(call, e, timeout, true)),
+            }
+        }
+    }
+
+    fn map_reqwest(
+        &self,
+        call: &Call<'_>,
+        e: reqwest::Error,
+        timeout: Duration,
+        sent: bool,
+    ) -> UrbackupError {
+        // An error before the connection was made means the server never saw the request.
+        let reached = sent || !e.is_connect();
+        let outcome_unknown = call.kind == Kind::Write && reached;
+        if e.is_timeout() {
+            UrbackupError::Timeout {
+                action: call.action.to_owned(),
+                secs: timeout.as_secs_f64(),
+                outcome_unknown,
+            }
+        } else {
+            UrbackupError::Transport {
+                action: call.action.to_owned(),
+                message: error_chain(&e.without_url()),
+                outcome_unknown,
+            }
+        }
+    }
+
+    /// Downloads a file that the server sends as `application/octet-stream` to `dest`:
+    /// streamed to a temporary file beside it, renamed into place only when complete.
+    /// Returns the number of bytes written.
+    pub(crate) async fn download(&self, call: Call<'_>, dest: &Path) -> Result<u64> {
+        let mut relogged = false;
+        loop {
+            let (token, generation, fresh) = self.ensure_session().await?;
+            let resp = self
+                .request(&call, Some(&token))
+                .timeout(Duration::from_secs(365 * 24 * 3600))
+                .send();
+            let resp = tokio::time::timeout(self.limits.timeout, resp)
+                .await
+                .map_err(|_| UrbackupError::Timeout {
+                    action: call.action.to_owned(),
+                    secs: self.limits.timeout.as_secs_f64(),
+                    outcome_unknown: false,
+                })?
+                .map_err(|e| self.map_reqwest(&call, e, self.limits.timeout, false))?;
+            let status = resp.status();
+            let is_file = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|c| c.starts_with("application/octet-stream"));
+            if status == reqwest::StatusCode::OK && is_file {
+                return self.stream_to_file(&call, resp, dest).await;
+            }
+            let content_type = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = self.read_body(&call, resp, self.limits.timeout).await?;
+            if status != reqwest::StatusCode::OK {
+                return Err(UrbackupError::HttpStatus {
+                    action: call.action.to_owned(),
+                    status: status.as_u16(),
+                    snippet: snippet(&self.redact(&body)),
+                });
+            }
+            if body.starts_with(b"ERROR:") {
+                let msg = String::from_utf8_lossy(&body[6..]).trim().to_owned();
+                return Err(UrbackupError::Server {
+                    action: call.action.to_owned(),
+                    message: msg,
+                });
+            }
+            let reply = Reply { body, content_type };
+            match classify(call.action, &reply) {
+                Verdict::SessionRefused if !relogged && !fresh => {
+                    self.relogin(Some(generation)).await?;
+                    relogged = true;
+                }
+                Verdict::SessionRefused => {
+                    return Err(UrbackupError::access_denied(call.action, None));
+                }
+                Verdict::Error(e) => return Err(e),
+                Verdict::Ok => {
+                    return Err(UrbackupError::unexpected(
+                        call.action,
+                        "expected a file download",
+                        &self.redact(&reply.body),
+                    ))
+                }
+            }
+        }
+    }
+
+    async fn stream_to_file(
+        &self,
+        call: &Call<'_>,
+        mut resp: reqwest::Response,
+        dest: &Path,
+    ) -> Result<u64> {
+        let io_err = |source: std::io::Error| UrbackupError::Io {
+            path: dest.display().to_string(),
+            source,
+        };
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".urbackup-download-")
+            .tempfile_in(&dir)
+            .map_err(io_err)?;
+        let (std_file, tmp_path) = tmp.into_parts();
+        let mut file = tokio::fs::File::from_std(std_file);
+        let expected = resp.content_length();
+        let mut written: u64 = 0;
+        loop {
+            let chunk = tokio::time::timeout(self.limits.download_idle_timeout, resp.chunk())
+                .await
+                .map_err(|_| UrbackupError::Timeout {
+                    action: call.action.to_owned(),
+                    secs: self.limits.download_idle_timeout.as_secs_f64(),
+                    outcome_unknown: false,
+                })?
+                .map_err(|e| self.map_reqwest(call, e, self.limits.download_idle_timeout, true))?;
+            match chunk {
+                Some(c) => {
+                    file.write_all(&c).await.map_err(io_err)?;
+                    written += c.len() as u64;
+                }
+                None => break,
+            }
+        }
+        if let Some(n) = expected {
+            if n != written {
+                return Err(UrbackupError::Transport {
+                    action: call.action.to_owned(),
+                    message: format!("download ended after {written} of {n} bytes"),
+                    outcome_unknown: false,
+                });
+            }
+        }
+        file.flush().await.map_err(io_err)?;
+        file.sync_all().await.map_err(io_err)?;
+        drop(file);
+        tmp_path.persist(dest).map_err(|e| io_err(e.error))?;
+        debug!(action = call.action, bytes = written, "download complete");
+        Ok(written)
+    }
+}
+
+/// What the error table says about a reply.
+enum Verdict {
+    Ok,
+    /// `{"error":1}`, `{"error":true}` or an empty body: the session is unknown, expired or not
+    /// logged in (or, in many actions, a right is missing: a fresh login tells them apart).
+    SessionRefused,
+    Error(UrbackupError),
+}
+
+/// The one table of in-body error shapes (HTTP 200 for all of them).
+fn classify(action: &str, reply: &Reply) -> Verdict {
+    if reply.body.iter().all(u8::is_ascii_whitespace) {
+        return Verdict::SessionRefused;
+    }
+    if reply.is_html() {
+        return Verdict::Error(unknown_action_error(action, &reply.body));
+    }
+    if reply.body.len() > ERROR_PROBE_LIMIT {
+        return Verdict::Ok;
+    }
+    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(&reply.body) else {
+        return Verdict::Ok; // decoding reports it with the action's context
+    };
+    if let Some(err) = obj.get("error") {
+        return match err {
+            Value::Bool(true) => Verdict::SessionRefused,
+            Value::Number(n) if n.as_i64() == Some(1) => Verdict::SessionRefused,
+            Value::Number(n) if n.as_i64() == Some(3) => {
+                Verdict::Error(UrbackupError::Authentication(AuthFailure::RateLimited))
+            }
+            Value::Number(n) if n.as_i64() == Some(2) => {
+                Verdict::Error(UrbackupError::access_denied(action, None))
+            }
+            Value::String(s) if s == "2" => Verdict::Error(UrbackupError::access_denied(
+                action,
+                Some("unknown client".into()),
+            )),
+            Value::Bool(false) => Verdict::Ok,
+            other => Verdict::Error(UrbackupError::Server {
+                action: action.to_owned(),
+                message: format!("error {other}"),
+            }),
+        };
+    }
+    if let Some(err) = obj.get("err").and_then(Value::as_str) {
+        let code = obj
+            .get("errcode")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        return Verdict::Error(if err == "access_denied" {
+            UrbackupError::access_denied(action, code)
+        } else {
+            UrbackupError::Server {
+                action: action.to_owned(),
+                message: match code {
+                    Some(c) => format!("{err} ({c})"),
+                    None => err.to_owned(),
+                },
+            }
+        });
+    }
+    Verdict::Ok
+}
+
+fn unknown_action_error(action: &str, body: &[u8]) -> UrbackupError {
+    let text = String::from_utf8_lossy(body);
+    if text.starts_with("Error: Unknown action") {
+        UrbackupError::Server {
+            action: action.to_owned(),
+            message: "the server does not offer this action (is it upgrading its database, or not an UrBackup 2.x server?)".into(),
+        }
+    } else {
+        UrbackupError::unexpected(action, "an HTML page instead of JSON", body)
+    }
+}
+
+/// Decodes a reply that passed the error table.
+pub(crate) fn decode<T: DeserializeOwned>(action: &str, reply: &Reply) -> Result<T> {
+    serde_json::from_slice(&reply.body)
+        .map_err(|e| UrbackupError::unexpected(action, format!("cannot decode ({e})"), &reply.body))
+}
+
+/// Start-up states of `login`/`salt`: database upgrade, file index creation, ban.
+fn check_login_state(r: &Value) -> Result<()> {
+    if r.get("upgrading_database").and_then(Value::as_bool) == Some(true) {
+        let detail = format!(
+            "database version {} of {}",
+            r.get("curr_db_version").unwrap_or(&Value::Null),
+            r.get("target_db_version").unwrap_or(&Value::Null)
+        );
+        return Err(UrbackupError::Authentication(
+            AuthFailure::ServerUpgrading { detail },
+        ));
+    }
+    if r.get("creating_filescache").and_then(Value::as_bool) == Some(true) {
+        let detail = format!(
+            "creating its file index, {}% done",
+            r.get("percent_finished").unwrap_or(&Value::Null)
+        );
+        return Err(UrbackupError::Authentication(
+            AuthFailure::ServerUpgrading { detail },
+        ));
+    }
+    if r.get("error").and_then(Value::as_i64) == Some(3) {
+        return Err(UrbackupError::Authentication(AuthFailure::RateLimited));
+    }
+    Ok(())
+}
+
+/// The answer to the credentialed `login`.
+fn finish_login(r: &Value) -> Result<()> {
+    check_login_state(r)?;
+    if r.get("success").and_then(Value::as_bool) == Some(true) {
+        return Ok(());
+    }
+    Err(UrbackupError::Authentication(
+        match r.get("error").and_then(Value::as_i64) {
+            Some(2) => AuthFailure::WrongPassword,
+            Some(1) => AuthFailure::Refused {
+                detail: "the server lost the login session (restarted?)".into(),
+            },
+            _ => AuthFailure::Refused {
+                detail: "the server did not confirm the login".into(),
+            },
+        },
+    ))
+}
+
+fn login_info(r: &Value, anonymous: bool) -> LoginInfo {
+    let rights = [
+        "status",
+        "graph",
+        "progress",
+        "browse_backups",
+        "settings",
+        "logs",
+    ]
+    .iter()
+    .filter_map(|k| {
+        r.get(*k)
+            .and_then(Value::as_str)
+            .map(|v| ((*k).to_owned(), v.to_owned()))
+    })
+    .collect();
+    LoginInfo {
+        anonymous,
+        api_version: r.get("api_version").and_then(Value::as_i64),
+        rights,
+    }
+}
+
+fn retryable(e: &UrbackupError) -> bool {
+    match e {
+        UrbackupError::Transport { .. } => true,
+        UrbackupError::HttpStatus { status, .. } => matches!(status, 502..=504),
+        _ => false,
+    }
+}
+
+/// Exponential backoff with ±50 % jitter.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    use rand::Rng;
+    let nominal = base.saturating_mul(1 << attempt.min(6));
+    let jitter: f64 = rand::thread_rng().gen_range(0.5..1.5);
+    nominal.mul_f64(jitter)
+}
+
+/// An error and its causes on one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        src = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_forms() {
+        let e = |u: &str| endpoint_url(u).unwrap().0.to_string();
+        assert_eq!(e("http://127.0.0.1:55414"), "http://127.0.0.1:55414/x");
+        assert_eq!(e("http://127.0.0.1:55414/"), "http://127.0.0.1:55414/x");
+        assert_eq!(e("http://127.0.0.1:55414/x"), "http://127.0.0.1:55414/x");
+        assert_eq!(e("http://h/urbackup/"), "http://h/urbackup/x");
+        assert_eq!(e("https://h/urbackup/x?a=status"), "https://h/urbackup/x");
+        assert!(endpoint_url("ftp://h").is_err());
+        assert!(endpoint_url("not a url").is_err());
+    }
+
+    #[test]
+    fn url_credentials_move_to_basic_auth() {
+        let (u, basic) = endpoint_url("https://bob:p%40ss@h/x").unwrap();
+        assert_eq!(u.as_str(), "https://h/x");
+        let (user, pw) = basic.unwrap();
+        assert_eq!((user.as_str(), pw.expose()), ("bob", "p@ss"));
+    }
+
+    fn reply(body: &str, ct: Option<&str>) -> Reply {
+        Reply {
+            body: Bytes::from(body.to_owned()),
+            content_type: ct.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn error_table() {
+        let v = |b: &str| classify("status", &reply(b, Some("application/json")));
+        assert!(matches!(v("{\"error\": 1}"), Verdict::SessionRefused));
+        assert!(matches!(v("{\"error\": true}"), Verdict::SessionRefused));
+        assert!(matches!(v(""), Verdict::SessionRefused));
+        assert!(matches!(
+            v("{\"ONLY_WIN32_BEGIN\":\"<!--\",\"error\":1}"),
+            Verdict::SessionRefused
+        ));
+        assert!(matches!(
+            v("{\"error\": 2}"),
+            Verdict::Error(UrbackupError::AccessDenied { .. })
+        ));
+        assert!(matches!(
+            v("{\"err\":\"access_denied\",\"errcode\":\"x\"}"),
+            Verdict::Error(UrbackupError::AccessDenied {
+                detail: Some(_),
+                ..
+            })
+        ));
+        assert!(matches!(
+            v("{\"err\":\"client_not_online\"}"),
+            Verdict::Error(UrbackupError::Server { .. })
+        ));
+        assert!(matches!(v("{\"status\": []}"), Verdict::Ok));
+        assert!(matches!(
+            classify(
+                "x",
+                &reply(
+                    "Error: Unknown action [x]",
+                    Some("text/html; charset=UTF-8")
+                )
+            ),
+            Verdict::Error(UrbackupError::Server { .. })
+        ));
+    }
+
+    #[test]
+    fn backoff_is_bounded_and_jittered() {
+        let b = Duration::from_millis(100);
+        for attempt in 0..10 {
+            let d = backoff(b, attempt);
+            assert!(d >= b / 2 && d <= b * 64 * 3 / 2, "{d:?}");
+        }
+    }
+}
