@@ -152,6 +152,8 @@ pub mod auth;
 pub mod blocking;
 mod client;
 mod error;
+#[cfg(test)]
+mod fixture_tests;
 mod legacy;
 pub mod models;
 mod secret;

@@ -769,7 +769,7 @@ impl Transport {
 }
 
 /// What the error table says about a reply.
-enum Verdict {
+pub(crate) enum Verdict {
     Ok,
     /// `{"error":1}`, `{"error":true}` or an empty body: the session is unknown, expired or not
     /// logged in (or, in many actions, a right is missing: a fresh login tells them apart).
@@ -778,7 +778,7 @@ enum Verdict {
 }
 
 /// The one table of in-body error shapes (HTTP 200 for all of them).
-fn classify(action: &str, reply: &Reply) -> Verdict {
+pub(crate) fn classify(action: &str, reply: &Reply) -> Verdict {
     if reply.body.iter().all(u8::is_ascii_whitespace) {
         return Verdict::SessionRefused;
     }
@@ -878,7 +878,7 @@ fn check_login_state(r: &Value) -> Result<()> {
 }
 
 /// The answer to the credentialed `login`.
-fn finish_login(r: &Value) -> Result<()> {
+pub(crate) fn finish_login(r: &Value) -> Result<()> {
     check_login_state(r)?;
     if r.get("success").and_then(Value::as_bool) == Some(true) {
         return Ok(());
@@ -896,7 +896,7 @@ fn finish_login(r: &Value) -> Result<()> {
     ))
 }
 
-fn login_info(r: &Value, anonymous: bool) -> LoginInfo {
+pub(crate) fn login_info(r: &Value, anonymous: bool) -> LoginInfo {
     let rights = [
         "status",
         "graph",

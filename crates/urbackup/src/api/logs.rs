@@ -8,27 +8,27 @@ use crate::UrbackupServer;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct LiveLogReply {
+pub(crate) struct LiveLogReply {
     #[serde(default, deserialize_with = "de::list")]
-    logdata: Vec<LogEntry>,
+    pub(crate) logdata: Vec<LogEntry>,
 }
 
 #[derive(Deserialize)]
-struct LogsReply {
+pub(crate) struct LogsReply {
     #[serde(default, deserialize_with = "de::list")]
-    logs: Vec<LogSummary>,
+    pub(crate) logs: Vec<LogSummary>,
     #[serde(default)]
-    log: Option<LogDetail>,
+    pub(crate) log: Option<LogDetail>,
 }
 
 #[derive(Deserialize)]
-struct LogDetail {
+pub(crate) struct LogDetail {
     #[serde(default, deserialize_with = "de::string")]
-    data: String,
+    pub(crate) data: String,
     #[serde(default, deserialize_with = "de::int")]
-    time: i64,
+    pub(crate) time: i64,
     #[serde(default, deserialize_with = "de::string")]
-    clientname: String,
+    pub(crate) clientname: String,
 }
 
 /// Which stored logs to list.

@@ -11,3 +11,11 @@ mod usage;
 mod users;
 
 pub use logs::LogFilter;
+#[cfg(test)]
+pub(crate) use logs::{LiveLogReply, LogsReply};
+#[cfg(test)]
+pub(crate) use progress::{LastActsReply, ProgressReply, StartReply};
+#[cfg(test)]
+pub(crate) use usage::{PieReply, UsageReply};
+#[cfg(test)]
+pub(crate) use users::{NavReply, UsersReply};

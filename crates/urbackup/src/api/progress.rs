@@ -9,21 +9,21 @@ use crate::UrbackupServer;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct ProgressReply {
+pub(crate) struct ProgressReply {
     #[serde(default, deserialize_with = "de::list")]
-    progress: Vec<ActionProgress>,
+    pub(crate) progress: Vec<ActionProgress>,
 }
 
 #[derive(Deserialize)]
-struct LastActsReply {
+pub(crate) struct LastActsReply {
     #[serde(default, deserialize_with = "de::list")]
-    lastacts: Vec<Activity>,
+    pub(crate) lastacts: Vec<Activity>,
 }
 
 #[derive(Deserialize)]
-struct StartReply {
+pub(crate) struct StartReply {
     #[serde(default, deserialize_with = "de::list")]
-    result: Vec<StartResult>,
+    pub(crate) result: Vec<StartResult>,
 }
 
 impl UrbackupServer {

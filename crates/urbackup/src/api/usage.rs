@@ -8,17 +8,17 @@ use crate::UrbackupServer;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct UsageReply {
+pub(crate) struct UsageReply {
     #[serde(default)]
-    usage: Option<Vec<UsageEntry>>,
+    pub(crate) usage: Option<Vec<UsageEntry>>,
     #[serde(default, deserialize_with = "de::boolean")]
-    reset_statistics: bool,
+    pub(crate) reset_statistics: bool,
 }
 
 #[derive(Deserialize)]
-struct PieReply {
+pub(crate) struct PieReply {
     #[serde(default, deserialize_with = "de::list")]
-    data: Vec<PieSlice>,
+    pub(crate) data: Vec<PieSlice>,
 }
 
 impl UrbackupServer {

@@ -12,45 +12,45 @@ use serde::Deserialize;
 use serde_json::Value;
 
 #[derive(Deserialize)]
-struct UsersReply {
+pub(crate) struct UsersReply {
     #[serde(default, deserialize_with = "de::list")]
-    users: Vec<User>,
+    pub(crate) users: Vec<User>,
     #[serde(default, deserialize_with = "de::boolean")]
-    add_ok: bool,
+    pub(crate) add_ok: bool,
     #[serde(default, deserialize_with = "de::boolean")]
-    alread_exists: bool,
+    pub(crate) alread_exists: bool,
     #[serde(default, deserialize_with = "de::boolean")]
-    removeuser: bool,
+    pub(crate) removeuser: bool,
     #[serde(default, deserialize_with = "de::boolean")]
-    change_ok: bool,
+    pub(crate) change_ok: bool,
     #[serde(default, deserialize_with = "de::boolean")]
-    update_right: bool,
+    pub(crate) update_right: bool,
     #[serde(default, deserialize_with = "de::boolean")]
-    old_pw_wrong: bool,
+    pub(crate) old_pw_wrong: bool,
     #[serde(default)]
-    sa: Option<String>,
+    pub(crate) sa: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
-struct NavItems {
+pub(crate) struct NavItems {
     #[serde(default, deserialize_with = "de::list")]
-    groups: Vec<Group>,
+    pub(crate) groups: Vec<Group>,
     #[serde(default, deserialize_with = "de::list")]
-    clients: Vec<SettingsClient>,
+    pub(crate) clients: Vec<SettingsClient>,
 }
 
 #[derive(Deserialize)]
-struct NavReply {
+pub(crate) struct NavReply {
     #[serde(default)]
-    navitems: Option<NavItems>,
+    pub(crate) navitems: Option<NavItems>,
     #[serde(default, deserialize_with = "de::boolean")]
-    add_ok: bool,
+    pub(crate) add_ok: bool,
     #[serde(default, deserialize_with = "de::boolean")]
-    already_exists: bool,
+    pub(crate) already_exists: bool,
     #[serde(default, deserialize_with = "de::boolean")]
-    delete_ok: bool,
+    pub(crate) delete_ok: bool,
     #[serde(default)]
-    added_group: Option<Value>,
+    pub(crate) added_group: Option<Value>,
 }
 
 impl UrbackupServer {
@@ -163,7 +163,7 @@ impl UrbackupServer {
 
     async fn users_call(&self, call: Call<'_>) -> Result<UsersReply> {
         let mut r: UsersReply = self.transport.call(call).await?;
-        if r.sa.as_deref() != Some("listusers") && !r.alread_exists && !r.add_ok {
+        if r.sa.as_deref() != Some("listusers") {
             // No `listusers` continuation: the session lacks the user management right.
             return Err(UrbackupError::access_denied(
                 "settings",

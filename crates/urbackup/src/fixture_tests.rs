@@ -1,0 +1,332 @@
+//! Every response captured from a real UrBackup 2.5.33 server (`fixtures/real-2.5/`) goes
+//! through the same error table and decoders as a live reply.
+
+use crate::api::{
+    LastActsReply, LiveLogReply, LogsReply, NavReply, PieReply, ProgressReply, StartReply,
+    UsageReply, UsersReply,
+};
+use crate::models::*;
+use crate::transport::{self, Reply, Verdict};
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+
+struct Capture {
+    file: String,
+    action: String,
+    sa: String,
+    http_status: u64,
+    reply: Reply,
+}
+
+fn captures() -> Vec<Capture> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real-2.5");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("fixtures directory") {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let req = &v["request"];
+        let resp = &v["response"];
+        let content_type = resp["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0].as_str().unwrap().eq_ignore_ascii_case("content-type"))
+            .map(|h| h[1].as_str().unwrap().to_owned());
+        out.push(Capture {
+            file: path.file_name().unwrap().to_string_lossy().into_owned(),
+            action: req["action"].as_str().unwrap_or("").to_owned(),
+            sa: req["params"]["sa"].as_str().unwrap_or("").to_owned(),
+            http_status: resp["http_status"].as_u64().unwrap(),
+            reply: Reply {
+                body: Bytes::from(resp["body_raw"].as_str().unwrap_or("").to_owned()),
+                content_type,
+            },
+        });
+    }
+    out.sort_by(|a, b| a.file.cmp(&b.file));
+    out
+}
+
+fn get(file: &str) -> Capture {
+    captures()
+        .into_iter()
+        .find(|c| c.file == file)
+        .unwrap_or_else(|| panic!("{file}"))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(c: &Capture) -> T {
+    transport::decode(&c.action, &c.reply).unwrap_or_else(|e| panic!("{}: {e}", c.file))
+}
+
+/// Decodes a capture with the type the API uses for its action; returns what kind it was.
+fn decode_as_api_does(c: &Capture) -> &'static str {
+    let body = &c.reply.body;
+    if c.http_status != 200 {
+        return "http-error";
+    }
+    match c.action.as_str() {
+        "login" | "salt" => {
+            let v: Value = serde_json::from_slice(body).unwrap();
+            assert!(v.is_object(), "{}", c.file);
+            return "login";
+        }
+        "download_client" => {
+            assert!(body.starts_with(b"ERROR:"), "{}", c.file);
+            return "download-error";
+        }
+        "backups" if c.sa == "filesdl" || c.sa == "zipdl" => return "download",
+        "server_status" => return "text",
+        _ => {}
+    }
+    match transport::classify(&c.action, &c.reply) {
+        Verdict::SessionRefused => return "session-refused",
+        Verdict::Error(_) => return "error",
+        Verdict::Ok => {}
+    }
+    match (c.action.as_str(), c.sa.as_str()) {
+        ("status", _) => drop(decode::<StatusReport>(c)),
+        ("progress", _) => drop(decode::<ProgressReply>(c)),
+        ("lastacts", _) => drop(decode::<LastActsReply>(c)),
+        ("start_backup", _) => drop(decode::<StartReply>(c)),
+        ("add_client", _) => {
+            let v: Value = decode(c);
+            if v.get("added_new_client").is_some() {
+                drop(decode::<NewClient>(c));
+            }
+        }
+        ("backups", "backups") => drop(decode::<BackupsReply>(c)),
+        ("backups", "files") => drop(decode::<BackupListing>(c)),
+        ("backups", _) => drop(decode::<Map<String, Value>>(c)),
+        ("logs", _) => drop(decode::<LogsReply>(c)),
+        ("livelog", _) => drop(decode::<LiveLogReply>(c)),
+        ("settings", "listusers" | "useradd" | "updaterights" | "removeuser" | "changepw") => {
+            drop(decode::<UsersReply>(c))
+        }
+        ("settings", "groupadd" | "listgroups") => drop(decode::<NavReply>(c)),
+        ("settings", _) => {
+            let m: Map<String, Value> = decode(c);
+            let s = match m.get("settings") {
+                Some(Value::Object(o)) => Settings::from_object(o),
+                other => panic!("{}: settings {other:?}", c.file),
+            };
+            assert!(!s.is_empty(), "{}", c.file);
+        }
+        ("usage", _) => drop(decode::<UsageReply>(c)),
+        ("piegraph", _) => drop(decode::<PieReply>(c)),
+        ("usagegraph", _) => drop(decode::<UsageGraph>(c)),
+        ("users" | "status_check" | "scripts", _) => drop(decode::<Value>(c)),
+        (a, sa) => panic!("{}: no decoder for action {a} sa {sa}", c.file),
+    }
+    "ok"
+}
+
+#[test]
+fn every_capture_decodes() {
+    let all = captures();
+    assert!(all.len() >= 166, "found {} captures", all.len());
+    let mut kinds = std::collections::BTreeMap::new();
+    for c in &all {
+        *kinds.entry(decode_as_api_does(c)).or_insert(0) += 1;
+    }
+    // Every error shape of the captures is recognised as one.
+    assert!(kinds["session-refused"] >= 10, "{kinds:?}");
+    assert!(kinds["error"] >= 3, "{kinds:?}");
+    assert!(kinds["ok"] >= 120, "{kinds:?}");
+}
+
+#[test]
+fn error_shapes_of_the_captures() {
+    for f in [
+        "status__unknown-session.json",
+        "status__no-session.json",
+        "status__session-after-server-restart.json",
+        "progress__unknown-session.json",
+        "add_client__limited-user.json",
+        "settings__unknown-session.json",
+        "settings__limited-user-general.json",
+        "start_backup__unknown-session.json",
+        "start_backup__limited-user.json",
+        "backups__unknown-session.json",
+    ] {
+        let c = get(f);
+        assert!(
+            matches!(
+                transport::classify(&c.action, &c.reply),
+                Verdict::SessionRefused
+            ),
+            "{f}"
+        );
+    }
+    for f in [
+        "backups__files-unknown-backup.json",
+        "backups__files-wrong-client.json",
+    ] {
+        let c = get(f);
+        match transport::classify(&c.action, &c.reply) {
+            Verdict::Error(crate::UrbackupError::AccessDenied { detail, .. }) => {
+                assert_eq!(detail.as_deref(), Some("path_browse_access_denied"), "{f}")
+            }
+            _ => panic!("{f}"),
+        }
+    }
+    let c = get("unknown-action.json");
+    assert!(matches!(
+        transport::classify(&c.action, &c.reply),
+        Verdict::Error(crate::UrbackupError::Server { .. })
+    ));
+}
+
+#[test]
+fn login_replies() {
+    let v = |f: &str| -> Value { serde_json::from_slice(&get(f).reply.body).unwrap() };
+    assert!(transport::finish_login(&v("login__admin-success.json")).is_ok());
+    assert!(transport::finish_login(&v("login__plainpw-success.json")).is_ok());
+    assert!(matches!(
+        transport::finish_login(&v("login__wrong-password.json")),
+        Err(crate::UrbackupError::Authentication(
+            crate::AuthFailure::WrongPassword
+        ))
+    ));
+    assert!(matches!(
+        transport::finish_login(&v("login__plainpw-wrong.json")),
+        Err(crate::UrbackupError::Authentication(
+            crate::AuthFailure::WrongPassword
+        ))
+    ));
+    let info = transport::login_info(&v("login__limited-user-rights.json"), false);
+    assert!(info
+        .rights
+        .iter()
+        .any(|(k, r)| k == "browse_backups" && r == "none"));
+    assert_eq!(info.api_version, Some(2));
+    let salt = v("salt__admin.json");
+    assert_eq!(salt["pbkdf2_rounds"], 10000);
+    assert_eq!(v("salt__unknown-user.json")["error"], 0);
+}
+
+#[test]
+fn status_fields() {
+    let r: StatusReport = decode(&get("status__after-backups.json"));
+    let c = r.status.iter().find(|c| c.name == "realclient").unwrap();
+    assert_eq!(c.id, 2);
+    assert!(c.online && c.lastbackup > 1_700_000_000 && c.file_disabled && !c.file_ok);
+    assert!(!c.file_failed(), "disabled is not failed");
+    assert!(c.image_not_supported && !c.image_failed());
+    assert_eq!(c.os_simple, "linux");
+    assert!(c.raw.get().contains("\"uid\""));
+
+    let r: StatusReport = decode(&get("status__during-full-file.json"));
+    let c = r.status.iter().find(|c| c.name == "realclient").unwrap();
+    assert_eq!(c.processes[0].action, ActionType::FullFile);
+    assert_eq!(c.processes[0].pcdone, -1);
+    assert_eq!(c.status, 2);
+
+    let r: StatusReport = decode(&get("status__after-add-extra-client.json"));
+    assert_eq!(r.extra_clients[0].id, 1, "extra client ids come as strings");
+    let r: StatusReport = decode(&get("status__remove_client.json"));
+    assert!(r.status.iter().find(|c| c.id == 1).unwrap().delete_pending);
+    let r: StatusReport = decode(&get("status__stop_remove_client.json"));
+    assert!(!r.status.iter().find(|c| c.id == 1).unwrap().delete_pending);
+    let r: StatusReport = decode(&get("status__limited-user.json"));
+    assert!(!r.admin);
+}
+
+#[test]
+fn progress_fields() {
+    let r: ProgressReply = decode(&get("progress__during-full-file.json"));
+    let p = &r.progress[0];
+    assert_eq!(
+        (p.clientid, p.action, p.progress_percent),
+        (2, ActionType::FullFile, -1)
+    );
+    assert_eq!((p.logid, p.total_bytes, p.eta_ms), (5, -1, 61000));
+    assert!(p.can_stop_backup);
+    let later: ProgressReply = decode(&get("progress__during-incr-file-later.json"));
+    assert!(later.progress.iter().all(|p| p.progress_percent >= -1));
+    let acts: LastActsReply = decode(&get("lastacts__after-backups.json"));
+    assert!(acts.lastacts.iter().all(|a| a.clientid == 2 && !a.deletion));
+    assert!(acts.lastacts.iter().any(|a| a.size_bytes == 408919));
+}
+
+#[test]
+fn backups_fields() {
+    let b: ClientBackups = decode::<BackupsReply>(&get("backups__backups-after-all.json")).into();
+    assert_eq!(b.file_backups.len(), 3);
+    assert!(b.file_backups.iter().all(|e| e.clientid == 2 && !e.image));
+    assert!(b.file_backups[0].disable_delete && b.file_backups[0].incremental == 1);
+    assert!(b.image_backups.is_empty() && b.can_delete);
+    let l: BackupListing = decode(&get("backups__files-subdir.json"));
+    assert!(!l.files.is_empty());
+    assert!(l
+        .files
+        .iter()
+        .any(|f| !f.dir && f.size > 0 && f.mod_time > 0));
+}
+
+#[test]
+fn start_results() {
+    let r: StartReply = decode(&get("start_backup__multi-client.json"));
+    let ok: Vec<bool> = r.result.iter().map(|s| s.start_ok).collect();
+    assert_eq!(ok, vec![true, false, false]);
+    assert_eq!(r.result[2].clientid, 9999);
+}
+
+#[test]
+fn users_groups_settings() {
+    let u: UsersReply = decode(&get("settings__listusers-final.json"));
+    let users: Vec<User> = u.users.into_iter().map(User::fill_rights_text).collect();
+    assert_eq!(users[0].id, 1, "user ids come as strings");
+    assert_eq!(users[0].rights, "all");
+    assert!(users[1].rights.contains('='), "{}", users[1].rights);
+    let dup: UsersReply = decode(&get("settings__useradd-duplicate.json"));
+    assert!(dup.alread_exists && !dup.add_ok);
+    let nav: NavReply = decode(&get("settings__groupadd-duplicate.json"));
+    assert!(nav
+        .navitems
+        .unwrap()
+        .groups
+        .iter()
+        .any(|g| g.name == "testgroup"));
+
+    let m: Map<String, Value> = decode(&get("settings__clientsettings-realclient.json"));
+    let s = Settings::from_object(m["settings"].as_object().unwrap());
+    assert!(s.get("alert_scripts").is_none() && s.get("clientid").is_none());
+    let f = s.get("update_freq_incr").unwrap();
+    assert!(f.use_mask.is_some());
+    let m: Map<String, Value> = decode(&get("settings__general-fresh-defaults.json"));
+    let s = Settings::from_object(m["settings"].as_object().unwrap());
+    assert!(s.get("backupfolder").is_some());
+    assert!(s.get("update_freq_incr").unwrap().use_mask.is_none());
+    let m: Map<String, Value> = decode(&get("settings__mail.json"));
+    let s = Settings::from_object(m["settings"].as_object().unwrap());
+    assert!(s.get("mail_servername").is_some());
+}
+
+#[test]
+fn logs_usage_graphs() {
+    let l: LogsReply = decode(&get("logs__logid.json"));
+    let d = l.log.unwrap();
+    let lines = Log::parse_lines(&d.data);
+    assert!(lines.len() > 3 && lines.iter().all(|l| l.time > 0));
+    assert_eq!(d.clientname, "realclient");
+    let none: LogsReply = decode(&get("logs__unknown-logid.json"));
+    assert!(none.log.is_none());
+    let list: LogsReply = decode(&get("logs__all-levels.json"));
+    assert!(!list.logs.is_empty());
+    let live: LiveLogReply = decode(&get("livelog__after-backups.json"));
+    assert!(live.logdata.iter().any(|e| e.level == LogLevel::Debug));
+    let u: UsageReply = decode(&get("usage__after-backups.json"));
+    let usage = u.usage.unwrap();
+    assert!(usage.iter().any(|e| e.files == 409003));
+    assert!(u.reset_statistics);
+    let none: UsageReply = decode(&get("usage__limited-user.json"));
+    assert!(none.usage.is_none());
+    let g: UsageGraph = decode(&get("usagegraph__after-backups.json"));
+    assert!((g.data[0].data - 0.390056).abs() < 1e-9);
+    let p: PieReply = decode(&get("piegraph__after-backups.json"));
+    assert!(p.data[0].data > 0.0);
+}
