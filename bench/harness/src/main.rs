@@ -1,1 +1,182 @@
-fn main() {}
+//! `urbackup-bench`: the benchmark harness of issue 5 (see BENCHMARKS.md). `bench/run.sh` builds
+//! it and calls `urbackup-bench run`; the other subcommands are the pieces it starts as child
+//! processes (warm-loop workers, task runs, the 50-server fleet).
+
+mod cli;
+mod fleet;
+mod floor;
+mod ours;
+mod procs;
+mod run;
+mod stats;
+mod worker;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "urbackup-bench",
+    about = "urbackup-rs vs its peers, side by side"
+)]
+struct Args {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Contender {
+    /// The urbackup library (typed `get_client_statuses`).
+    Ours,
+    /// Raw TCP: the same POST, read to EOF, no parsing.
+    Floor,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Task {
+    Lookup,
+    StartBackup,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the whole benchmark (what bench/run.sh calls).
+    Run {
+        /// Short run (under two minutes).
+        #[arg(long)]
+        quick: bool,
+        /// Directory holding `urbackup`, `urbackup-sim` and `urbackup-bench` (default: this binary's).
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+        /// Python of the venv holding the Python peers.
+        #[arg(long)]
+        python: PathBuf,
+        /// Node.js binary.
+        #[arg(long, default_value = "node")]
+        node: PathBuf,
+        /// bench/peers.
+        #[arg(long)]
+        peers_dir: PathBuf,
+        /// node_modules of the local npm prefix holding urbackup-server-api.
+        #[arg(long)]
+        node_modules: PathBuf,
+        /// Where results and logs go.
+        #[arg(long)]
+        out: PathBuf,
+        /// Parts to run (1 warm, 2 one-shot, 3 requests, 4 RSS, 5 fleet).
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
+        parts: Vec<u32>,
+        /// Clients per simulated server in the fleet (part 5).
+        #[arg(long, default_value_t = 100)]
+        fleet_clients: usize,
+    },
+    /// Warm-loop worker (stdin protocol, see worker.rs). Password in URBACKUP_PASSWORD.
+    Worker {
+        contender: Contender,
+        url: String,
+        user: String,
+        /// Time N calls once and print the median instead of serving batches.
+        #[arg(long)]
+        n: Option<usize>,
+    },
+    /// One task through the library from a fresh handle (login included). Password in
+    /// URBACKUP_PASSWORD.
+    Task {
+        task: Task,
+        url: String,
+        user: String,
+        client: String,
+    },
+    /// Start N simulated servers in this process, write `fleet-N.toml` and `fleet-1.toml`
+    /// (CLI profiles) into DIR, print `ready`, then answer `total`/`reset` lines on stdin.
+    FleetSim {
+        #[arg(long, default_value_t = 50)]
+        servers: usize,
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+fn password() -> String {
+    std::env::var("URBACKUP_PASSWORD").unwrap_or_default()
+}
+
+fn main() -> Result<()> {
+    match Args::parse().cmd {
+        Cmd::Run {
+            quick,
+            bin_dir,
+            python,
+            node,
+            peers_dir,
+            node_modules,
+            out,
+            parts,
+            fleet_clients,
+        } => {
+            let bin_dir = match bin_dir {
+                Some(d) => d,
+                None => std::env::current_exe()?
+                    .parent()
+                    .map(PathBuf::from)
+                    .unwrap_or_default(),
+            };
+            let abs = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
+            let opts = run::Opts {
+                quick,
+                bin_dir: abs(bin_dir),
+                python,
+                node,
+                peers_dir: abs(peers_dir),
+                node_modules: abs(node_modules),
+                out: {
+                    std::fs::create_dir_all(&out)?;
+                    abs(out)
+                },
+                parts,
+                fleet_clients,
+            };
+            run::Runner::new(opts)?.run()
+        }
+        Cmd::Worker {
+            contender,
+            url,
+            user,
+            n,
+        } => match contender {
+            Contender::Ours => worker::ours(&url, &user, &password(), n),
+            Contender::Floor => worker::floor(&url, &user, &password(), n),
+        },
+        Cmd::Task {
+            task,
+            url,
+            user,
+            client,
+        } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let server = ours::connect(&url, &user, &password())?;
+            let out = rt.block_on(async {
+                match task {
+                    Task::Lookup => ours::lookup(&server, &client).await,
+                    Task::StartBackup => ours::start_backup(&server, &client).await,
+                }
+            })?;
+            println!("{out}");
+            Ok(())
+        }
+        Cmd::FleetSim {
+            servers,
+            clients,
+            latency_ms,
+            dir,
+        } => fleet::serve(servers, clients, latency_ms, &dir),
+    }
+}

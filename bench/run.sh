@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Benchmarks of urbackup-rs against its peers (issue 5), measured side by side in one run.
+#
+#   bench/run.sh            full run (the numbers in BENCHMARKS.md)
+#   bench/run.sh --quick    short run (under two minutes once the peers are installed and built)
+#
+# Any other argument goes to `urbackup-bench run` (e.g. `--parts 1,2`, `--fleet-clients 100`).
+# Installs the three peers under target/bench/ (Python venv + local npm prefix), builds the
+# release binaries, then `urbackup-bench run` starts the simulators, alternates the contenders,
+# prints the tables and ends with one `ratio NAME VALUE` line per comparison.
+# Results: target/bench/results/last.{json,md}; stderr of every child in target/bench/results/logs/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
+BENCH=$TARGET/bench
+VENV=$BENCH/venv
+NODE_PREFIX=$BENCH/node
+
+PY_PEERS=(python-urbackup==1.0.0 urbackup-server-web-api-wrapper==0.11)
+NPM_PEER=urbackup-server-api@0.92.6
+
+need() { command -v "$1" >/dev/null || { echo "bench/run.sh: $1 is required" >&2; exit 1; }; }
+need cargo
+need python3
+need node
+need npm
+
+# ---- 1. peers --------------------------------------------------------------------------------
+mkdir -p "$BENCH"
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "== creating $VENV"
+    python3 -m venv "$VENV"
+fi
+py_has() { # name==version
+    [ "$("$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('${1%%==*}'))" 2>/dev/null)" = "${1##*==}" ]
+}
+missing=()
+for p in "${PY_PEERS[@]}"; do py_has "$p" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== pip install ${missing[*]}"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
+fi
+npm_version() {
+    node -e "console.log(require(process.argv[1]).version)" \
+        "$NODE_PREFIX/node_modules/${NPM_PEER%@*}/package.json" 2>/dev/null || true
+}
+if [ "$(npm_version)" != "${NPM_PEER##*@}" ]; then
+    echo "== npm install $NPM_PEER (prefix $NODE_PREFIX)"
+    mkdir -p "$NODE_PREFIX"
+    npm install --prefix "$NODE_PREFIX" --no-audit --no-fund --loglevel=error "$NPM_PEER" >/dev/null
+fi
+for p in "${PY_PEERS[@]}"; do py_has "$p" || { echo "bench/run.sh: $p did not install" >&2; exit 1; }; done
+[ "$(npm_version)" = "${NPM_PEER##*@}" ] || { echo "bench/run.sh: $NPM_PEER did not install" >&2; exit 1; }
+echo "peers: ${PY_PEERS[*]} $NPM_PEER (python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())'), node $(node --version))"
+
+# ---- 2. build --------------------------------------------------------------------------------
+echo "== cargo build --release -p urbackup-cli -p urbackup-sim -p urbackup-bench"
+cargo build --release --quiet -p urbackup-cli -p urbackup-sim -p urbackup-bench
+
+# ---- 3. run ----------------------------------------------------------------------------------
+exec "$TARGET/release/urbackup-bench" run \
+    --bin-dir "$TARGET/release" \
+    --python "$VENV/bin/python" \
+    --node "$(command -v node)" \
+    --peers-dir "$ROOT/bench/peers" \
+    --node-modules "$NODE_PREFIX/node_modules" \
+    --out "$BENCH/results" \
+    "$@"
