@@ -1,1 +1,132 @@
-//! Simulated UrBackup server.
+//! A simulated UrBackup 2.5 server that speaks the real web API (`/x?a=ACTION`) on the wire
+//! exactly like the real built-in HTTP server: `HTTP/1.1 200 ok`, `Cache-Control: max-age=0`,
+//! `Content-type: application/json`, `X-Frame-Options: DENY`, no `Content-Length`, one request
+//! per connection, body delimited by connection close, JSON with sorted keys in the real
+//! server's one-key-per-line layout, floats in `%g` format, and all the error shapes and
+//! quirks documented in `docs/urbackup-web-api.md` (verified against the captures in
+//! `fixtures/real-2.5/` by this crate's contract tests).
+//!
+//! It is an independent implementation of the server: it does not depend on the
+//! `urbackup` client crate.
+//!
+//! # Quick start (tests)
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use urbackup_sim::{ClientSpec, Fault, FaultRule, Simulator};
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let sim = Simulator::builder()
+//!     .clients(25)                                   // seeded fleet client-00001..client-00025
+//!     .client(ClientSpec::new("alpha").online(true).windows())
+//!     .admin("admin", "secret")                      // user with all rights
+//!     .user("viewer", "pw", &[("status", "all"), ("logs", "1,2")])
+//!     .login_failure_delay(Duration::ZERO)
+//!     .manual_clock()
+//!     .start()
+//!     .await?;
+//! let url = sim.url();                               // "http://127.0.0.1:PORT/x"
+//! // ... run your client against `url`, e.g. start a backup of "alpha" ...
+//! sim.advance(Duration::from_secs(30));              // the backup finishes
+//! assert!(sim.with_state(|s| s.clients[&sim.client_id("alpha").unwrap()].file_backups.len()) <= 1);
+//! sim.inject(FaultRule::new(Fault::BadGateway).action("status").times(1));
+//! assert_eq!(sim.requests("status"), 0);
+//! # Ok(()) }
+//! ```
+//!
+//! For synchronous tests use [`SimBuilder::start_blocking`], which runs the server on its own
+//! runtime thread.
+//!
+//! # Builder options
+//!
+//! | Option | Default | Meaning |
+//! |---|---|---|
+//! | `.clients(n)` | 0 | seed `n` deterministic clients (see below) |
+//! | `.client(ClientSpec)` | – | add an explicit client (after the seeded ones) |
+//! | `.admin(name, pw)` | – | user with `all=all`; **without any user, anonymous login works** |
+//! | `.user(name, pw, &[(domain, right)])` | – | limited user, rights as in §3 (`"all"`, `"none"`, `"1,2"`) |
+//! | `.legacy_md5_user(name, pw)` | – | all rights, `pbkdf2_rounds` 0 (legacy MD5 hash) |
+//! | `.login_failure_delay(d)` | 1 s | delay before a failed password login answers |
+//! | `.session_idle_timeout(d)` | 1800 s | idle session expiry on the virtual clock |
+//! | `.latency(d)` | 0 | extra latency for every action reply (benchmarks) |
+//! | `.keep_alive(bool)` | false | send `Content-Length` and keep connections (proxy-like) |
+//! | `.manual_clock()` | off | virtual time only moves with [`SimServer::advance`] |
+//! | `.time_scale(f)` | 1.0 | virtual seconds per real second (real-time clock) |
+//! | `.backup_duration(d)` | 20 s | virtual duration of a started backup |
+//! | `.livelog_wait(d)` | 10 s | max real wait of `livelog` with `lastid` and `restore_prepare_wait` |
+//! | `.rate_limit(bool)` | true | >10 failed logins per IP within 40 s → `error: 3` for 10 min |
+//! | `.seed(u64)` | 42 | seed of all generated data |
+//! | `.listen(addr)` | 127.0.0.1:0 | listen address |
+//! | `.installers(bool)` | true | `false` = `download_client` fails like a source build |
+//! | `.start_time(unix)` | now | virtual start time |
+//!
+//! # Seeded clients
+//!
+//! `.clients(n)` creates clients with ids `1..=n` named `client-00001`, `client-00002`, …
+//! (five digits, 1-based). Client number `i`:
+//! * is a **Linux** client (`image_not_supported`, no image backups) when `i % 5` is 0 or 4,
+//!   otherwise a **Windows** client with image backups (volume `C:`);
+//! * is **offline** when `i % 4 == 0` (ip `"-"`), otherwise online with ip `10.x.y.z`;
+//! * is in settings group **`office`** when `i % 3 == 1`, **`servers`** when `i % 3 == 2`,
+//!   otherwise in the default group (groups `office` = id 1 and `servers` = id 2 are created
+//!   when `n > 0`);
+//! * has 2–7 daily file backups (full, then incrementals) and (Windows) 1–3 weekly image
+//!   backups, each with a stored log; about one client in 15 has a failed last backup
+//!   (a log with errors). Sizes and times come from the seed.
+//!
+//! File trees of backups are generated lazily from a hash (nothing is stored), so 10,000
+//! clients seed in well under a second. Explicit clients ([`ClientSpec`]) get the next ids.
+//!
+//! # Backups
+//!
+//! `start_backup` creates a process that runs on the virtual clock: 15 % indexing (`pcdone`
+//! −1, `total_bytes` −1), then transfer to 100 %, writing live log lines and finally a stored
+//! log, a new backup entry, `lastacts` and status updates. `progress` with
+//! `stop_clientid`/`stop_id` aborts it (log with errors, no backup). An incremental backup
+//! without a previous one runs as full (action 2), an image start on a client without image
+//! support answers `start_ok: true` and is silently ignored — like the real server.
+//!
+//! # Fault injection
+//!
+//! [`SimServer::inject`] adds a [`FaultRule`]: a [`Fault`], optionally restricted to one action
+//! (`.action("status")`) and to `n` occurrences (`.times(n)`). The first matching rule applies
+//! per request. Faulted requests are counted in [`SimServer::requests`].
+//! [`SimServer::invalidate_sessions`] drops all sessions; [`SimServer::restart`] simulates a
+//! server restart (state kept, sessions and running processes lost).
+//!
+//! # Control endpoint
+//!
+//! For out-of-process use (e.g. the binary), plain JSON endpoints live under `/_sim/`
+//! (any method; parameters in the query string). They are neither counted nor faulted.
+//!
+//! | Endpoint | Effect |
+//! |---|---|
+//! | `/_sim/stats` | `{"requests": {action: n}, "total": n, "logins": n, "now": unix}` |
+//! | `/_sim/reset` | reset counters |
+//! | `/_sim/fault?kind=K[&action=A][&times=N][&ms=MS]` | inject; K = `delay`, `stall`, `reset`, `bad_gateway`, `invalid_json`, `truncated_json`, `wrong_types`, `refuse` |
+//! | `/_sim/clear_faults` | remove all faults |
+//! | `/_sim/advance?secs=N` | move the virtual clock |
+//! | `/_sim/restart` | simulated restart |
+//! | `/_sim/invalidate_sessions` | drop sessions |
+//! | `/_sim/online?name=C&online=true\|false` | connect/disconnect a client |
+//! | `/_sim/latency?ms=N` | change the per-request latency |
+
+#![warn(missing_docs)]
+
+pub mod actions;
+pub mod auth;
+pub mod backups_action;
+pub mod http;
+pub mod json;
+pub mod seed;
+pub mod server;
+pub mod settings_action;
+pub mod settings_def;
+pub mod state;
+pub mod tree;
+pub mod zip;
+
+pub use http::{parse_request, ParseError, ParsedRequest};
+pub use seed::ClientSpec;
+pub use server::{Fault, FaultRule, SimBuilder, SimServer, Simulator};
+pub use state::State;

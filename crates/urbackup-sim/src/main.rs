@@ -1,1 +1,80 @@
-fn main() {}
+//! `urbackup-sim`: run the simulated UrBackup server.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use urbackup_sim::Simulator;
+
+/// A simulated UrBackup 2.5 server speaking the real web API.
+#[derive(Parser, Debug)]
+#[command(name = "urbackup-sim", version, about)]
+struct Args {
+    /// Address to listen on (port 0 = any free port).
+    #[arg(long, default_value = "127.0.0.1:55414")]
+    listen: SocketAddr,
+    /// Number of seeded clients (client-00001 ...).
+    #[arg(long, default_value_t = 25)]
+    clients: usize,
+    /// Admin user as NAME:PASSWORD (repeatable). Without one, anonymous login works.
+    #[arg(long)]
+    admin: Vec<String>,
+    /// Latency added to every reply, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Keep-alive mode (Content-Length on every reply, persistent connections).
+    #[arg(long)]
+    keep_alive: bool,
+    /// Virtual seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Seed for generated data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Delay before a failed login answers, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    login_delay_ms: u64,
+    /// Virtual duration of a backup in seconds.
+    #[arg(long, default_value_t = 20)]
+    backup_secs: u64,
+    /// Maximum livelog long-poll wait in milliseconds.
+    #[arg(long, default_value_t = 10000)]
+    livelog_wait_ms: u64,
+    /// Disable failed-login rate limiting.
+    #[arg(long)]
+    no_rate_limit: bool,
+    /// Pretend installers are missing (download_client errors like a source build).
+    #[arg(long)]
+    no_installers: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let mut b = Simulator::builder()
+        .listen(args.listen)
+        .clients(args.clients)
+        .latency(Duration::from_millis(args.latency_ms))
+        .keep_alive(args.keep_alive)
+        .time_scale(args.time_scale)
+        .seed(args.seed)
+        .login_failure_delay(Duration::from_millis(args.login_delay_ms))
+        .backup_duration(Duration::from_secs(args.backup_secs))
+        .livelog_wait(Duration::from_millis(args.livelog_wait_ms))
+        .rate_limit(!args.no_rate_limit)
+        .installers(!args.no_installers);
+    for a in &args.admin {
+        let (n, p) = a.split_once(':').unwrap_or((a.as_str(), ""));
+        b = b.admin(n, p);
+    }
+    let sim = b.start().await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "urbackup-sim listening on {}", sim.url())?;
+        out.flush()?;
+    }
+    std::future::pending::<()>().await;
+    drop(sim);
+    Ok(())
+}
