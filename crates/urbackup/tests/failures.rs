@@ -1,0 +1,279 @@
+//! Failure paths: logins, rights, unknown clients, expired sessions, bad replies.
+
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+use urbackup::{AuthFailure, BackupType, UrbackupError, UrbackupServer};
+
+#[tokio::test]
+async fn wrong_password() {
+    let sim = start().await;
+    let s = UrbackupServer::new(&sim.url(), "admin", "not-it").unwrap();
+    match s.get_client_statuses().await {
+        Err(UrbackupError::Authentication(AuthFailure::WrongPassword)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        sim.requests("login"),
+        2,
+        "anonymous probe + one hashed login, no retry"
+    );
+}
+
+#[tokio::test]
+async fn unknown_user() {
+    let sim = start().await;
+    let s = UrbackupServer::new(&sim.url(), "mallory", "x").unwrap();
+    assert!(matches!(
+        s.login_typed().await,
+        Err(UrbackupError::Authentication(AuthFailure::UnknownUser))
+    ));
+}
+
+#[tokio::test]
+async fn credentials_required_when_users_exist() {
+    let sim = start().await;
+    let s = UrbackupServer::new(&sim.url(), "", "").unwrap();
+    assert!(matches!(
+        s.login_typed().await,
+        Err(UrbackupError::Authentication(
+            AuthFailure::CredentialsRequired
+        ))
+    ));
+}
+
+#[tokio::test]
+async fn anonymous_login_without_users() {
+    let sim = Simulator::builder()
+        .client(ClientSpec::new("solo").online(true))
+        .manual_clock()
+        .start()
+        .await
+        .unwrap();
+    let s = UrbackupServer::new(&sim.url(), "", "").unwrap();
+    let info = s.login_typed().await.unwrap();
+    assert!(info.anonymous);
+    assert_eq!(s.get_client_statuses().await.unwrap()[0].name, "solo");
+}
+
+#[tokio::test]
+async fn rate_limited_after_many_failures() {
+    let sim = start().await;
+    let s = UrbackupServer::new(&sim.url(), "admin", "bad").unwrap();
+    let mut last = None;
+    for _ in 0..12 {
+        last = Some(s.login_typed().await);
+    }
+    assert!(
+        matches!(
+            last,
+            Some(Err(UrbackupError::Authentication(AuthFailure::RateLimited)))
+        ),
+        "{last:?}"
+    );
+    // The ban holds for the right password too, and says so.
+    let good = admin(&sim);
+    let e = good.login_typed().await.unwrap_err();
+    assert!(e.to_string().contains("10 minutes"), "{e}");
+}
+
+#[tokio::test]
+async fn missing_rights_are_access_denied() {
+    let sim = start().await;
+    let v = viewer(&sim);
+    assert_eq!(
+        v.get_client_statuses().await.unwrap().len(),
+        3,
+        "status right: all"
+    );
+    assert!(matches!(
+        v.get_global_settings_typed().await,
+        Err(UrbackupError::AccessDenied { .. })
+    ));
+    assert!(matches!(
+        v.get_users().await,
+        Err(UrbackupError::AccessDenied { .. })
+    ));
+    assert!(matches!(
+        v.start_backup_typed("alpha", BackupType::IncrFile).await,
+        Err(UrbackupError::AccessDenied { .. })
+    ));
+    assert!(matches!(
+        v.get_usage_typed().await,
+        Err(UrbackupError::AccessDenied { .. })
+    ));
+    assert!(matches!(
+        v.add_user("x", "y", "all").await,
+        Err(UrbackupError::AccessDenied { .. })
+    ));
+    // One login for the first call; each refusal costs at most one more.
+    assert!(sim.logins() <= 6, "{}", sim.logins());
+}
+
+#[tokio::test]
+async fn expired_session_logs_in_once_and_succeeds() {
+    let sim = start().await;
+    let s = admin(&sim);
+    s.get_client_statuses().await.unwrap();
+    assert_eq!(sim.logins(), 1);
+    sim.advance(Duration::from_secs(1801)); // idle past the server's 30 minutes
+    sim.reset_counters();
+    let clients = s.get_client_statuses().await.unwrap();
+    assert_eq!(clients.len(), 3);
+    assert_eq!(sim.logins(), 1, "exactly one new login");
+    assert_eq!(sim.requests("status"), 2, "refused once, repeated once");
+}
+
+#[tokio::test]
+async fn server_restart_in_a_sequence_of_calls() {
+    let sim = start().await;
+    let s = admin(&sim);
+    s.get_client_statuses().await.unwrap();
+    sim.restart();
+    assert!(s
+        .start_backup_typed("alpha", BackupType::IncrFile)
+        .await
+        .unwrap());
+    sim.advance(Duration::from_secs(1));
+    sim.invalidate_sessions();
+    assert_eq!(s.get_actions_typed().await.unwrap().len(), 1);
+    // The lookup by name met the lost session and logged in again; the backup started once.
+    assert_eq!(sim.requests("start_backup"), 1);
+    assert_eq!(sim.logins(), 3);
+}
+
+#[tokio::test]
+async fn a_second_refusal_is_access_denied() {
+    let sim = start().await;
+    let v = viewer(&sim);
+    v.get_client_statuses().await.unwrap();
+    assert_eq!(sim.logins(), 1);
+    // Refused on an established session: one new login, refused again: AccessDenied.
+    let r = v.get_global_settings_typed().await;
+    assert!(
+        matches!(r, Err(UrbackupError::AccessDenied { .. })),
+        "{r:?}"
+    );
+    assert_eq!(sim.logins(), 2);
+    assert_eq!(sim.requests("settings"), 2);
+}
+
+#[tokio::test]
+async fn proxy_error_page_on_a_read_is_retried() {
+    let sim = start().await;
+    let s = admin(&sim);
+    s.login_typed().await.unwrap();
+    sim.inject(FaultRule::new(Fault::BadGateway).action("status").times(1));
+    assert_eq!(s.get_client_statuses().await.unwrap().len(), 3);
+    assert_eq!(sim.requests("status"), 2);
+}
+
+#[tokio::test]
+async fn proxy_error_page_on_a_write_is_not_retried() {
+    let sim = start().await;
+    let s = admin(&sim);
+    let alpha = s.client_id("alpha").await.unwrap();
+    sim.inject(FaultRule::new(Fault::BadGateway).action("start_backup"));
+    match s.start_backups(&[alpha], BackupType::IncrFile).await {
+        Err(UrbackupError::HttpStatus {
+            status: 502,
+            snippet,
+            ..
+        }) => {
+            assert!(snippet.to_lowercase().contains("bad gateway"), "{snippet}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.requests("start_backup"), 1);
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_clear_error() {
+    let sim = start().await;
+    let s = admin(&sim);
+    s.login_typed().await.unwrap();
+    for fault in [Fault::InvalidJson, Fault::TruncatedJson] {
+        sim.clear_faults();
+        sim.inject(FaultRule::new(fault).action("status"));
+        match s.get_client_statuses().await {
+            Err(UrbackupError::UnexpectedResponse {
+                action, snippet, ..
+            }) => {
+                assert_eq!(action, "status");
+                assert!(!snippet.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn timeout_is_reported_in_time() {
+    let sim = start().await;
+    let s = UrbackupServer::builder(&sim.url())
+        .credentials(ADMIN.0, ADMIN.1)
+        .timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    s.login_typed().await.unwrap();
+    sim.inject(FaultRule::new(Fault::Delay(Duration::from_secs(5))).action("status"));
+    let t = Instant::now();
+    let r = s.get_client_statuses().await;
+    assert!(
+        matches!(
+            r,
+            Err(UrbackupError::Timeout {
+                outcome_unknown: false,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn unknown_client_everywhere() {
+    let sim = start().await;
+    let s = admin(&sim);
+    assert!(matches!(
+        s.get_client_settings_typed("zzz").await,
+        Err(UrbackupError::ClientNotFound(_))
+    ));
+    assert!(matches!(
+        s.get_client_authkey_typed("zzz").await,
+        Err(UrbackupError::ClientNotFound(_))
+    ));
+    assert!(matches!(
+        s.remove_client(&[9999]).await,
+        Err(UrbackupError::ClientNotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn refused_connection_is_transport_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let s = UrbackupServer::builder(&format!("http://127.0.0.1:{port}/x"))
+        .credentials("a", "b")
+        .retry_base_delay(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let e = s.get_client_statuses().await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            UrbackupError::Transport {
+                outcome_unknown: false,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(!e.to_string().contains("ses="));
+}
