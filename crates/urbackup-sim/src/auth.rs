@@ -31,9 +31,24 @@ pub fn stored_hash_from_h0(h0_hex: &str, salt: &str, rounds: u32) -> String {
     hex::encode(out)
 }
 
-/// Stored hash for a cleartext password.
+/// Stored hash for a cleartext password (memoized: PBKDF2 is slow in debug builds and the
+/// simulator computes the same hashes for every start with the same seed).
 pub fn stored_hash(salt: &str, password: &[u8], rounds: u32) -> String {
-    stored_hash_from_h0(&h0(salt, password), salt, rounds)
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<(String, Vec<u8>, u32), String>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = (salt.to_string(), password.to_vec(), rounds);
+    if let Some(h) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return h;
+    }
+    let h = stored_hash_from_h0(&h0(salt, password), salt, rounds);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() < 10_000 {
+            c.insert(key, h.clone());
+        }
+    }
+    h
 }
 
 /// Login proof: `md5hex(rnd ‖ H)`.

@@ -303,7 +303,6 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
     m.insert("path".into(), json!(path_echo));
     if c.online {
         m.insert("can_restore".into(), json!(true));
-        m.insert("server_confirms_restore".into(), json!(true));
     }
     if !ctx.has("backupid") {
         // (b) path lookup over all file backups
@@ -377,7 +376,6 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
             m.insert("backupid".into(), json!(img.id));
             m.insert("backuptime".into(), json!(img.backuptime));
             m.remove("can_restore");
-            m.remove("server_confirms_restore");
             if !mounted {
                 m.insert("can_mount".into(), json!(true));
                 m.insert("files".into(), json!([]));

@@ -369,17 +369,22 @@ pub fn settings(st: &mut State, ctx: &Ctx) -> Outcome {
                     name: name.clone(),
                 },
             );
+            // the real server copies the stored global rows (not the built-in defaults)
             let mut rows = std::collections::BTreeMap::new();
-            for (key, _, def) in NESTED {
-                let v = st.effective_raw(0, key).unwrap_or_else(|| def.to_string());
-                rows.insert(
-                    key.to_string(),
-                    SettingRow {
-                        value: v,
-                        value_client: String::new(),
-                        use_: 1,
-                    },
-                );
+            if let Some(global) = st.settings.get(&0) {
+                for (key, r) in global {
+                    if key == "internet_authkey" {
+                        continue;
+                    }
+                    rows.insert(
+                        key.clone(),
+                        SettingRow {
+                            value: r.value.clone(),
+                            value_client: String::new(),
+                            use_: 1,
+                        },
+                    );
+                }
             }
             st.settings.insert(-id, rows);
             m.insert("add_ok".into(), json!(true));
