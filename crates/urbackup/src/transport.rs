@@ -531,27 +531,35 @@ impl Transport {
     /// can cure. Never retries writes, and never retries timeouts (a slow server does not get
     /// faster by asking again).
     async fn send(&self, call: &Call<'_>, token: Option<&Secret>) -> Result<Reply> {
-        let mut attempt = 0u32;
+        self.retrying(call, || self.send_once(call, token)).await
+    }
+
+    /// Runs `attempt` once, and again (bounded, with jittered backoff) while it fails in a way
+    /// a repeat can cure, for reads only.
+    async fn retrying<T, F, Fut>(&self, call: &Call<'_>, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut n = 0u32;
         loop {
             let started = Instant::now();
-            let result = self.send_once(call, token).await;
+            let result = attempt().await;
             trace!(
                 action = call.action,
-                attempt,
+                attempt = n,
                 ok = result.is_ok(),
                 ms = started.elapsed().as_millis() as u64,
                 "request"
             );
             match result {
                 Err(e)
-                    if call.kind == Kind::Read
-                        && attempt < self.limits.read_retries
-                        && retryable(&e) =>
+                    if call.kind == Kind::Read && n < self.limits.read_retries && retryable(&e) =>
                 {
-                    let delay = backoff(self.limits.retry_base_delay, attempt);
-                    warn!(action = call.action, attempt, error = %e, "read failed; retrying in {} ms", delay.as_millis());
+                    let delay = backoff(self.limits.retry_base_delay, n);
+                    warn!(action = call.action, attempt = n, error = %e, "read failed; retrying in {} ms", delay.as_millis());
                     tokio::time::sleep(delay).await;
-                    attempt += 1;
+                    n += 1;
                 }
                 other => return other,
             }
@@ -650,24 +658,14 @@ impl Transport {
         loop {
             let (token, generation, fresh) = self.ensure_session().await?;
             let resp = self
-                .request(&call, Some(&token))
-                .timeout(Duration::from_secs(365 * 24 * 3600))
-                .send();
-            let resp = tokio::time::timeout(self.limits.timeout, resp)
-                .await
-                .map_err(|_| UrbackupError::Timeout {
-                    action: call.action.to_owned(),
-                    secs: self.limits.timeout.as_secs_f64(),
-                    outcome_unknown: false,
-                })?
-                .map_err(|e| self.map_reqwest(&call, e, self.limits.timeout, false))?;
-            let status = resp.status();
+                .retrying(&call, || self.download_head(&call, &token))
+                .await?;
             let is_file = resp
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|c| c.starts_with("application/octet-stream"));
-            if status == reqwest::StatusCode::OK && is_file {
+            if is_file {
                 return self.stream_to_file(&call, resp, dest).await;
             }
             let content_type = resp
@@ -675,14 +673,7 @@ impl Transport {
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let body = self.read_body(&call, resp, self.limits.timeout).await?;
-            if status != reqwest::StatusCode::OK {
-                return Err(UrbackupError::HttpStatus {
-                    action: call.action.to_owned(),
-                    status: status.as_u16(),
-                    snippet: snippet(&self.redact(&body)),
-                });
-            }
+            let body = self.read_body_within(&call, resp).await?;
             if body.starts_with(b"ERROR:") {
                 let msg = String::from_utf8_lossy(&body[6..]).trim().to_owned();
                 return Err(UrbackupError::Server {
@@ -709,6 +700,48 @@ impl Transport {
                 }
             }
         }
+    }
+
+    /// Sends a download request and waits for its head (within the request timeout); a
+    /// status other than 200 is an error. The body is left to stream.
+    async fn download_head(&self, call: &Call<'_>, token: &Secret) -> Result<reqwest::Response> {
+        let timeout = self.limits.timeout;
+        // No total timeout on the request itself: the body may take hours. The head must come
+        // within the request timeout, then each piece within the idle timeout.
+        let send = self
+            .request(call, Some(token))
+            .timeout(Duration::from_secs(365 * 24 * 3600))
+            .send();
+        let resp = tokio::time::timeout(timeout, send)
+            .await
+            .map_err(|_| UrbackupError::Timeout {
+                action: call.action.to_owned(),
+                secs: timeout.as_secs_f64(),
+                outcome_unknown: false,
+            })?
+            .map_err(|e| self.map_reqwest(call, e, timeout, false))?;
+        let status = resp.status();
+        if status != reqwest::StatusCode::OK {
+            let body = self.read_body_within(call, resp).await?;
+            return Err(UrbackupError::HttpStatus {
+                action: call.action.to_owned(),
+                status: status.as_u16(),
+                snippet: snippet(&self.redact(&body)),
+            });
+        }
+        Ok(resp)
+    }
+
+    /// Reads a (small, non-file) body of a download request within the request timeout.
+    async fn read_body_within(&self, call: &Call<'_>, resp: reqwest::Response) -> Result<Bytes> {
+        let timeout = self.limits.timeout;
+        tokio::time::timeout(timeout, self.read_body(call, resp, timeout))
+            .await
+            .map_err(|_| UrbackupError::Timeout {
+                action: call.action.to_owned(),
+                secs: timeout.as_secs_f64(),
+                outcome_unknown: false,
+            })?
     }
 
     async fn stream_to_file(
