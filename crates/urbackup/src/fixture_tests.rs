@@ -62,66 +62,35 @@ fn decode<T: serde::de::DeserializeOwned>(c: &Capture) -> T {
     transport::decode(&c.action, &c.reply).unwrap_or_else(|e| panic!("{}: {e}", c.file))
 }
 
-/// Decodes a capture with the type the API uses for its action; returns what kind it was.
+/// Runs a capture through the API's error table and decoder; returns what kind it was.
 fn decode_as_api_does(c: &Capture) -> &'static str {
-    let body = &c.reply.body;
     if c.http_status != 200 {
         return "http-error";
     }
     match c.action.as_str() {
-        "login" | "salt" => {
-            let v: Value = serde_json::from_slice(body).unwrap();
-            assert!(v.is_object(), "{}", c.file);
-            return "login";
-        }
         "download_client" => {
-            assert!(body.starts_with(b"ERROR:"), "{}", c.file);
+            assert!(c.reply.body.starts_with(b"ERROR:"), "{}", c.file);
             return "download-error";
         }
         "backups" if c.sa == "filesdl" || c.sa == "zipdl" => return "download",
         "server_status" => return "text",
         _ => {}
     }
-    match transport::classify(&c.action, &c.reply) {
-        Verdict::SessionRefused => return "session-refused",
-        Verdict::Error(_) => return "error",
-        Verdict::Ok => {}
+    let outcome = crate::fuzzing::decode_reply(
+        &c.action,
+        &c.sa,
+        c.reply.content_type.as_deref(),
+        &c.reply.body,
+    );
+    match outcome {
+        Ok(crate::fuzzing::Outcome::Decoded) => "ok",
+        Ok(crate::fuzzing::Outcome::SessionRefused) => "session-refused",
+        Ok(crate::fuzzing::Outcome::LoginAccepted) => "login",
+        Err(crate::UrbackupError::UnexpectedResponse { reason, .. }) => {
+            panic!("{}: {reason}", c.file)
+        }
+        Err(_) => "error",
     }
-    match (c.action.as_str(), c.sa.as_str()) {
-        ("status", _) => drop(decode::<StatusReport>(c)),
-        ("progress", _) => drop(decode::<ProgressReply>(c)),
-        ("lastacts", _) => drop(decode::<LastActsReply>(c)),
-        ("start_backup", _) => drop(decode::<StartReply>(c)),
-        ("add_client", _) => {
-            let v: Value = decode(c);
-            if v.get("added_new_client").is_some() {
-                drop(decode::<NewClient>(c));
-            }
-        }
-        ("backups", "backups") => drop(decode::<BackupsReply>(c)),
-        ("backups", "files") => drop(decode::<BackupListing>(c)),
-        ("backups", _) => drop(decode::<Map<String, Value>>(c)),
-        ("logs", _) => drop(decode::<LogsReply>(c)),
-        ("livelog", _) => drop(decode::<LiveLogReply>(c)),
-        ("settings", "listusers" | "useradd" | "updaterights" | "removeuser" | "changepw") => {
-            drop(decode::<UsersReply>(c))
-        }
-        ("settings", "groupadd" | "listgroups") => drop(decode::<NavReply>(c)),
-        ("settings", _) => {
-            let m: Map<String, Value> = decode(c);
-            let s = match m.get("settings") {
-                Some(Value::Object(o)) => Settings::from_object(o),
-                other => panic!("{}: settings {other:?}", c.file),
-            };
-            assert!(!s.is_empty(), "{}", c.file);
-        }
-        ("usage", _) => drop(decode::<UsageReply>(c)),
-        ("piegraph", _) => drop(decode::<PieReply>(c)),
-        ("usagegraph", _) => drop(decode::<UsageGraph>(c)),
-        ("users" | "status_check" | "scripts", _) => drop(decode::<Value>(c)),
-        (a, sa) => panic!("{}: no decoder for action {a} sa {sa}", c.file),
-    }
-    "ok"
 }
 
 #[test]

@@ -154,6 +154,9 @@ mod client;
 mod error;
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod legacy;
 pub mod models;
 mod secret;

@@ -11,11 +11,14 @@ mod usage;
 mod users;
 
 pub use logs::LogFilter;
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use logs::{LiveLogReply, LogsReply};
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use progress::{LastActsReply, ProgressReply, StartReply};
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use usage::{PieReply, UsageReply};
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use users::{NavReply, UsersReply};
+
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use settings::strip_archive_annotations;
