@@ -109,7 +109,7 @@ pub fn list_dir(spec: &TreeSpec, path: &[String]) -> Option<Vec<Entry>> {
         let names: &[&str] = if spec.windows {
             &["C"]
         } else {
-            &["home", "etc"]
+            &["etc", "home"]
         };
         return Some(
             names
