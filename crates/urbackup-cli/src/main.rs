@@ -1,1 +1,144 @@
-fn main() {}
+//! `urbackup`: the command-line tool for UrBackup servers, built on the `urbackup` library.
+//!
+//! `main` parses the command line (clap), resolves the connection (flags, environment,
+//! profiles: [`config`]), dispatches to one module per command group ([`commands`]) and
+//! prints what they return through one [`output`] module. Errors end as one `error: ...`
+//! line on stderr and a non-zero exit code; a panic too (no backtrace).
+
+mod cli;
+mod commands;
+mod config;
+mod output;
+mod progress;
+
+use anyhow::Result;
+use clap::Parser;
+use cli::{Cli, Command};
+use output::Style;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        let msg = msg.lines().next().unwrap_or("").to_owned();
+        eprintln!("error: internal error: {msg} (please report this bug)");
+    }));
+
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let informational = matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            let _ = e.print();
+            if informational {
+                return ExitCode::SUCCESS;
+            }
+            // A monitoring plugin must say UNKNOWN (3) for a bad invocation, not CRITICAL (2).
+            let is_check = std::env::args().skip(1).any(|a| a == "check");
+            return ExitCode::from(if is_check { 3 } else { 2 });
+        }
+    };
+    init_logging(cli.verbose);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let is_check = matches!(cli.command, Command::Check(_));
+    let result = runtime.block_on(run(cli));
+    // Do not wait for background tasks (a simulator, a progress poll) at exit.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if is_check {
+                println!("URBACKUP UNKNOWN - {}", one_line(&e));
+                return ExitCode::from(3);
+            }
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace(['\n', '\r'], " ");
+        // Library errors often repeat their cause in their own message.
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "off",
+        1 => "urbackup=info",
+        _ => "urbackup=debug,urbackup_cli=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("URBACKUP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<u8> {
+    let style = Style::detect(cli.output);
+    match &cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "urbackup", &mut std::io::stdout());
+            return Ok(0);
+        }
+        Command::Demo(args) => return commands::demo::run(args, &style).await,
+        _ => {}
+    }
+    let cfg = config::load(cli.conn.config.as_deref())?;
+    let mut targets = config::resolve(&cli.conn, &cfg)?;
+
+    if cli.conn.all_profiles {
+        if !commands::is_read(&cli.command) {
+            anyhow::bail!(
+                "--all-profiles works with read commands only (status, usage, actions list, logs list, users list, groups list, extra-client list, backups list, settings get, identity), not `{}`",
+                cli.command.name()
+            );
+        }
+        for t in &mut targets {
+            config::ensure_password(t)?;
+        }
+        return commands::run_all_profiles(&cli.command, targets, &style).await;
+    }
+
+    let mut target = targets.remove(0);
+    config::ensure_password(&mut target)?;
+    let ctx = commands::Ctx {
+        server: target.build()?,
+        style,
+    };
+    commands::dispatch(&ctx, &cli.command).await
+}

@@ -1,0 +1,546 @@
+//! The command line (clap derive).
+
+use crate::config::ConnArgs;
+use crate::output::Format;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Read, write and monitor UrBackup servers.
+#[derive(Debug, Parser)]
+#[command(
+    name = "urbackup",
+    version,
+    about = "Read, write and monitor UrBackup servers from a terminal, a script, cron or a monitoring system",
+    after_help = "Try it without a server: urbackup demo\n\nConnection: --url/--user or URBACKUP_URL, URBACKUP_USER, URBACKUP_PASSWORD; or profiles in the config file (--profile NAME). The password is never taken from the command line.",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Connection options.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    /// Output format: table (for people), json (stable, for scripts) or csv
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table, value_name = "FORMAT")]
+    pub output: Format,
+
+    /// Log the library's HTTP calls to stderr (-v info, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Clients and their backup status
+    Status(StatusArgs),
+    /// Add, remove and inspect clients
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Extra clients: host names the server scans for clients
+    #[command(subcommand, name = "extra-client")]
+    ExtraClient(ExtraClientCmd),
+    /// Start backups
+    #[command(subcommand)]
+    Backup(BackupCmd),
+    /// List, browse, download, restore, archive and delete backups
+    #[command(subcommand)]
+    Backups(BackupsCmd),
+    /// Running actions (backups, restores, server jobs)
+    #[command(subcommand)]
+    Actions(ActionsCmd),
+    /// Stored backup logs and the live log
+    #[command(subcommand)]
+    Logs(LogsCmd),
+    /// Storage used per client
+    Usage,
+    /// Global, group and client settings
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+    /// Users of the web interface
+    #[command(subcommand)]
+    Users(UsersCmd),
+    /// Client settings groups
+    #[command(subcommand)]
+    Groups(GroupsCmd),
+    /// Download a client installer (adds the client when it does not exist)
+    Installer(InstallerArgs),
+    /// The server's identity, key fingerprint and API version
+    Identity,
+    /// Print shell completions
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Start a simulated server and take a short tour (no server or network needed)
+    Demo(DemoArgs),
+    /// Nagios/Icinga/Checkmk plugin: one status line, perfdata, exit 0/1/2/3
+    Check(CheckArgs),
+    /// Serve Prometheus metrics over HTTP
+    Exporter(ExporterArgs),
+}
+
+impl Command {
+    /// The name as typed, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Status(_) => "status",
+            Command::Client(_) => "client",
+            Command::ExtraClient(_) => "extra-client",
+            Command::Backup(_) => "backup",
+            Command::Backups(_) => "backups",
+            Command::Actions(_) => "actions",
+            Command::Logs(_) => "logs",
+            Command::Usage => "usage",
+            Command::Settings(_) => "settings",
+            Command::Users(_) => "users",
+            Command::Groups(_) => "groups",
+            Command::Installer(_) => "installer",
+            Command::Identity => "identity",
+            Command::Completions { .. } => "completions",
+            Command::Demo(_) => "demo",
+            Command::Check(_) => "check",
+            Command::Exporter(_) => "exporter",
+        }
+    }
+}
+
+/// `status`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct StatusArgs {
+    /// Only clients whose file or image backups failed (disabled kinds are not failures)
+    #[arg(long)]
+    pub failed: bool,
+    /// Only offline clients
+    #[arg(long)]
+    pub offline: bool,
+    /// Only clients without a file backup for DAYS days (or never)
+    #[arg(long, value_name = "DAYS")]
+    pub stale: Option<f64>,
+    /// Only clients of this group ("" or "default" for the default group)
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
+    /// Only this client (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub client: Vec<String>,
+}
+
+/// `client ...`.
+#[derive(Debug, Subcommand)]
+pub enum ClientCmd {
+    /// Add an Internet client; prints its id and auth key
+    Add {
+        /// Client name
+        name: String,
+    },
+    /// Mark clients for removal (removed with their backups at the next cleanup)
+    Remove {
+        /// Client names
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Undo a pending removal instead
+        #[arg(long)]
+        cancel: bool,
+    },
+    /// Everything the server says about one client
+    Show {
+        /// Client name
+        name: String,
+    },
+    /// Print the client's Internet auth key
+    Authkey {
+        /// Client name
+        name: String,
+    },
+    /// Move a client into a settings group ("default" for the default group)
+    Group {
+        /// Client name
+        name: String,
+        /// Group name
+        group: String,
+    },
+}
+
+/// `extra-client ...`.
+#[derive(Debug, Subcommand)]
+pub enum ExtraClientCmd {
+    /// List extra clients
+    List,
+    /// Add a host name or address to scan
+    Add {
+        /// Host name or IP address
+        host: String,
+    },
+    /// Remove an extra client by host name or id
+    Remove {
+        /// Host name or id
+        host: String,
+    },
+}
+
+/// `backup ...`.
+#[derive(Debug, Subcommand)]
+pub enum BackupCmd {
+    /// Start a backup of one or more clients (one request for all)
+    Start(BackupStartArgs),
+}
+
+/// `backup start`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupStartArgs {
+    /// Client names
+    #[arg(required = true)]
+    pub clients: Vec<String>,
+    /// Incremental backup (default)
+    #[arg(long, conflicts_with = "full")]
+    pub incr: bool,
+    /// Full backup
+    #[arg(long)]
+    pub full: bool,
+    /// File backup (default)
+    #[arg(long, conflicts_with = "image")]
+    pub file: bool,
+    /// Image backup
+    #[arg(long)]
+    pub image: bool,
+    /// Wait until the backups are finished, showing progress, then report the result
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds between two progress polls while waiting
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub interval: f64,
+    /// Give up waiting after this long (e.g. 30m, 6h; default: no limit)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_wait: Option<i64>,
+}
+
+/// `backups ...`.
+#[derive(Debug, Subcommand)]
+pub enum BackupsCmd {
+    /// File and image backups of a client, newest first
+    List {
+        /// Client name
+        client: String,
+        /// Only file backups
+        #[arg(long, conflicts_with = "images")]
+        files: bool,
+        /// Only image backups
+        #[arg(long)]
+        images: bool,
+    },
+    /// List a folder of a file backup
+    Browse {
+        /// Client name
+        client: String,
+        /// Backup: id, `latest`, or `image:ID`
+        backup: String,
+        /// Folder (default: the root)
+        #[arg(default_value = "/")]
+        path: String,
+    },
+    /// Download a file (or with --zip a folder) of a backup
+    Download {
+        /// Client name
+        client: String,
+        /// Backup: id, `latest`, or `image:ID`
+        backup: String,
+        /// File or folder in the backup
+        path: String,
+        /// Where to write it
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: PathBuf,
+        /// Download a folder as a ZIP file
+        #[arg(long)]
+        zip: bool,
+    },
+    /// Restore files of a backup to the (online) client
+    Restore {
+        /// Client name
+        client: String,
+        /// Backup: id or `latest` (file backups only)
+        backup: String,
+        /// File or folder to restore
+        path: String,
+        /// Wait until the restore is finished
+        #[arg(long)]
+        wait: bool,
+        /// Seconds between two progress polls while waiting
+        #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+        interval: f64,
+    },
+    /// Archive a backup (kept until un-archived)
+    Archive {
+        /// Client name
+        client: String,
+        /// Backup: id, `latest`, or `image:ID`
+        backup: String,
+    },
+    /// Un-archive a backup
+    Unarchive {
+        /// Client name
+        client: String,
+        /// Backup: id, `latest`, or `image:ID`
+        backup: String,
+    },
+    /// Mark a backup for deletion at the next cleanup
+    Delete {
+        /// Client name
+        client: String,
+        /// Backup: id, `latest`, or `image:ID`
+        backup: String,
+        /// Cancel a pending deletion instead
+        #[arg(long)]
+        cancel: bool,
+    },
+}
+
+/// `actions ...`.
+#[derive(Debug, Subcommand)]
+pub enum ActionsCmd {
+    /// Running actions
+    List,
+    /// Stop a running action by its id (see `actions list`)
+    Stop {
+        /// Action id
+        id: i64,
+        /// The client, when ids are ambiguous
+        #[arg(long)]
+        client: Option<String>,
+    },
+    /// Follow running actions with progress bars (plain lines when not on a terminal)
+    Watch {
+        /// Seconds between two polls
+        #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+        interval: f64,
+        /// Exit when no action is running
+        #[arg(long)]
+        until_idle: bool,
+    },
+}
+
+/// `logs ...`.
+#[derive(Debug, Subcommand)]
+pub enum LogsCmd {
+    /// Stored backup logs, newest first (at most 50)
+    List {
+        /// Only logs of this client (repeatable)
+        #[arg(long)]
+        client: Vec<String>,
+        /// Only logs with lines at this level or worse (default: error)
+        #[arg(long, value_enum, default_value_t = Level::Error)]
+        level: Level,
+    },
+    /// The lines of one stored log
+    Show {
+        /// Log id
+        id: i64,
+    },
+    /// The live log of the server, or of one client
+    Tail {
+        /// Client name (default: the server log)
+        client: Option<String>,
+        /// Keep printing new lines
+        #[arg(short, long)]
+        follow: bool,
+    },
+}
+
+/// Log level of `logs list --level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    /// Logs with errors
+    Error,
+    /// Logs with warnings or errors
+    Warning,
+    /// All logs
+    Info,
+}
+
+/// `settings ...`.
+#[derive(Debug, Subcommand)]
+pub enum SettingsCmd {
+    /// Show settings (all, or the given keys)
+    Get {
+        #[command(flatten)]
+        target: SettingsTarget,
+        /// Only these keys
+        keys: Vec<String>,
+    },
+    /// Change settings: KEY=VALUE... in one save; only those keys change
+    Set {
+        #[command(flatten)]
+        target: SettingsTarget,
+        /// KEY=VALUE pairs
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+    },
+    /// Compare a file of key = value with the server
+    Diff {
+        #[command(flatten)]
+        target: SettingsTarget,
+        /// TOML (key = value) or JSON (object, or the rows of `settings get --output json`)
+        file: PathBuf,
+    },
+    /// Apply a file of key = value: shows the diff, then saves only the keys that differ
+    Apply {
+        #[command(flatten)]
+        target: SettingsTarget,
+        /// TOML (key = value) or JSON (object, or the rows of `settings get --output json`)
+        file: PathBuf,
+        /// Show what would change, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Whose settings: global (default), a client's or a group's.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SettingsTarget {
+    /// Settings of this client
+    #[arg(long, conflicts_with = "group")]
+    pub client: Option<String>,
+    /// Settings of this group
+    #[arg(long)]
+    pub group: Option<String>,
+}
+
+/// `users ...`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCmd {
+    /// Users and their rights
+    List,
+    /// Add a user; the password is asked for, or read from stdin with --password-stdin
+    Add {
+        /// User name
+        name: String,
+        /// Rights: `all` (administrator) or `domain=right;...`, e.g. `status=all;logs=1,2`
+        #[arg(long, default_value = "all")]
+        rights: String,
+        /// Read the password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove a user
+    Remove {
+        /// User name
+        name: String,
+    },
+    /// Set a user's password (asked for, or --password-stdin)
+    Passwd {
+        /// User name
+        name: String,
+        /// Read the password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// `groups ...`.
+#[derive(Debug, Subcommand)]
+pub enum GroupsCmd {
+    /// Client groups
+    List,
+    /// Add a group
+    Add {
+        /// Group name
+        name: String,
+    },
+    /// Remove a group (its clients move to the default group)
+    Remove {
+        /// Group name
+        name: String,
+    },
+}
+
+/// `installer`.
+#[derive(Debug, Clone, Args)]
+pub struct InstallerArgs {
+    /// Client name (added when it does not exist)
+    pub client: String,
+    /// Operating system of the installer
+    #[arg(long, value_enum)]
+    pub os: InstallerOs,
+    /// Where to write the installer
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `installer --os`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InstallerOs {
+    /// Windows (.exe)
+    Windows,
+    /// Linux (.sh)
+    Linux,
+    /// macOS (.sh)
+    Mac,
+}
+
+/// `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Keep the simulated server running after the tour, printing its URL
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// `check`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (server unreachable, login failed, any error).\nCost: one `status` request after the login.\nExample: urbackup check --file-warning 26h --file-critical 3d --offline-warning 1"
+)]
+pub struct CheckArgs {
+    /// WARNING when a client's last file backup is older (e.g. 26h, 3d)
+    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+    pub file_warning: Option<i64>,
+    /// CRITICAL when a client's last file backup is older
+    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+    pub file_critical: Option<i64>,
+    /// WARNING when a client's last image backup is older
+    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+    pub image_warning: Option<i64>,
+    /// CRITICAL when a client's last image backup is older
+    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+    pub image_critical: Option<i64>,
+    /// WARNING from this many clients with failed backups (the server's own verdict)
+    #[arg(long, value_name = "COUNT")]
+    pub failed_warning: Option<usize>,
+    /// CRITICAL from this many clients with failed backups (default 1)
+    #[arg(long, value_name = "COUNT")]
+    pub failed_critical: Option<usize>,
+    /// WARNING from this many offline clients
+    #[arg(long, value_name = "COUNT")]
+    pub offline_warning: Option<usize>,
+    /// CRITICAL from this many offline clients
+    #[arg(long, value_name = "COUNT")]
+    pub offline_critical: Option<usize>,
+    /// Only clients whose name matches this regular expression (e.g. `^web-`, `^alpha$`)
+    #[arg(long, value_name = "REGEX")]
+    pub client: Option<String>,
+    /// Leave out clients whose name matches this regular expression
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Option<String>,
+    /// Ignore failed image backups (count file backups only)
+    #[arg(long)]
+    pub ignore_images: bool,
+}
+
+/// `exporter`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Endpoints: /metrics (Prometheus text format), / (a short page).\nCost of one scrape: 3 requests (status, progress, usage) whatever the number of clients, plus a login when the session has expired. The exporter logs in once and keeps its session."
+)]
+pub struct ExporterArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:9554", value_name = "ADDR:PORT")]
+    pub listen: String,
+}
+
+/// Parses `26h`, `3d`...
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    crate::output::parse_duration(s)
+}

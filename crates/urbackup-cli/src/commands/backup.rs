@@ -1,0 +1,303 @@
+//! `backup start CLIENT... [--wait]`.
+
+use super::{clients_by_name, Ctx};
+use crate::cli::BackupStartArgs;
+use crate::output::{Cell, Output, Table};
+use crate::progress::ProgressView;
+use anyhow::{bail, Result};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+use urbackup::{ActionProgress, ActionType, Activity, BackupType};
+
+/// How long a queued backup may take to show up in `progress` before it counts as not started.
+const APPEAR_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// True when `a` is a backup of the kind `ty` (file or image).
+pub fn is_backup_of_kind(a: ActionType, image: bool) -> bool {
+    use ActionType::*;
+    if image {
+        matches!(a, IncrImage | FullImage)
+    } else {
+        matches!(a, IncrFile | FullFile | ResumedIncrFile | ResumedFullFile)
+    }
+}
+
+/// The outcome of one client's backup.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Client name.
+    pub client: String,
+    /// `ok`, `failed`, `offline`, `not allowed`, `unsupported`, `queued`, `timeout`.
+    pub result: &'static str,
+    /// The new backup, when there is one.
+    pub activity: Option<Activity>,
+    /// More words.
+    pub note: String,
+}
+
+impl Outcome {
+    fn ok(&self) -> bool {
+        matches!(self.result, "ok" | "queued")
+    }
+}
+
+/// The result table.
+pub fn outcome_table(outcomes: &[Outcome], ty: BackupType) -> Table {
+    let mut t = Table::new(&[
+        ("client", "CLIENT"),
+        ("type", "TYPE"),
+        ("result", "RESULT"),
+        ("backup_id", "BACKUP"),
+        ("size_bytes", "SIZE"),
+        ("duration_seconds", "DURATION"),
+        ("note", "NOTE"),
+    ]);
+    for o in outcomes {
+        t.push(vec![
+            Cell::from(&o.client),
+            Cell::from(ty.as_str()),
+            Cell::from(o.result),
+            o.activity
+                .as_ref()
+                .map(|a| Cell::Int(a.id))
+                .unwrap_or(Cell::Null),
+            o.activity
+                .as_ref()
+                .map(|a| Cell::Bytes(a.size_bytes))
+                .unwrap_or(Cell::Null),
+            o.activity
+                .as_ref()
+                .map(|a| Cell::Secs(a.duration))
+                .unwrap_or(Cell::Null),
+            Cell::from(&o.note),
+        ]);
+    }
+    t
+}
+
+/// `backup start`.
+pub async fn start(ctx: &Ctx, a: &BackupStartArgs) -> Result<u8> {
+    if !(a.interval > 0.0 && a.interval.is_finite()) {
+        bail!("--interval must be a positive number of seconds");
+    }
+    let ty = BackupType::new(a.image, a.full);
+    let (outcomes, _) = start_and_wait(
+        ctx,
+        &a.clients,
+        ty,
+        a.wait,
+        Duration::from_secs_f64(a.interval),
+        a.max_wait.map(|s| Duration::from_secs(s.max(0) as u64)),
+    )
+    .await?;
+    ctx.print(&Output::Table(outcome_table(&outcomes, ty)))?;
+    Ok(if outcomes.iter().all(Outcome::ok) {
+        0
+    } else {
+        1
+    })
+}
+
+/// Starts `ty` for the named clients with one `start_backup` request; with `wait`, follows
+/// them in `progress` (bars or lines on stderr) until each is gone, then finds the new backup
+/// in `lastacts`.
+pub async fn start_and_wait(
+    ctx: &Ctx,
+    names: &[String],
+    ty: BackupType,
+    wait: bool,
+    interval: Duration,
+    max_wait: Option<Duration>,
+) -> Result<(Vec<Outcome>, Duration)> {
+    let clients = clients_by_name(ctx, names).await?;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut ids = Vec::new();
+    for c in &clients {
+        if ty.is_image() && c.image_not_supported {
+            outcomes.push(Outcome {
+                client: c.name.clone(),
+                result: "unsupported",
+                activity: None,
+                note: "the client cannot do image backups".into(),
+            });
+        } else {
+            ids.push(c.id);
+        }
+    }
+    let before: HashSet<(i64, bool, i64)> = if wait && !ids.is_empty() {
+        ctx.server
+            .last_activities()
+            .await?
+            .iter()
+            .map(|a| (a.clientid, a.image, a.id))
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let started = Instant::now();
+    let results = ctx.server.start_backups(&ids, ty).await?;
+    let mut waiting: Vec<(i64, String)> = Vec::new();
+    for c in clients.iter().filter(|c| ids.contains(&c.id)) {
+        match results.iter().find(|r| r.clientid == c.id) {
+            Some(r) if r.start_ok => {
+                if wait {
+                    waiting.push((c.id, c.name.clone()));
+                } else {
+                    outcomes.push(Outcome {
+                        client: c.name.clone(),
+                        result: "queued",
+                        activity: None,
+                        note: String::new(),
+                    });
+                }
+            }
+            Some(_) => outcomes.push(Outcome {
+                client: c.name.clone(),
+                result: "offline",
+                activity: None,
+                note: "the client is not connected".into(),
+            }),
+            None => outcomes.push(Outcome {
+                client: c.name.clone(),
+                result: "not allowed",
+                activity: None,
+                note: "no right to start backups of this client".into(),
+            }),
+        }
+    }
+    if waiting.is_empty() {
+        return Ok((order(outcomes, names), started.elapsed()));
+    }
+
+    let mut view = ProgressView::new(ctx.style.stderr_tty, false);
+    view.println(&format!(
+        "started {} backup of {}; waiting for {} to finish",
+        describe(ty),
+        waiting
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        if waiting.len() == 1 { "it" } else { "them" }
+    ));
+    // Per client: whether its action was seen, and how many polls it has been gone.
+    let mut seen: HashMap<i64, bool> = HashMap::new();
+    let mut gone_polls: HashMap<i64, u32> = HashMap::new();
+    loop {
+        let actions = ctx.server.get_actions_typed().await?;
+        let mine: Vec<&ActionProgress> = actions
+            .iter()
+            .filter(|p| {
+                waiting.iter().any(|(id, _)| *id == p.clientid)
+                    && is_backup_of_kind(p.action, ty.is_image())
+            })
+            .collect();
+        view.update(&mine);
+        let idle: Vec<i64> = waiting
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !mine.iter().any(|p| p.clientid == *id))
+            .collect();
+        for (id, _) in &waiting {
+            if !idle.contains(id) {
+                seen.insert(*id, true);
+            }
+        }
+        if !idle.is_empty() {
+            let acts = ctx.server.last_activities().await?;
+            let mut done = Vec::new();
+            for id in idle {
+                let name = waiting
+                    .iter()
+                    .find(|(i, _)| *i == id)
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_default();
+                let new = acts.iter().find(|a| {
+                    a.clientid == id
+                        && a.image == ty.is_image()
+                        && !a.deletion
+                        && !a.restore
+                        && !before.contains(&(a.clientid, a.image, a.id))
+                });
+                if let Some(act) = new {
+                    view.println(&format!(
+                        "{name}: finished: backup {} ({})",
+                        act.id,
+                        crate::output::human_bytes(act.size_bytes.max(0) as u64)
+                    ));
+                    outcomes.push(Outcome {
+                        client: name,
+                        result: "ok",
+                        activity: Some(act.clone()),
+                        note: String::new(),
+                    });
+                    done.push(id);
+                    continue;
+                }
+                let polls = gone_polls.entry(id).or_insert(0);
+                if seen.get(&id).copied().unwrap_or(false) {
+                    *polls += 1;
+                    // It may take the server a moment to list the finished backup.
+                    if *polls >= 3 {
+                        view.println(&format!("{name}: ended without a new backup"));
+                        outcomes.push(Outcome {
+                            client: name.clone(),
+                            result: "failed",
+                            activity: None,
+                            note: format!(
+                                "no new backup; see `urbackup logs list --client {name}`"
+                            ),
+                        });
+                        done.push(id);
+                    }
+                } else if started.elapsed() > APPEAR_TIMEOUT {
+                    outcomes.push(Outcome {
+                        client: name.clone(),
+                        result: "failed",
+                        activity: None,
+                        note: "the backup did not start".into(),
+                    });
+                    done.push(id);
+                }
+            }
+            waiting.retain(|(id, _)| !done.contains(id));
+        }
+        if waiting.is_empty() {
+            break;
+        }
+        if max_wait.is_some_and(|m| started.elapsed() >= m) {
+            for (_, name) in waiting.drain(..) {
+                outcomes.push(Outcome {
+                    client: name,
+                    result: "timeout",
+                    activity: None,
+                    note: "still running when --max-wait ran out".into(),
+                });
+            }
+            break;
+        }
+        tokio::time::sleep(interval).await;
+    }
+    view.finish();
+    Ok((order(outcomes, names), started.elapsed()))
+}
+
+fn order(mut outcomes: Vec<Outcome>, names: &[String]) -> Vec<Outcome> {
+    outcomes.sort_by_key(|o| {
+        names
+            .iter()
+            .position(|n| *n == o.client)
+            .unwrap_or(usize::MAX)
+    });
+    outcomes
+}
+
+/// `incremental file`, `full image`...
+pub fn describe(ty: BackupType) -> &'static str {
+    match ty {
+        BackupType::IncrFile => "incremental file",
+        BackupType::FullFile => "full file",
+        BackupType::IncrImage => "incremental image",
+        BackupType::FullImage => "full image",
+    }
+}

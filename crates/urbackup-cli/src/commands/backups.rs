@@ -1,0 +1,301 @@
+//! `backups list|browse|download|restore|archive|unarchive|delete`.
+
+use super::{client_by_name, resolve_backup, Ctx};
+use crate::cli::BackupsCmd;
+use crate::output::{human_bytes, Cell, Output, Table};
+use crate::progress::ProgressView;
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+use urbackup::{ActionType, BackupEntry, BackupRef};
+
+/// `backups ...`; the exit code is non-zero for a restore that failed.
+pub async fn run(ctx: &Ctx, cmd: &BackupsCmd) -> Result<(Output, u8)> {
+    let out = match cmd {
+        BackupsCmd::List {
+            client,
+            files,
+            images,
+        } => list(ctx, client, *files, *images).await?,
+        BackupsCmd::Browse {
+            client,
+            backup,
+            path,
+        } => browse(ctx, client, backup, path).await?,
+        BackupsCmd::Download {
+            client,
+            backup,
+            path,
+            out,
+            zip,
+        } => {
+            let c = client_by_name(ctx, client).await?;
+            let r = resolve_backup(ctx, c.id, backup).await?;
+            let bar = ctx.style.stderr_tty.then(|| {
+                let b = ProgressBar::new_spinner();
+                b.set_style(
+                    ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                b.set_message(format!("downloading {path}"));
+                b.enable_steady_tick(Duration::from_millis(120));
+                b
+            });
+            let started = Instant::now();
+            let res = if *zip {
+                ctx.server.download_folder_zip(c.id, r, path, out).await
+            } else {
+                ctx.server.download_file(c.id, r, path, out).await
+            };
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            let bytes = res?;
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            Output::done(
+                format!(
+                    "wrote {} to {} ({}, {}/s)",
+                    path,
+                    out.display(),
+                    human_bytes(bytes),
+                    human_bytes((bytes as f64 / secs) as u64)
+                ),
+                json!({"client": client, "backup_id": r.wire_id().abs(), "image": matches!(r, BackupRef::Image(_)), "path": path, "file": out, "bytes": bytes, "zip": zip}),
+            )
+        }
+        BackupsCmd::Restore {
+            client,
+            backup,
+            path,
+            wait,
+            interval,
+        } => return restore(ctx, client, backup, path, *wait, *interval).await,
+        BackupsCmd::Archive { client, backup } => op(ctx, client, backup, Op::Archive).await?,
+        BackupsCmd::Unarchive { client, backup } => op(ctx, client, backup, Op::Unarchive).await?,
+        BackupsCmd::Delete {
+            client,
+            backup,
+            cancel,
+        } => {
+            op(
+                ctx,
+                client,
+                backup,
+                if *cancel { Op::Undelete } else { Op::Delete },
+            )
+            .await?
+        }
+    };
+    Ok((out, 0))
+}
+
+fn backup_row(b: &BackupEntry) -> Vec<Cell> {
+    vec![
+        Cell::Int(b.id),
+        Cell::from(if b.image { "image" } else { "file" }),
+        Cell::from(if b.incremental > 0 { "incr" } else { "full" }),
+        Cell::Time(b.backuptime),
+        Cell::Bytes(b.size_bytes),
+        b.letter.clone().map(Cell::Text).unwrap_or(Cell::Null),
+        Cell::Bool(b.archived),
+        Cell::Bool(b.delete_pending),
+        Cell::Int(b.incremental),
+    ]
+}
+
+/// `backups list`.
+pub async fn list(ctx: &Ctx, client: &str, files: bool, images: bool) -> Result<Output> {
+    let c = client_by_name(ctx, client).await?;
+    let all = ctx.server.client_backups(c.id).await?;
+    let mut t = Table::new(&[
+        ("id", "ID"),
+        ("kind", "KIND"),
+        ("type", "TYPE"),
+        ("time", "AGE"),
+        ("size_bytes", "SIZE"),
+        ("volume", "VOLUME"),
+        ("archived", "ARCHIVED"),
+        ("delete_pending", "DELETING"),
+    ])
+    .hidden("incremental");
+    let mut rows: Vec<&BackupEntry> = Vec::new();
+    if !images {
+        rows.extend(all.file_backups.iter());
+    }
+    if !files {
+        rows.extend(all.image_backups.iter());
+    }
+    rows.sort_by_key(|b| std::cmp::Reverse((b.backuptime, b.id)));
+    for b in rows {
+        t.push(backup_row(b));
+    }
+    Ok(Output::Table(t))
+}
+
+async fn browse(ctx: &Ctx, client: &str, backup: &str, path: &str) -> Result<Output> {
+    let c = client_by_name(ctx, client).await?;
+    let r = resolve_backup(ctx, c.id, backup).await?;
+    let listing = ctx.server.browse_backup(c.id, r, path).await?;
+    let mut t = Table::new(&[
+        ("name", "NAME"),
+        ("dir", "DIR"),
+        ("size_bytes", "SIZE"),
+        ("modified", "MODIFIED"),
+    ]);
+    for f in &listing.files {
+        t.push(vec![
+            Cell::Text(if f.dir {
+                format!("{}/", f.name)
+            } else {
+                f.name.clone()
+            }),
+            Cell::Bool(f.dir),
+            if f.dir {
+                Cell::Null
+            } else {
+                Cell::Bytes(f.size)
+            },
+            Cell::Time(f.mod_time),
+        ]);
+    }
+    Ok(Output::Table(t))
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Archive,
+    Unarchive,
+    Delete,
+    Undelete,
+}
+
+async fn op(ctx: &Ctx, client: &str, backup: &str, op: Op) -> Result<Output> {
+    let c = client_by_name(ctx, client).await?;
+    let r = resolve_backup(ctx, c.id, backup).await?;
+    let (verb, res) = match op {
+        Op::Archive => ("archived", ctx.server.archive_backup(c.id, r).await),
+        Op::Unarchive => ("un-archived", ctx.server.unarchive_backup(c.id, r).await),
+        Op::Delete => (
+            "marked for deletion",
+            ctx.server.delete_backup(c.id, r).await,
+        ),
+        Op::Undelete => (
+            "no longer marked for deletion",
+            ctx.server.cancel_backup_deletion(c.id, r).await,
+        ),
+    };
+    res?;
+    let (kind, id) = match r {
+        BackupRef::File(id) => ("file", id),
+        BackupRef::Image(id) => ("image", id),
+    };
+    Ok(Output::done(
+        format!("{kind} backup {id} of `{client}` {verb}"),
+        json!({"client": client, "kind": kind, "backup_id": id, "result": verb}),
+    ))
+}
+
+async fn restore(
+    ctx: &Ctx,
+    client: &str,
+    backup: &str,
+    path: &str,
+    wait: bool,
+    interval: f64,
+) -> Result<(Output, u8)> {
+    if !(interval > 0.0 && interval.is_finite()) {
+        bail!("--interval must be a positive number of seconds");
+    }
+    let c = client_by_name(ctx, client).await?;
+    let id = match resolve_backup(ctx, c.id, backup).await? {
+        BackupRef::File(id) => id,
+        BackupRef::Image(_) => {
+            bail!("image backups cannot be restored from here: use the restore CD or the web interface")
+        }
+    };
+    if !c.online {
+        bail!("client `{client}` is offline: a restore needs a connected client");
+    }
+    let before: HashSet<i64> = if wait {
+        ctx.server
+            .last_activities()
+            .await?
+            .iter()
+            .filter(|a| a.restore)
+            .map(|a| a.id)
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let started = ctx.server.restore_files(c.id, id, path, None).await?;
+    if !wait {
+        return Ok((
+            Output::done(
+                format!("restore of {path} from backup {id} to `{client}` started"),
+                json!({"client": client, "backup_id": id, "path": path, "result": "started"}),
+            ),
+            0,
+        ));
+    }
+    let mut view = ProgressView::new(ctx.style.stderr_tty, false);
+    view.println(&format!(
+        "restoring {path} from backup {id} to `{client}`..."
+    ));
+    if !ctx
+        .server
+        .wait_for_restore(&started, Duration::from_secs(300))
+        .await?
+    {
+        bail!("the server did not finish preparing the restore within 5 minutes");
+    }
+    let t0 = Instant::now();
+    let mut seen = false;
+    let mut idle_polls = 0;
+    let result = loop {
+        let actions = ctx.server.get_actions_typed().await?;
+        let mine: Vec<_> = actions
+            .iter()
+            .filter(|a| a.clientid == c.id && a.action == ActionType::FileRestore)
+            .collect();
+        view.update(&mine);
+        if mine.is_empty() {
+            let acts = ctx.server.last_activities().await?;
+            if let Some(a) = acts
+                .iter()
+                .find(|a| a.restore && a.clientid == c.id && !before.contains(&a.id))
+            {
+                break Some(a.clone());
+            }
+            idle_polls += 1;
+            if (seen && idle_polls >= 3) || (!seen && t0.elapsed() > Duration::from_secs(120)) {
+                break None;
+            }
+        } else {
+            seen = true;
+            idle_polls = 0;
+        }
+        tokio::time::sleep(Duration::from_secs_f64(interval)).await;
+    };
+    view.finish();
+    Ok(match result {
+        Some(a) => (
+            Output::done(
+                format!(
+                    "restored {path} from backup {id} to `{client}` in {}",
+                    crate::output::human_duration(a.duration)
+                ),
+                json!({"client": client, "backup_id": id, "path": path, "result": "ok", "restore_id": a.id, "duration_seconds": a.duration}),
+            ),
+            0,
+        ),
+        None => (
+            Output::done(
+                format!("restore of {path} to `{client}` ended without a result; see `urbackup logs list --client {client} --level info`"),
+                json!({"client": client, "backup_id": id, "path": path, "result": "unknown"}),
+            ),
+            1,
+        ),
+    })
+}

@@ -1,0 +1,200 @@
+//! `status`, `usage`, `identity`.
+
+use super::Ctx;
+use crate::cli::StatusArgs;
+use crate::output::{now, Cell, Flag, Output, Table};
+use anyhow::Result;
+use urbackup::{ActionType, ClientStatus, StatusReport};
+
+/// File backup state of a client (`no_file_backups`: disabled server-wide).
+pub fn file_flag(c: &ClientStatus, report: Option<&StatusReport>) -> Flag {
+    if c.file_disabled || report.is_some_and(|r| r.no_file_backups) {
+        Flag::Disabled
+    } else if c.file_ok {
+        Flag::Ok
+    } else {
+        Flag::Failed
+    }
+}
+
+/// Image backup state of a client.
+pub fn image_flag(c: &ClientStatus, report: Option<&StatusReport>) -> Flag {
+    if c.image_not_supported {
+        Flag::Unsupported
+    } else if c.image_disabled || report.is_some_and(|r| r.no_images) {
+        Flag::Disabled
+    } else if c.image_ok {
+        Flag::Ok
+    } else {
+        Flag::Failed
+    }
+}
+
+/// What the client is doing, e.g. `incremental file backup 42%`.
+pub fn activity(c: &ClientStatus) -> String {
+    let parts: Vec<String> = c
+        .processes
+        .iter()
+        .map(|p| {
+            if p.pcdone >= 0 {
+                format!("{} {}%", p.action, p.pcdone)
+            } else {
+                p.action.to_string()
+            }
+        })
+        .collect();
+    if !parts.is_empty() {
+        return parts.join(", ");
+    }
+    match c.status {
+        0 => String::new(),
+        1..=10 => ActionType::from_code(c.status).to_string(),
+        11 => "identity error".into(),
+        12 => "too many clients".into(),
+        13 => "authentication error".into(),
+        14 => "UID changed".into(),
+        15 => "authenticating".into(),
+        16 => "exchanging settings".into(),
+        17 => "starting up".into(),
+        other => format!("status {other}"),
+    }
+}
+
+/// The columns of `status` (also used by `demo`).
+pub fn status_table() -> Table {
+    Table::new(&[
+        ("name", "NAME"),
+        ("group", "GROUP"),
+        ("online", "ONLINE"),
+        ("last_file_backup", "LAST FILE"),
+        ("last_image_backup", "LAST IMAGE"),
+        ("file", "FILE"),
+        ("image", "IMAGE"),
+        ("version", "VERSION"),
+        ("activity", "ACTIVITY"),
+    ])
+    .hidden("id")
+    .hidden("file_ok")
+    .hidden("image_ok")
+    .hidden("os")
+    .hidden("ip")
+    .hidden("last_seen")
+    .hidden("delete_pending")
+    .hidden("last_file_backup_issues")
+}
+
+/// One row of [`status_table`].
+pub fn status_row(c: &ClientStatus, report: Option<&StatusReport>) -> Vec<Cell> {
+    vec![
+        Cell::from(&c.name),
+        if c.groupname.is_empty() {
+            Cell::Null
+        } else {
+            Cell::from(&c.groupname)
+        },
+        Cell::Bool(c.online),
+        Cell::Time(c.lastbackup),
+        Cell::Time(c.lastbackup_image),
+        Cell::Flag(file_flag(c, report)),
+        Cell::Flag(image_flag(c, report)),
+        Cell::from(&c.client_version_string),
+        Cell::Text(activity(c)),
+        Cell::Int(c.id),
+        Cell::Bool(c.file_ok),
+        Cell::Bool(c.image_ok),
+        Cell::from(&c.os_version_string),
+        Cell::from(&c.ip),
+        Cell::Time(c.lastseen),
+        Cell::Bool(c.delete_pending),
+        Cell::Int(c.last_filebackup_issues),
+    ]
+}
+
+/// `status`.
+pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
+    let report = ctx.server.status_report().await?;
+    let now = now();
+    let mut t = status_table();
+    for c in report.status.iter().filter(|c| !c.rejected) {
+        let file = file_flag(c, Some(&report));
+        let image = image_flag(c, Some(&report));
+        if a.failed && file != Flag::Failed && image != Flag::Failed {
+            continue;
+        }
+        if a.offline && c.online {
+            continue;
+        }
+        if let Some(days) = a.stale {
+            let limit = (days * 86_400.0) as i64;
+            let stale = file != Flag::Disabled && (c.lastbackup <= 0 || now - c.lastbackup > limit);
+            if !stale {
+                continue;
+            }
+        }
+        if let Some(g) = &a.group {
+            let matches = c.groupname == *g || (c.groupname.is_empty() && g == "default");
+            if !matches {
+                continue;
+            }
+        }
+        if !a.client.is_empty() && !a.client.contains(&c.name) {
+            continue;
+        }
+        t.push(status_row(c, Some(&report)));
+    }
+    Ok(Output::Table(t))
+}
+
+/// `usage`.
+pub async fn usage(ctx: &Ctx) -> Result<Output> {
+    let usage = ctx.server.get_usage_typed().await?;
+    let mut t = Table::new(&[
+        ("name", "CLIENT"),
+        ("files_bytes", "FILES"),
+        ("images_bytes", "IMAGES"),
+        ("used_bytes", "TOTAL"),
+    ]);
+    for u in &usage {
+        t.push(vec![
+            Cell::from(&u.name),
+            Cell::Bytes(u.files),
+            Cell::Bytes(u.images),
+            Cell::Bytes(u.used),
+        ]);
+    }
+    Ok(Output::Table(t))
+}
+
+/// `identity`.
+pub async fn identity(ctx: &Ctx) -> Result<Output> {
+    let info = ctx.server.server_info().await?;
+    let fingerprint = info
+        .pubkey
+        .split_once("#fingerprint=")
+        .map(|(_, f)| f.to_owned())
+        .unwrap_or_default();
+    let mut t = Table::new(&[
+        ("identity", "IDENTITY"),
+        ("fingerprint", "FINGERPRINT"),
+        ("api_version", "API VERSION"),
+        ("newer_version", "NEWER VERSION"),
+        ("url", "URL"),
+    ])
+    .hidden("pubkey")
+    .hidden("no_file_backups")
+    .hidden("no_images");
+    t.push(vec![
+        Cell::from(&info.identity),
+        Cell::Text(fingerprint),
+        info.api_version.map(Cell::Int).unwrap_or(Cell::Null),
+        info.newer_version
+            .clone()
+            .map(Cell::Text)
+            .unwrap_or(Cell::Null),
+        Cell::from(ctx.server.url()),
+        Cell::from(&info.pubkey),
+        Cell::Bool(info.no_file_backups),
+        Cell::Bool(info.no_images),
+    ]);
+    Ok(Output::Record(t))
+}

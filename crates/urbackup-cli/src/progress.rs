@@ -1,0 +1,174 @@
+//! Progress of running actions on stderr: bars (percent, bytes, speed, ETA) on a terminal,
+//! plain lines otherwise (one when an action appears, at every 10 %, at least every 30 s, and
+//! when it ends).
+
+use crate::output::{human_bytes, human_duration};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use urbackup::ActionProgress;
+
+/// Shows a set of running actions, updated by polling.
+pub struct ProgressView {
+    multi: Option<MultiProgress>,
+    bars: HashMap<(i64, i64), ProgressBar>,
+    lines: HashMap<(i64, i64), (i64, Instant)>,
+    labels: HashMap<(i64, i64), String>,
+    report_end: bool,
+}
+
+/// The label of an action: `alpha: incremental file backup`.
+pub fn label(a: &ActionProgress) -> String {
+    let who = if a.name.is_empty() {
+        "server"
+    } else {
+        a.name.as_str()
+    };
+    if a.details.is_empty() || a.details == "0" {
+        format!("{who}: {}", a.action)
+    } else {
+        format!("{who}: {} ({})", a.action, a.details)
+    }
+}
+
+/// `1.2 GiB of 3.0 GiB, 15.0 MiB/s, ETA 2m`.
+pub fn detail(a: &ActionProgress) -> String {
+    let mut parts = Vec::new();
+    if a.total_bytes > 0 {
+        parts.push(format!(
+            "{} of {}",
+            human_bytes(a.done_bytes.max(0) as u64),
+            human_bytes(a.total_bytes as u64)
+        ));
+    } else if a.done_bytes > 0 {
+        parts.push(human_bytes(a.done_bytes as u64));
+    }
+    if a.speed_bpms > 0.0 {
+        parts.push(format!("{}/s", human_bytes((a.speed_bpms * 1000.0) as u64)));
+    }
+    if a.eta_ms == 61_000 {
+        // The server reports every ETA under a minute as 61 s.
+        parts.push("ETA <1m".into());
+    } else if a.eta_ms > 0 {
+        parts.push(format!("ETA {}", human_duration(a.eta_ms / 1000)));
+    }
+    if a.paused {
+        parts.push("paused".into());
+    }
+    parts.join(", ")
+}
+
+impl ProgressView {
+    /// Bars when `tty`, lines otherwise; `report_end`: print a line when an action ends.
+    pub fn new(tty: bool, report_end: bool) -> ProgressView {
+        ProgressView {
+            multi: tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            bars: HashMap::new(),
+            lines: HashMap::new(),
+            labels: HashMap::new(),
+            report_end,
+        }
+    }
+
+    /// Prints a line above the bars (or on stderr).
+    pub fn println(&self, line: &str) {
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(line);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Shows these actions; actions shown before and missing now are reported as ended.
+    pub fn update(&mut self, actions: &[&ActionProgress]) {
+        let now = Instant::now();
+        let current: Vec<(i64, i64)> = actions.iter().map(|a| (a.clientid, a.id)).collect();
+        let gone: Vec<(i64, i64)> = self
+            .labels
+            .keys()
+            .filter(|k| !current.contains(k))
+            .copied()
+            .collect();
+        for k in gone {
+            self.end(k);
+        }
+        for a in actions {
+            let key = (a.clientid, a.id);
+            let pc = a.progress_percent;
+            self.labels.insert(key, label(a));
+            match &self.multi {
+                Some(m) => {
+                    let bar = self.bars.entry(key).or_insert_with(|| {
+                        let b = m.add(ProgressBar::new(100));
+                        b.set_style(
+                            ProgressStyle::with_template(
+                                "{prefix} [{bar:30.cyan/blue}] {percent:>3}% {msg}",
+                            )
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                        );
+                        b.enable_steady_tick(Duration::from_millis(200));
+                        b
+                    });
+                    bar.set_prefix(label(a));
+                    bar.set_position(pc.clamp(0, 100) as u64);
+                    bar.set_message(if pc < 0 {
+                        format!("indexing {}", detail(a))
+                    } else {
+                        detail(a)
+                    });
+                }
+                None => {
+                    let print = match self.lines.get(&key) {
+                        None => true,
+                        Some((last_pc, at)) => {
+                            (pc / 10 != last_pc / 10 && pc >= 0)
+                                || now.duration_since(*at) >= Duration::from_secs(30)
+                        }
+                    };
+                    if print {
+                        let pct = if pc < 0 {
+                            "starting".to_owned()
+                        } else {
+                            format!("{pc}%")
+                        };
+                        let d = detail(a);
+                        if d.is_empty() {
+                            eprintln!("{} {pct}", label(a));
+                        } else {
+                            eprintln!("{} {pct} ({d})", label(a));
+                        }
+                        self.lines.insert(key, (pc, now));
+                    }
+                }
+            }
+        }
+    }
+
+    fn end(&mut self, key: (i64, i64)) {
+        let label = self.labels.remove(&key).unwrap_or_default();
+        self.lines.remove(&key);
+        match self.bars.remove(&key) {
+            Some(bar) => {
+                bar.finish_and_clear();
+                if let Some(m) = &self.multi {
+                    m.remove(&bar);
+                    if self.report_end {
+                        let _ = m.println(format!("{label}: ended"));
+                    }
+                }
+            }
+            None if self.report_end => eprintln!("{label}: ended"),
+            None => {}
+        }
+    }
+
+    /// Ends every bar.
+    pub fn finish(&mut self) {
+        let keys: Vec<(i64, i64)> = self.labels.keys().copied().collect();
+        for k in keys {
+            self.end(k);
+        }
+    }
+}
