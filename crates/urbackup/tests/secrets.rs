@@ -42,6 +42,9 @@ async fn no_secret_in_logs_errors_or_debug() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // The HTTP stack logs through `log`: route it into the same capture, at every level.
+    tracing_log::LogTracer::init().unwrap();
+    log::set_max_level(log::LevelFilter::Trace);
 
     let s = UrbackupServer::builder(&sim.url())
         .credentials("admin", PASSWORD)
@@ -75,6 +78,7 @@ async fn no_secret_in_logs_errors_or_debug() {
     assert!(!sessions.is_empty());
     let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(logged.contains("request"), "trace logs were captured");
+    assert!(logged.contains("starting new connection"), "the HTTP stack's logs were captured");
     for haystack in texts.iter().chain(std::iter::once(&logged)) {
         for secret in [PASSWORD, BASIC_PW, "wrong-password-Q"] {
             assert!(!haystack.contains(secret), "secret leaked into: {haystack}");
