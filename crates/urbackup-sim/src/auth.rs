@@ -36,7 +36,8 @@ pub fn stored_hash_from_h0(h0_hex: &str, salt: &str, rounds: u32) -> String {
 pub fn stored_hash(salt: &str, password: &[u8], rounds: u32) -> String {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(String, Vec<u8>, u32), String>>> = OnceLock::new();
+    type Cache = Mutex<HashMap<(String, Vec<u8>, u32), String>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let key = (salt.to_string(), password.to_vec(), rounds);
     if let Some(h) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {

@@ -18,7 +18,7 @@ fn dos_time(unix: i64) -> (u16, u16) {
     let secs = unix.rem_euclid(86400);
     let (y, m, d) = crate::state::civil_from_days(days);
     let y = y.clamp(1980, 2107);
-    let time = ((secs / 3600) << 11 | ((secs % 3600) / 60) << 5 | (secs % 60) / 2) as u16;
+    let time = (((secs / 3600) << 11) | (((secs % 3600) / 60) << 5) | ((secs % 60) / 2)) as u16;
     let date = (((y - 1980) << 9) | ((m as i64) << 5) | d as i64) as u16;
     (time, date)
 }

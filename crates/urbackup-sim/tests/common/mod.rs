@@ -148,7 +148,8 @@ pub fn md5_hex(d: &[u8]) -> String {
 pub fn proof(salt: &str, password: &str, rounds: u32, rnd: &str) -> String {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(String, String, u32), String>>> = OnceLock::new();
+    type Cache = Mutex<HashMap<(String, String, u32), String>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let key = (salt.to_string(), password.to_string(), rounds);
     let cached = cache.lock().unwrap().get(&key).cloned();
