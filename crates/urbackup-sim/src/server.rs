@@ -671,7 +671,14 @@ async fn handle_conn(
                 Ok(r) => break r,
                 Err(ParseError::Incomplete) => {
                     let mut tmp = [0u8; 8192];
-                    let n = stream.read(&mut tmp).await?;
+                    let mut rx = inner.shutdown.clone();
+                    let n = tokio::select! {
+                        r = tokio::time::timeout(Duration::from_secs(300), stream.read(&mut tmp)) => match r {
+                            Ok(r) => r?,
+                            Err(_) => return Ok(()),
+                        },
+                        _ = rx.changed() => return Ok(()),
+                    };
                     if n == 0 {
                         return Ok(());
                     }

@@ -812,6 +812,10 @@ impl State {
 
     /// Create a new session.
     pub fn new_session(&mut self, user_id: i64, username: &str) -> String {
+        if self.sessions.len() > 1000 {
+            let (now, idle) = (self.now_ms, self.cfg.session_idle_ms);
+            self.sessions.retain(|_, s| now - s.last_used_ms <= idle);
+        }
         let token = crate::auth::session_token();
         self.sessions.insert(
             token.clone(),
@@ -1333,12 +1337,13 @@ impl State {
     /// lastacts entries (newest first), optionally restricted to a client list and
     /// optionally only backups.
     pub fn lastacts(&self, filter: Option<&[i64]>, only_backups: bool) -> Vec<Value> {
-        let mut items: Vec<(i64, i64, Value)> = Vec::new();
-        let push = |items: &mut Vec<(i64, i64, Value)>, t: i64, id: i64, v: Value| {
-            items.push((t, id, v));
-            if items.len() > 200 {
-                items.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-                items.truncate(20);
+        // (time, id, kind, client id, index) -- JSON is only built for the top 20
+        let mut top: Vec<(i64, i64, u8, i64, usize)> = Vec::new();
+        let mut push = |item: (i64, i64, u8, i64, usize)| {
+            top.push(item);
+            if top.len() > 400 {
+                top.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+                top.truncate(20);
             }
         };
         for c in self.clients.values() {
@@ -1347,59 +1352,61 @@ impl State {
                     continue;
                 }
             }
-            for b in &c.file_backups {
-                push(
-                    &mut items,
-                    b.backuptime,
-                    b.id,
-                    json!({
-                        "id": b.id, "clientid": c.id, "name": c.name, "backuptime": b.backuptime,
-                        "incremental": b.incremental, "duration": b.duration, "size_bytes": b.size_bytes,
-                        "image": 0, "del": false, "restore": 0, "resumed": b.resumed as i64, "details": ""
-                    }),
-                );
+            for (i, b) in c.file_backups.iter().enumerate() {
+                push((b.backuptime, b.id, 0, c.id, i));
             }
-            for b in &c.image_backups {
-                push(
-                    &mut items,
-                    b.backuptime,
-                    b.id,
-                    json!({
-                        "id": b.id, "clientid": c.id, "name": c.name, "backuptime": b.backuptime,
-                        "incremental": b.incremental, "duration": b.duration, "size_bytes": b.size_bytes,
-                        "image": 1, "del": false, "restore": 0, "resumed": 0, "details": b.letter
-                    }),
-                );
+            for (i, b) in c.image_backups.iter().enumerate() {
+                push((b.backuptime, b.id, 1, c.id, i));
             }
         }
         if !only_backups {
-            for a in &self.activities {
+            for (i, a) in self.activities.iter().enumerate() {
                 if let Some(f) = filter {
                     if !f.contains(&a.clientid) {
                         continue;
                     }
                 }
-                let name = self
-                    .clients
-                    .get(&a.clientid)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default();
-                push(
-                    &mut items,
-                    a.backuptime,
-                    a.id,
-                    json!({
-                        "id": a.id, "clientid": a.clientid, "name": name, "backuptime": a.backuptime,
-                        "incremental": a.incremental, "duration": a.duration, "size_bytes": a.size_bytes,
-                        "image": a.image as i64, "del": a.del, "restore": a.restore as i64, "resumed": 0,
-                        "details": a.details
-                    }),
-                );
+                push((a.backuptime, a.id, 2, a.clientid, i));
             }
         }
-        items.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-        items.truncate(20);
-        items.into_iter().map(|x| x.2).collect()
+        top.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        top.truncate(20);
+        top.into_iter()
+            .filter_map(|(_, _, kind, cid, i)| {
+                let name = self
+                    .clients
+                    .get(&cid)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
+                Some(match kind {
+                    0 => {
+                        let b = self.clients.get(&cid)?.file_backups.get(i)?;
+                        json!({
+                            "id": b.id, "clientid": cid, "name": name, "backuptime": b.backuptime,
+                            "incremental": b.incremental, "duration": b.duration, "size_bytes": b.size_bytes,
+                            "image": 0, "del": false, "restore": 0, "resumed": b.resumed as i64, "details": ""
+                        })
+                    }
+                    1 => {
+                        let b = self.clients.get(&cid)?.image_backups.get(i)?;
+                        json!({
+                            "id": b.id, "clientid": cid, "name": name, "backuptime": b.backuptime,
+                            "incremental": b.incremental, "duration": b.duration, "size_bytes": b.size_bytes,
+                            "image": 1, "del": false, "restore": 0, "resumed": 0, "details": b.letter
+                        })
+                    }
+                    _ => {
+                        let a = self.activities.get(i)?;
+                        json!({
+                            "id": a.id, "clientid": a.clientid, "name": name, "backuptime": a.backuptime,
+                            "incremental": a.incremental, "duration": a.duration, "size_bytes": a.size_bytes,
+                            "image": a.image as i64, "del": a.del, "restore": a.restore as i64, "resumed": 0,
+                            "details": a.details
+                        })
+                    }
+                })
+            })
+            .collect()
     }
 }
 

@@ -1478,3 +1478,9 @@ fn binary_prints_url_first() {
     );
     assert!(line.trim_end().ends_with("/x"));
 }
+
+#[test]
+fn sim_server_is_clone_send_sync() {
+    fn check<T: Clone + Send + Sync + 'static>() {}
+    check::<SimServer>();
+}
