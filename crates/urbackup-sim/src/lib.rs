@@ -111,6 +111,23 @@
 //! | `/_sim/online?name=C&online=true\|false` | connect/disconnect a client |
 //! | `/_sim/latency?ms=N` | change the per-request latency |
 
+//!
+//! # Explicit clients
+//!
+//! [`ClientSpec::new`] creates an online Windows client without backups;
+//! `.linux()` makes it a Linux client (`image_not_supported`), `.online(false)` disconnects
+//! it, `.group("g")` puts it into a settings group, `.backups(file, image)` gives it a
+//! history, and `.never_seen()` makes it look like a client created with `add_client` that
+//! never connected (empty version/OS strings, ip `"-"`).
+//!
+//! # Limitations
+//!
+//! Not simulated: token authentication of `backups` (`tokens0`…), LDAP logins (settings are
+//! stored, `ldap_login_enabled` is reported), rejected/unknown clients in `status`, the start-up
+//! states of `login` (database upgrade, file index creation), real mail sending, alert script
+//! execution, archive rule scheduling and the nightly clean-up (backups marked for deletion stay
+//! until `delete_now`), `shutdown`. `server_status` answers `Forbidden` like a release build.
+
 #![warn(missing_docs)]
 
 pub mod actions;
