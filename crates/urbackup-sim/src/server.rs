@@ -572,7 +572,8 @@ impl SimServer {
     pub fn set_latency(&self, d: Duration) {
         *lock(&self.inner.latency) = d;
     }
-    /// Full access to the state (after progressing processes to "now").
+    /// Full access to the state (after progressing processes to "now"). The state lock is
+    /// held while `f` runs: do not call other `SimServer` methods inside `f`.
     pub fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         let mut st = self.inner.state();
         f(&mut st)
@@ -983,12 +984,21 @@ async fn process(inner: &Arc<Inner>, req: http::ParsedRequest, peer: SocketAddr)
         tokio::time::sleep(inner.login_failure_delay).await;
     }
     let is_json = matches!(outcome.reply, Reply::Json(_));
+    // the real server repeats X-Frame-Options in some `backups` replies
+    let xframe_repeat = match (name.as_str(), ctx.get("sa")) {
+        ("backups", "backups") if is_json => 3,
+        ("backups", "files") if is_json => 2,
+        _ => 1,
+    };
     let mut resp = match (&fault, outcome.reply) {
         (Some(Fault::WrongTypes), Reply::Json(v)) => {
             reply_to_response(Reply::Json(wrong_types(&v)))
         }
         (_, r) => reply_to_response(r),
     };
+    for _ in 1..xframe_repeat {
+        resp.headers.push(("X-Frame-Options".into(), "DENY".into()));
+    }
     match &fault {
         Some(Fault::InvalidJson) if is_json => {
             resp.body = b"{\n\"error\": nope,\n\"status\": [{\n\"id\": 1,,\n}\n".to_vec();

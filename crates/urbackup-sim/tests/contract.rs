@@ -663,6 +663,16 @@ async fn run_case(file: &std::path::Path) -> Result<(), String> {
             )
         })
         .collect();
+    let count = |h: &[(String, String)], n: &str| {
+        h.iter().filter(|(k, _)| k.eq_ignore_ascii_case(n)).count()
+    };
+    if count(&cap_headers, "X-Frame-Options") != count(&got.headers, "X-Frame-Options") {
+        return Err(format!(
+            "X-Frame-Options count {} != capture {}",
+            count(&got.headers, "X-Frame-Options"),
+            count(&cap_headers, "X-Frame-Options")
+        ));
+    }
     let want_ct = ct(&cap_headers);
     let got_ct = got.content_type().map(|s| s.to_string());
     if want_ct != got_ct {
