@@ -277,3 +277,78 @@ async fn refused_connection_is_transport_error() {
     );
     assert!(!e.to_string().contains("ses="));
 }
+
+#[tokio::test]
+async fn plain_password_login_for_ldap_style_accounts() {
+    let sim = start().await;
+    let s = UrbackupServer::builder(&sim.url())
+        .credentials(ADMIN.0, ADMIN.1)
+        .plain_password_login(true)
+        .build()
+        .unwrap();
+    assert_eq!(s.get_client_statuses().await.unwrap().len(), 3);
+    assert_eq!(sim.requests("salt"), 0, "no salt in plain-password mode");
+    let bad = UrbackupServer::builder(&sim.url())
+        .credentials(ADMIN.0, "nope")
+        .plain_password_login(true)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        bad.login_typed().await,
+        Err(UrbackupError::Authentication(AuthFailure::WrongPassword))
+    ));
+}
+
+#[tokio::test]
+async fn legacy_md5_account_logs_in() {
+    let sim = scene()
+        .legacy_md5_user("oldie", "old-secret")
+        .start()
+        .await
+        .unwrap();
+    let s = UrbackupServer::new(&sim.url(), "oldie", "old-secret").unwrap();
+    assert_eq!(s.get_client_statuses().await.unwrap().len(), 3);
+    let wrong = UrbackupServer::new(&sim.url(), "oldie", "x").unwrap();
+    assert!(matches!(
+        wrong.login_typed().await,
+        Err(UrbackupError::Authentication(AuthFailure::WrongPassword))
+    ));
+}
+
+#[tokio::test]
+async fn sub_path_urls_work() {
+    let sim = start().await;
+    for url in [sim.base_url(), format!("{}/", sim.base_url()), sim.url()] {
+        let s = UrbackupServer::new(&url, ADMIN.0, ADMIN.1).unwrap();
+        assert_eq!(s.get_client_statuses().await.unwrap().len(), 3, "{url}");
+    }
+    // A reverse-proxy prefix: the server reads only the last path segment.
+    let s =
+        UrbackupServer::new(&format!("{}/urbackup/", sim.base_url()), ADMIN.0, ADMIN.1).unwrap();
+    assert!(s.url().ends_with("/urbackup/x"));
+    assert_eq!(s.get_client_statuses().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn oversized_reply_is_refused() {
+    let sim = Simulator::builder()
+        .clients(200)
+        .admin("admin", "secret")
+        .manual_clock()
+        .start()
+        .await
+        .unwrap();
+    let s = UrbackupServer::builder(&sim.url())
+        .credentials("admin", "secret")
+        .max_response_bytes(10_000)
+        .build()
+        .unwrap();
+    let r = s.get_client_statuses().await;
+    assert!(
+        matches!(
+            r,
+            Err(UrbackupError::ResponseTooLarge { limit: 10_000, .. })
+        ),
+        "{r:?}"
+    );
+}

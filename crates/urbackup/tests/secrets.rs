@@ -78,7 +78,10 @@ async fn no_secret_in_logs_errors_or_debug() {
     assert!(!sessions.is_empty());
     let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(logged.contains("request"), "trace logs were captured");
-    assert!(logged.contains("starting new connection"), "the HTTP stack's logs were captured");
+    assert!(
+        logged.contains("starting new connection"),
+        "the HTTP stack's logs were captured"
+    );
     for haystack in texts.iter().chain(std::iter::once(&logged)) {
         for secret in [PASSWORD, BASIC_PW, "wrong-password-Q"] {
             assert!(!haystack.contains(secret), "secret leaked into: {haystack}");
