@@ -45,7 +45,17 @@ fn main() -> ExitCode {
             }
             // A monitoring plugin must say UNKNOWN (3) for a bad invocation, not CRITICAL (2).
             let is_check = std::env::args().skip(1).any(|a| a == "check");
-            return ExitCode::from(if is_check { 3 } else { 2 });
+            if is_check {
+                let first = e.to_string();
+                let first = first
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ");
+                println!("URBACKUP UNKNOWN - invalid arguments: {first}");
+                return ExitCode::from(3);
+            }
+            return ExitCode::from(2);
         }
     };
     init_logging(cli.verbose);

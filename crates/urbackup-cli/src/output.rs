@@ -427,7 +427,10 @@ impl Table {
             for (c, cell) in self.columns.iter().zip(r) {
                 let (t, col) = cell.human(now);
                 let (t, col) = match cell {
-                    Cell::Time(ts) if *ts > 0 => (format!("{t} ago ({})", iso_time(*ts)), col),
+                    Cell::Time(ts) if *ts > 0 && now - *ts >= 1 => {
+                        (format!("{t} ago ({})", iso_time(*ts)), col)
+                    }
+                    Cell::Time(ts) if *ts > 0 => (format!("{t} ({})", iso_time(*ts)), col),
                     _ => (t, col),
                 };
                 out.push_str(&format!(

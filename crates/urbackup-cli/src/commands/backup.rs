@@ -37,7 +37,7 @@ pub struct Outcome {
 
 impl Outcome {
     fn ok(&self) -> bool {
-        matches!(self.result, "ok" | "queued")
+        matches!(self.result, "ok" | "queued" | "unsupported")
     }
 }
 

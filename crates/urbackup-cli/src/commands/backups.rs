@@ -52,7 +52,11 @@ pub async fn run(ctx: &Ctx, cmd: &BackupsCmd) -> Result<(Output, u8)> {
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
-            let bytes = res?;
+            let bytes = res.map_err(|e| download_error(e, path))?;
+            if bytes == 0 && !*zip && is_folder(ctx, c.id, r, path).await {
+                let _ = std::fs::remove_file(out);
+                bail!("`{path}` is a folder: download it with --zip");
+            }
             let secs = started.elapsed().as_secs_f64().max(0.001);
             Output::done(
                 format!(
@@ -93,7 +97,11 @@ pub async fn run(ctx: &Ctx, cmd: &BackupsCmd) -> Result<(Output, u8)> {
 
 fn backup_row(b: &BackupEntry) -> Vec<Cell> {
     vec![
-        Cell::Int(b.id),
+        Cell::Text(if b.image {
+            format!("image:{}", b.id)
+        } else {
+            b.id.to_string()
+        }),
         Cell::from(if b.image { "image" } else { "file" }),
         Cell::from(if b.incremental > 0 { "incr" } else { "full" }),
         Cell::Time(b.backuptime),
@@ -101,6 +109,7 @@ fn backup_row(b: &BackupEntry) -> Vec<Cell> {
         b.letter.clone().map(Cell::Text).unwrap_or(Cell::Null),
         Cell::Bool(b.archived),
         Cell::Bool(b.delete_pending),
+        Cell::Int(b.id),
         Cell::Int(b.incremental),
     ]
 }
@@ -110,7 +119,7 @@ pub async fn list(ctx: &Ctx, client: &str, files: bool, images: bool) -> Result<
     let c = client_by_name(ctx, client).await?;
     let all = ctx.server.client_backups(c.id).await?;
     let mut t = Table::new(&[
-        ("id", "ID"),
+        ("ref", "BACKUP"),
         ("kind", "KIND"),
         ("type", "TYPE"),
         ("time", "AGE"),
@@ -119,6 +128,7 @@ pub async fn list(ctx: &Ctx, client: &str, files: bool, images: bool) -> Result<
         ("archived", "ARCHIVED"),
         ("delete_pending", "DELETING"),
     ])
+    .hidden("id")
     .hidden("incremental");
     let mut rows: Vec<&BackupEntry> = Vec::new();
     if !images {
@@ -146,11 +156,7 @@ async fn browse(ctx: &Ctx, client: &str, backup: &str, path: &str) -> Result<Out
     ]);
     for f in &listing.files {
         t.push(vec![
-            Cell::Text(if f.dir {
-                format!("{}/", f.name)
-            } else {
-                f.name.clone()
-            }),
+            Cell::from(&f.name),
             Cell::Bool(f.dir),
             if f.dir {
                 Cell::Null
@@ -298,4 +304,26 @@ async fn restore(
             1,
         ),
     })
+}
+
+/// The server refuses missing paths as `path_dl_access_denied`: say so.
+fn download_error(e: urbackup::UrbackupError, path: &str) -> anyhow::Error {
+    match &e {
+        urbackup::UrbackupError::AccessDenied {
+            detail: Some(d), ..
+        } if d.contains("path_dl_access_denied") => {
+            anyhow::anyhow!("cannot download `{path}`: no such file in the backup, or no right to download it ({e})")
+        }
+        _ => e.into(),
+    }
+}
+
+/// True when `path` is a folder of the backup (one `backups sa=files` request on its parent).
+async fn is_folder(ctx: &Ctx, clientid: i64, r: BackupRef, path: &str) -> bool {
+    let trimmed = path.trim_matches('/');
+    let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+    match ctx.server.browse_backup(clientid, r, parent).await {
+        Ok(l) => l.files.iter().any(|f| f.dir && f.name == name),
+        Err(_) => false,
+    }
 }

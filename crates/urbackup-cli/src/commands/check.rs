@@ -238,8 +238,8 @@ pub async fn run(ctx: &Ctx, a: &CheckArgs) -> Result<u8> {
 
     let summary = if problems.is_empty() {
         let mut s = format!(
-            "{} clients, {} failed, {} offline",
-            clients.len(),
+            "{}, {} failed, {} offline",
+            plural(clients.len(), "client"),
             failed.len(),
             offline.len()
         );
@@ -249,7 +249,11 @@ pub async fn run(ctx: &Ctx, a: &CheckArgs) -> Result<u8> {
         }
         s
     } else {
-        format!("{} clients: {}", clients.len(), problems.join("; "))
+        format!(
+            "{}: {}",
+            plural(clients.len(), "client"),
+            problems.join("; ")
+        )
     };
     println!(
         "URBACKUP {} - {} | {}",
@@ -258,4 +262,12 @@ pub async fn run(ctx: &Ctx, a: &CheckArgs) -> Result<u8> {
         perf.join(" ")
     );
     Ok(state.code())
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
