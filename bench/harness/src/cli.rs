@@ -11,26 +11,17 @@ pub fn status_json(url: &str) -> Vec<String> {
     args(&["--url", url, "--user", USER, "status", "--output", "json"])
 }
 
-/// Task: look a client up by name.
+/// Task: look a client up by name (`status --client NAME`, like the peers' by-name lookups:
+/// one `status` request filtered on the client side).
 pub fn lookup(url: &str, name: &str) -> Vec<String> {
     args(&[
         "--url", url, "--user", USER, "status", "--client", name, "--output", "json",
     ])
 }
 
-/// Task: start an incremental file backup of a client given by name.
+/// Task: start a backup of a client given by name (default: incremental file backup).
 pub fn start_backup(url: &str, name: &str) -> Vec<String> {
-    args(&[
-        "--url",
-        url,
-        "--user",
-        USER,
-        "backup",
-        "start",
-        name,
-        "--type",
-        "incr-file",
-    ])
+    args(&["--url", url, "--user", USER, "backup", "start", name])
 }
 
 /// The Prometheus exporter listening on `listen`.
@@ -38,7 +29,7 @@ pub fn exporter(url: &str, listen: &str) -> Vec<String> {
     args(&["--url", url, "--user", USER, "exporter", "--listen", listen])
 }
 
-/// One `check` run (monitoring-plugin style health check of all clients).
+/// One `check` run (monitoring plugin: default thresholds, exit 0/1/2, 3 = UNKNOWN).
 pub fn check(url: &str) -> Vec<String> {
     args(&["--url", url, "--user", USER, "check"])
 }
@@ -55,13 +46,14 @@ pub fn fleet_status(config: &str) -> Vec<String> {
     ])
 }
 
-/// A config file with one profile per server URL (password through the environment).
-pub fn fleet_config(urls: &[String]) -> String {
+/// A config file with one profile per server URL. `--all-profiles` takes passwords from the
+/// profiles only (not from the environment), so the file holds it and must be private (0600).
+pub fn fleet_config(urls: &[String], password: &str) -> String {
     let mut s = String::new();
     for (i, url) in urls.iter().enumerate() {
         let _ = writeln!(
             s,
-            "[profiles.sim{i:02}]\nurl = \"{url}\"\nuser = \"{USER}\"\npassword_env = \"URBACKUP_PASSWORD\"\n"
+            "[profiles.sim{i:02}]\nurl = \"{url}\"\nuser = \"{USER}\"\npassword = \"{password}\"\n"
         );
     }
     s
