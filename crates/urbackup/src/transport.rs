@@ -712,14 +712,11 @@ impl Transport {
             .request(call, Some(token))
             .timeout(Duration::from_secs(365 * 24 * 3600))
             .send();
-        let resp = tokio::time::timeout(timeout, send)
-            .await
-            .map_err(|_| UrbackupError::Timeout {
-                action: call.action.to_owned(),
-                secs: timeout.as_secs_f64(),
-                outcome_unknown: false,
-            })?
-            .map_err(|e| self.map_reqwest(call, e, timeout, false))?;
+        let send = async {
+            send.await
+                .map_err(|e| self.map_reqwest(call, e, timeout, false))
+        };
+        let resp = self.within(call, timeout, send).await?;
         let status = resp.status();
         if status != reqwest::StatusCode::OK {
             let body = self.read_body_within(call, resp).await?;
@@ -735,11 +732,22 @@ impl Transport {
     /// Reads a (small, non-file) body of a download request within the request timeout.
     async fn read_body_within(&self, call: &Call<'_>, resp: reqwest::Response) -> Result<Bytes> {
         let timeout = self.limits.timeout;
-        tokio::time::timeout(timeout, self.read_body(call, resp, timeout))
+        self.within(call, timeout, self.read_body(call, resp, timeout))
+            .await
+    }
+
+    /// Runs `fut` within `limit`, or fails with a timeout error for `call`.
+    async fn within<T>(
+        &self,
+        call: &Call<'_>,
+        limit: Duration,
+        fut: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        tokio::time::timeout(limit, fut)
             .await
             .map_err(|_| UrbackupError::Timeout {
                 action: call.action.to_owned(),
-                secs: timeout.as_secs_f64(),
+                secs: limit.as_secs_f64(),
                 outcome_unknown: false,
             })?
     }
@@ -767,14 +775,13 @@ impl Transport {
         let expected = resp.content_length();
         let mut written: u64 = 0;
         loop {
-            let chunk = tokio::time::timeout(self.limits.download_idle_timeout, resp.chunk())
-                .await
-                .map_err(|_| UrbackupError::Timeout {
-                    action: call.action.to_owned(),
-                    secs: self.limits.download_idle_timeout.as_secs_f64(),
-                    outcome_unknown: false,
-                })?
-                .map_err(|e| self.map_reqwest(call, e, self.limits.download_idle_timeout, true))?;
+            let idle = self.limits.download_idle_timeout;
+            let next = async {
+                resp.chunk()
+                    .await
+                    .map_err(|e| self.map_reqwest(call, e, idle, true))
+            };
+            let chunk = self.within(call, idle, next).await?;
             match chunk {
                 Some(c) => {
                     file.write_all(&c).await.map_err(io_err)?;
@@ -881,6 +888,15 @@ fn unknown_action_error(action: &str, body: &[u8]) -> UrbackupError {
 pub(crate) fn decode<T: DeserializeOwned>(action: &str, reply: &Reply) -> Result<T> {
     serde_json::from_slice(&reply.body)
         .map_err(|e| UrbackupError::unexpected(action, format!("cannot decode ({e})"), &reply.body))
+}
+
+/// Decodes a model from a JSON value of a reply (models keep their raw text, so they are
+/// decoded from text).
+pub(crate) fn from_value<T: DeserializeOwned>(action: &str, v: &Value) -> Result<T> {
+    let text = v.to_string();
+    serde_json::from_str(&text).map_err(|e| {
+        UrbackupError::unexpected(action, format!("cannot decode ({e})"), text.as_bytes())
+    })
 }
 
 /// Start-up states of `login`/`salt`: database upgrade, file index creation, ban.

@@ -5,7 +5,7 @@ use crate::error::{Result, UrbackupError};
 use crate::models::{
     BackupEntry, BackupListing, BackupRef, BackupsReply, ClientBackups, RestoreStarted,
 };
-use crate::transport::Call;
+use crate::transport::{self, Call};
 use crate::UrbackupServer;
 use serde_json::Value;
 use std::path::Path;
@@ -40,11 +40,7 @@ impl UrbackupServer {
         backup: BackupRef,
         path: &str,
     ) -> Result<BackupListing> {
-        let call = Call::read("backups")
-            .param("sa", "files")
-            .param("clientid", clientid.to_string())
-            .param("backupid", backup.wire_id().to_string())
-            .param("path", normalize_path(path));
+        let call = path_call("files", clientid, backup, path);
         let v: Value = self.transport.call(call).await?;
         if v.as_object().is_some_and(|o| o.is_empty()) {
             // `{}`: unknown client or no right to browse it.
@@ -53,10 +49,7 @@ impl UrbackupServer {
                 Some("browse".into()),
             ));
         }
-        let text = v.to_string();
-        serde_json::from_str(&text).map_err(|e| {
-            UrbackupError::unexpected("backups", format!("cannot decode ({e})"), text.as_bytes())
-        })
+        transport::from_value("backups", &v)
     }
 
     /// Downloads one file of a backup to `dest` (web action `backups`, `sa=filesdl`). Streamed
@@ -69,11 +62,7 @@ impl UrbackupServer {
         path: &str,
         dest: impl AsRef<Path>,
     ) -> Result<u64> {
-        let call = Call::read("backups")
-            .param("sa", "filesdl")
-            .param("clientid", clientid.to_string())
-            .param("backupid", backup.wire_id().to_string())
-            .param("path", normalize_path(path));
+        let call = path_call("filesdl", clientid, backup, path);
         self.transport.download(call, dest.as_ref()).await
     }
 
@@ -86,11 +75,7 @@ impl UrbackupServer {
         path: &str,
         dest: impl AsRef<Path>,
     ) -> Result<u64> {
-        let call = Call::read("backups")
-            .param("sa", "zipdl")
-            .param("clientid", clientid.to_string())
-            .param("backupid", backup.wire_id().to_string())
-            .param("path", normalize_path(path));
+        let call = path_call("zipdl", clientid, backup, path);
         self.transport.download(call, dest.as_ref()).await
     }
 
@@ -219,6 +204,15 @@ impl UrbackupServer {
             Some(_) => Err(UrbackupError::access_denied("backups", Some(op.into()))),
         }
     }
+}
+
+/// A `backups` call about a path inside a backup (browse, file and zip downloads).
+fn path_call(sa: &'static str, clientid: i64, backup: BackupRef, path: &str) -> Call<'static> {
+    Call::read("backups")
+        .param("sa", sa)
+        .param("clientid", clientid.to_string())
+        .param("backupid", backup.wire_id().to_string())
+        .param("path", normalize_path(path))
 }
 
 fn backups_call(clientid: i64) -> Call<'static> {

@@ -182,15 +182,10 @@ impl UrbackupServer {
         }
         if !changes.iter().any(|(k, _)| *k == "archive") {
             // The server stores an empty `archive` for every save that lacks it.
-            let archive = before.get("archive");
-            let own = archive
-                .and_then(|a| a.own.as_ref())
-                .map(value_text)
-                .unwrap_or_default();
-            call = call.param("archive", strip_archive_annotations(&own));
+            let (archive, mask) = unchanged_archive(&before);
+            call = call.param("archive", archive);
             if target != Target::Global {
-                let mask = archive.and_then(|a| a.use_mask).unwrap_or(1);
-                call = call.param("archive.use", mask.to_string());
+                call = call.param("archive.use", mask);
             }
         }
         let reply: Map<String, Value> = self.transport.call(call).await?;
@@ -290,6 +285,18 @@ fn verify_save(
         });
     }
     Ok(())
+}
+
+/// The target's own `archive` rules and their `use` mask, as a save must resend them to keep
+/// them (without the annotations the server adds when reporting them).
+pub(crate) fn unchanged_archive(current: &Settings) -> (String, String) {
+    let archive = current.get("archive");
+    let own = archive
+        .and_then(|a| a.own.as_ref())
+        .map(value_text)
+        .unwrap_or_default();
+    let mask = archive.and_then(|a| a.use_mask).unwrap_or(1);
+    (strip_archive_annotations(&own), mask.to_string())
 }
 
 /// Drops the `next_archival_N`/`timeleft_N` pairs that 2.5.x appends to archive rules when

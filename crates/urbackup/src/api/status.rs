@@ -2,7 +2,7 @@
 
 use crate::error::{Result, UrbackupError};
 use crate::models::{ClientStatus, ExtraClient, NewClient, ServerInfo, StatusReport};
-use crate::transport::Call;
+use crate::transport::{self, Call};
 use crate::UrbackupServer;
 use serde_json::{Map, Value};
 
@@ -113,14 +113,7 @@ impl UrbackupServer {
                 v.to_string().as_bytes(),
             ));
         }
-        let text = v.to_string();
-        serde_json::from_str(&text).map_err(|e| {
-            UrbackupError::unexpected(
-                "add_client",
-                format!("cannot decode ({e})"),
-                text.as_bytes(),
-            )
-        })
+        transport::from_value("add_client", &v)
     }
 
     /// Marks clients for removal; the server deletes them and their backups at its next

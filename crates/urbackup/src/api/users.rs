@@ -6,7 +6,7 @@ use crate::auth::{password_md5, random_salt};
 use crate::error::{Result, UrbackupError};
 use crate::models::de;
 use crate::models::{Group, Rights, SettingsClient, User};
-use crate::transport::Call;
+use crate::transport::{self, Call};
 use crate::UrbackupServer;
 use serde::Deserialize;
 use serde_json::Value;
@@ -217,16 +217,7 @@ impl UrbackupServer {
             });
         }
         match (r.add_ok, r.added_group) {
-            (true, Some(g)) => {
-                let text = g.to_string();
-                serde_json::from_str(&text).map_err(|e| {
-                    UrbackupError::unexpected(
-                        "settings",
-                        format!("cannot decode group ({e})"),
-                        text.as_bytes(),
-                    )
-                })
-            }
+            (true, Some(g)) => transport::from_value("settings", &g),
             _ => Err(UrbackupError::access_denied(
                 "settings",
                 Some("groupadd".into()),
@@ -260,19 +251,14 @@ impl UrbackupServer {
         let current = self
             .read_settings(super::settings::Target::Client(clientid))
             .await?;
-        let archive = current.get("archive");
-        let own = archive
-            .and_then(|a| a.own.as_ref())
-            .map(crate::models::settings::value_text)
-            .unwrap_or_default();
-        let mask = archive.and_then(|a| a.use_mask).unwrap_or(1);
+        let (archive, mask) = super::settings::unchanged_archive(&current);
         let call = Call::write("settings")
             .param("sa", "clientsettings_save")
             .param("t_clientid", clientid.to_string())
             .param("memberof", groupid.to_string())
             .param("no_ok", "true")
-            .param("archive", super::settings::strip_archive_annotations(&own))
-            .param("archive.use", mask.to_string());
+            .param("archive", archive)
+            .param("archive.use", mask);
         let r = self.nav_call(call).await?;
         let moved = r
             .navitems
