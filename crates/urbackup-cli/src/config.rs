@@ -49,7 +49,7 @@ pub struct ConnArgs {
     /// Read the password from the first line of FILE
     #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
     pub password_file: Option<PathBuf>,
-    /// Config file with profiles [env: URBACKUP_CONFIG; default: <config dir>/urbackup/config.toml]
+    /// Config file with profiles [env: URBACKUP_CONFIG; default: urbackup/config.toml in the platform config dir]
     #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
     pub config: Option<PathBuf>,
     /// Use the profile NAME of the config file [env: URBACKUP_PROFILE]

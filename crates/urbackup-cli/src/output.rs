@@ -88,8 +88,10 @@ pub enum Cell {
     Bool(bool),
     /// A size in bytes (negative: unknown).
     Bytes(i64),
-    /// A point in time, Unix seconds (0 = never).
+    /// A point in time, Unix seconds (0 = never), shown as an age.
     Time(i64),
+    /// A point in time, Unix seconds, shown as a date (`2024-05-01 13:45:00 UTC`).
+    Date(i64),
     /// A duration in seconds (negative: unknown).
     Secs(i64),
     /// A percentage (negative: unknown).
@@ -140,7 +142,7 @@ impl Cell {
                     Value::from(*v)
                 }
             }
-            Cell::Time(t) => {
+            Cell::Time(t) | Cell::Date(t) => {
                 if *t <= 0 {
                     Value::Null
                 } else {
@@ -183,6 +185,7 @@ impl Cell {
                     (human_age(now - *t), None)
                 }
             }
+            Cell::Date(t) => (iso_time(*t), None),
             Cell::Secs(v) => (
                 if *v < 0 {
                     "-".into()

@@ -510,7 +510,7 @@ fn backups_browse_download_archive_delete_restore() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|b| b["id"].to_string() == oldest)
+            .find(|b| b["id"].as_i64() == oldest.parse().ok())
             .unwrap()
             .clone();
         (

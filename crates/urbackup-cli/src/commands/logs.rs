@@ -22,11 +22,7 @@ pub async fn run(ctx: &Ctx, cmd: &LogsCmd) -> Result<Output> {
                 .hidden("client");
             for l in &log.lines {
                 t.push(vec![
-                    Cell::Text(if ctx.style.format == crate::output::Format::Table {
-                        iso_time(l.time)
-                    } else {
-                        l.time.to_string()
-                    }),
+                    Cell::Date(l.time),
                     Cell::from(l.level.as_str()),
                     Cell::from(&l.message),
                     Cell::Int(log.id),
@@ -118,11 +114,7 @@ async fn tail(ctx: &Ctx, client: Option<&str>, follow: bool) -> Result<Output> {
             .hidden("id");
         for e in &first {
             t.push(vec![
-                Cell::Text(if ctx.style.format == crate::output::Format::Table {
-                    iso_time(e.time)
-                } else {
-                    e.time.to_string()
-                }),
+                Cell::Date(e.time),
                 Cell::from(e.level.as_str()),
                 Cell::from(&e.message),
                 Cell::Int(e.id),
