@@ -86,6 +86,8 @@ pub enum Cell {
     Int(i64),
     /// Yes / no.
     Bool(bool),
+    /// Yes / no where no deserves attention (online).
+    YesNo(bool),
     /// A size in bytes (negative: unknown).
     Bytes(i64),
     /// A point in time, Unix seconds (0 = never), shown as an age.
@@ -134,7 +136,7 @@ impl Cell {
         match self {
             Cell::Text(s) => Value::String(s.clone()),
             Cell::Int(v) => Value::from(*v),
-            Cell::Bool(b) => Value::Bool(*b),
+            Cell::Bool(b) | Cell::YesNo(b) => Value::Bool(*b),
             Cell::Bytes(v) | Cell::Secs(v) | Cell::Percent(v) => {
                 if *v < 0 {
                     Value::Null
@@ -168,8 +170,9 @@ impl Cell {
         match self {
             Cell::Text(s) => (s.clone(), None),
             Cell::Int(v) => (v.to_string(), None),
-            Cell::Bool(true) => ("yes".into(), None),
-            Cell::Bool(false) => ("no".into(), Some(Color::Yellow)),
+            Cell::Bool(true) | Cell::YesNo(true) => ("yes".into(), None),
+            Cell::Bool(false) => ("no".into(), None),
+            Cell::YesNo(false) => ("no".into(), Some(Color::Yellow)),
             Cell::Bytes(v) => (
                 if *v < 0 {
                     "-".into()

@@ -73,10 +73,11 @@ impl ProgressView {
     /// Prints a line above the bars (or on stderr).
     pub fn println(&self, line: &str) {
         match &self.multi {
-            Some(m) => {
+            // Above the bars; without bars, indicatif would leave the cursor on that line.
+            Some(m) if !self.bars.is_empty() => {
                 let _ = m.println(line);
             }
-            None => eprintln!("{line}"),
+            _ => eprintln!("{line}"),
         }
     }
 
@@ -103,7 +104,7 @@ impl ProgressView {
                         let b = m.add(ProgressBar::new(100));
                         b.set_style(
                             ProgressStyle::with_template(
-                                "{prefix} [{bar:30.cyan/blue}] {percent:>3}% {msg}",
+                                "{prefix} [{bar:20.cyan/blue}] {percent:>3}% {wide_msg}",
                             )
                             .unwrap_or_else(|_| ProgressStyle::default_bar())
                             .progress_chars("=> "),
@@ -154,9 +155,12 @@ impl ProgressView {
                 bar.finish_and_clear();
                 if let Some(m) = &self.multi {
                     m.remove(&bar);
-                    if self.report_end {
-                        let _ = m.println(format!("{label}: ended"));
+                    if self.bars.is_empty() {
+                        let _ = m.clear();
                     }
+                }
+                if self.report_end {
+                    self.println(&format!("{label}: ended"));
                 }
             }
             None if self.report_end => eprintln!("{label}: ended"),

@@ -1317,3 +1317,86 @@ fn help_everywhere_and_completions() {
         .success()
         .stdout(predicate::str::contains("#compdef urbackup"));
 }
+
+#[test]
+fn logs_tail_follow_prints_new_lines() {
+    let sim = sim();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
+        .args([
+            "--url",
+            &sim.url(),
+            "--user",
+            "admin",
+            "--output",
+            "json",
+            "logs",
+            "tail",
+            "alpha",
+            "--follow",
+        ])
+        .env("URBACKUP_PASSWORD", PASSWORD)
+        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
+        .env_remove("URBACKUP_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The first answer: the buffer as it is ("No log entries yet").
+    let first = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let v: Value = serde_json::from_str(&first).unwrap();
+    assert!(v["message"].is_string() && v["time"].is_i64(), "{first}");
+    cli(&sim)
+        .args(["backup", "start", "alpha", "--incr", "--file"])
+        .assert()
+        .success();
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.len() < 2 && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+            let v: Value = serde_json::from_str(&line).unwrap();
+            got.push(v);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        got.len() >= 2,
+        "new live log lines while following: {got:?}"
+    );
+    assert!(got
+        .windows(2)
+        .all(|w| w[0]["id"].as_i64() < w[1]["id"].as_i64()));
+}
+
+#[test]
+fn exporter_refuses_to_start_with_a_wrong_password() {
+    let sim = sim();
+    bare()
+        .args([
+            "--url",
+            &sim.url(),
+            "--user",
+            "admin",
+            "exporter",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("URBACKUP_PASSWORD", "wrong")
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: authentication failed: wrong password",
+        ));
+    assert_eq!(sim.requests("status"), 0);
+}

@@ -106,7 +106,7 @@ async fn show(ctx: &Ctx, name: &str) -> Result<Output> {
         } else {
             Cell::from(&c.groupname)
         },
-        Cell::Bool(c.online),
+        Cell::YesNo(c.online),
         Cell::from(&c.ip),
         Cell::from(&c.os_version_string),
         Cell::from(&c.client_version_string),

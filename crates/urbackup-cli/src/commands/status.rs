@@ -92,7 +92,7 @@ pub fn status_row(c: &ClientStatus, report: Option<&StatusReport>) -> Vec<Cell> 
         } else {
             Cell::from(&c.groupname)
         },
-        Cell::Bool(c.online),
+        Cell::YesNo(c.online),
         Cell::Time(c.lastbackup),
         Cell::Time(c.lastbackup_image),
         Cell::Flag(file_flag(c, report)),
