@@ -111,7 +111,12 @@ pub async fn list(ctx: &Ctx) -> Result<Output> {
             } else {
                 Cell::Null
             },
-            Cell::from(&a.details),
+            // The server sends "0" for file backups (no detail).
+            Cell::Text(if a.details == "0" {
+                String::new()
+            } else {
+                a.details.clone()
+            }),
             Cell::Int(a.clientid),
             Cell::Int(a.action.code()),
             Cell::Int(a.logid),

@@ -164,6 +164,7 @@ pub async fn clients_by_name(ctx: &Ctx, names: &[String]) -> Result<Vec<ClientSt
     let mut missing = Vec::new();
     for n in names {
         match all.iter().find(|c| !c.rejected && &c.name == n) {
+            Some(c) if out.iter().any(|o: &ClientStatus| o.id == c.id) => {}
             Some(c) => out.push(c.clone()),
             None => missing.push(format!("`{n}`")),
         }
