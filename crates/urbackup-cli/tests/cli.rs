@@ -236,6 +236,19 @@ fn connection_errors_are_one_line() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("no password"));
+    // TLS options reach the library: a missing CA file is a clear error.
+    bare()
+        .args([
+            "--url",
+            "https://127.0.0.1:1/",
+            "--ca-cert",
+            "/nonexistent/ca.pem",
+            "status",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cannot read CA certificate"))
+        .stderr(no_panic());
     // The password is never a command-line value.
     bare()
         .args(["--password", "x", "status"])
