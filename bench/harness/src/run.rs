@@ -473,14 +473,20 @@ impl Runner {
                 let m = run_measured(&mut cmd, self.log(&format!("task-{task}-{who}")));
                 let stats = counters.stats()?;
                 match m {
-                    // `check` exits non-zero when it finds problems (monitoring-plugin codes).
-                    Ok(m) if m.status.success() || task == "check" => self.record_requests(
-                        latency,
-                        task,
-                        &who,
-                        &stats,
-                        m.wall.as_secs_f64() * 1e3,
-                    ),
+                    // `check` exits 1/2 when it finds problems (monitoring-plugin codes);
+                    // 3 (UNKNOWN) is a failed run.
+                    Ok(m)
+                        if m.status.success()
+                            || (task == "check" && m.status.code().is_some_and(|c| c < 3)) =>
+                    {
+                        self.record_requests(
+                            latency,
+                            task,
+                            &who,
+                            &stats,
+                            m.wall.as_secs_f64() * 1e3,
+                        )
+                    }
                     Ok(m) => self.error(format!(
                         "task {task} / {who}: exit {} ({})",
                         m.status,
