@@ -159,6 +159,8 @@ blocking! {
     fn browse_backup(&self, clientid: i64, backup: BackupRef, path: &str) -> Result<BackupListing>;
     fn download_file(&self, clientid: i64, backup: BackupRef, path: &str, dest: impl AsRef<Path>) -> Result<u64>;
     fn download_folder_zip(&self, clientid: i64, backup: BackupRef, path: &str, dest: impl AsRef<Path>) -> Result<u64>;
+    fn download_file_with_progress(&self, clientid: i64, backup: BackupRef, path: &str, dest: impl AsRef<Path>, progress: impl FnMut(u64, Option<u64>) + Send) -> Result<u64>;
+    fn download_folder_zip_with_progress(&self, clientid: i64, backup: BackupRef, path: &str, dest: impl AsRef<Path>, progress: impl FnMut(u64, Option<u64>) + Send) -> Result<u64>;
     fn restore_files(&self, clientid: i64, backupid: i64, path: &str, filter: Option<&str>) -> Result<RestoreStarted>;
     fn wait_for_restore(&self, restore: &RestoreStarted, timeout: Duration) -> Result<bool>;
     fn archive_backup(&self, clientid: i64, backup: BackupRef) -> Result<()>;

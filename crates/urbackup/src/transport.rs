@@ -653,7 +653,12 @@ impl Transport {
     /// Downloads a file that the server sends as `application/octet-stream` to `dest`:
     /// streamed to a temporary file beside it, renamed into place only when complete.
     /// Returns the number of bytes written.
-    pub(crate) async fn download(&self, call: Call<'_>, dest: &Path) -> Result<u64> {
+    pub(crate) async fn download(
+        &self,
+        call: Call<'_>,
+        dest: &Path,
+        progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
+    ) -> Result<u64> {
         let mut relogged = false;
         loop {
             let (token, generation, fresh) = self.ensure_session().await?;
@@ -666,7 +671,7 @@ impl Transport {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|c| c.starts_with("application/octet-stream"));
             if is_file {
-                return self.stream_to_file(&call, resp, dest).await;
+                return self.stream_to_file(&call, resp, dest, progress).await;
             }
             let content_type = resp
                 .headers()
@@ -757,6 +762,7 @@ impl Transport {
         call: &Call<'_>,
         mut resp: reqwest::Response,
         dest: &Path,
+        progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
     ) -> Result<u64> {
         let io_err = |source: std::io::Error| UrbackupError::Io {
             path: dest.display().to_string(),
@@ -786,6 +792,7 @@ impl Transport {
                 Some(c) => {
                     file.write_all(&c).await.map_err(io_err)?;
                     written += c.len() as u64;
+                    progress(written, expected);
                 }
                 None => break,
             }

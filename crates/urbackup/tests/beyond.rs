@@ -82,18 +82,30 @@ async fn client_backups_browse_and_download() {
 
     let tmp = tempfile::tempdir().unwrap();
     let dest = tmp.path().join("file.bin");
+    let mut seen = Vec::new();
+    let path = format!("{}/{}", dir.name, file.name);
     let n = s
-        .download_file(alpha, b, &format!("{}/{}", dir.name, file.name), &dest)
+        .download_file_with_progress(alpha, b, &path, &dest, |done, total| {
+            seen.push((done, total))
+        })
         .await
         .unwrap();
     assert_eq!(n, file.size as u64);
+    assert_eq!(
+        seen.last(),
+        Some(&(n, Some(n))),
+        "progress reaches the announced size"
+    );
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
     assert_eq!(std::fs::metadata(&dest).unwrap().len(), n);
 
     let zip = tmp.path().join("folder.zip");
+    let mut last = 0;
     let z = s
-        .download_folder_zip(alpha, b, &dir.name, &zip)
+        .download_folder_zip_with_progress(alpha, b, &dir.name, &zip, |done, _| last = done)
         .await
         .unwrap();
+    assert_eq!(last, z);
     let bytes = std::fs::read(&zip).unwrap();
     assert_eq!(bytes.len() as u64, z);
     assert_eq!(&bytes[..4], b"PK\x03\x04", "a zip file");

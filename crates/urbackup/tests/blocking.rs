@@ -147,6 +147,17 @@ fn methods_beyond_the_spec() {
     let f = sub.files.iter().find(|f| !f.dir).unwrap();
     s.download_file(alpha, b, &format!("{dir}/{}", f.name), tmp.path().join("f"))
         .unwrap();
+    let mut calls = 0;
+    let fpath = format!("{dir}/{}", f.name);
+    s.download_file_with_progress(alpha, b, &fpath, tmp.path().join("g"), |_, _| calls += 1)
+        .unwrap();
+    assert!(calls > 0);
+    let mut zipped = 0;
+    s.download_folder_zip_with_progress(alpha, b, &dir, tmp.path().join("e.zip"), |d, _| {
+        zipped = d
+    })
+    .unwrap();
+    assert!(zipped > 0);
     let restore = s.restore_files(alpha, b.wire_id(), &dir, None).unwrap();
     sim.advance(Duration::from_secs(15));
     assert!(s

@@ -63,6 +63,8 @@ async fn backups_usage_and_actions() {
         .expect("running backup");
     assert_eq!(a.action, ActionType::FullFile);
     assert!(a.progress_percent >= -1 && a.progress_percent <= 100);
+    assert_eq!(a.percent().is_some(), a.progress_percent >= 0);
+    assert_eq!(a.eta().is_some(), a.eta_ms > 0);
     let alpha = sim.client_id("alpha").unwrap();
     finish_actions(&sim, &s, alpha).await;
 

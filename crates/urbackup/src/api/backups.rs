@@ -55,6 +55,10 @@ impl UrbackupServer {
     /// Downloads one file of a backup to `dest` (web action `backups`, `sa=filesdl`). Streamed
     /// to a temporary file beside `dest` and renamed into place when complete, so a failed
     /// download leaves nothing under `dest`. Returns the bytes written.
+    ///
+    /// The server answers a path it cannot read (missing, or no right) with `path_dl_access_denied`,
+    /// which is [`UrbackupError::AccessDenied`]; a folder path gives an empty file (download a
+    /// folder with [`download_folder_zip`](UrbackupServer::download_folder_zip)).
     pub async fn download_file(
         &self,
         clientid: i64,
@@ -62,8 +66,24 @@ impl UrbackupServer {
         path: &str,
         dest: impl AsRef<Path>,
     ) -> Result<u64> {
+        self.download_file_with_progress(clientid, backup, path, dest, |_, _| {})
+            .await
+    }
+
+    /// [`download_file`](UrbackupServer::download_file), calling `progress(bytes_done,
+    /// total_if_known)` after each piece received.
+    pub async fn download_file_with_progress(
+        &self,
+        clientid: i64,
+        backup: BackupRef,
+        path: &str,
+        dest: impl AsRef<Path>,
+        mut progress: impl FnMut(u64, Option<u64>) + Send,
+    ) -> Result<u64> {
         let call = path_call("filesdl", clientid, backup, path);
-        self.transport.download(call, dest.as_ref()).await
+        self.transport
+            .download(call, dest.as_ref(), &mut progress)
+            .await
     }
 
     /// Downloads a folder of a backup as a ZIP file to `dest` (web action `backups`,
@@ -75,8 +95,24 @@ impl UrbackupServer {
         path: &str,
         dest: impl AsRef<Path>,
     ) -> Result<u64> {
+        self.download_folder_zip_with_progress(clientid, backup, path, dest, |_, _| {})
+            .await
+    }
+
+    /// [`download_folder_zip`](UrbackupServer::download_folder_zip) with a progress callback
+    /// (the server streams ZIP files without announcing their size: `total` is `None`).
+    pub async fn download_folder_zip_with_progress(
+        &self,
+        clientid: i64,
+        backup: BackupRef,
+        path: &str,
+        dest: impl AsRef<Path>,
+        mut progress: impl FnMut(u64, Option<u64>) + Send,
+    ) -> Result<u64> {
         let call = path_call("zipdl", clientid, backup, path);
-        self.transport.download(call, dest.as_ref()).await
+        self.transport
+            .download(call, dest.as_ref(), &mut progress)
+            .await
     }
 
     /// Starts restoring `path` of a file backup to the (online) client (web action `backups`,

@@ -46,6 +46,8 @@ impl UrbackupServer {
             .param("clientid", clientid.to_string())
             .param("os", os.as_str());
         call.query_params = true;
-        self.transport.download(call, dest.as_ref()).await
+        self.transport
+            .download(call, dest.as_ref(), &mut |_, _| {})
+            .await
     }
 }

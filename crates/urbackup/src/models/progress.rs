@@ -273,6 +273,24 @@ model! {
     }
 }
 
+impl ActionProgress {
+    /// The estimated time left, `None` while unknown. The server reports every estimate
+    /// between 1 ms and 60 s as 61 s (`eta_ms` 61000): read that as "under a minute".
+    pub fn eta(&self) -> Option<std::time::Duration> {
+        (self.eta_ms > 0).then(|| std::time::Duration::from_millis(self.eta_ms as u64))
+    }
+
+    /// True when the server says "less than a minute" (its `eta_ms` 61000).
+    pub fn eta_under_a_minute(&self) -> bool {
+        self.eta_ms == 61000
+    }
+
+    /// The percentage done, `None` while the server does not know yet (indexing).
+    pub fn percent(&self) -> Option<u8> {
+        (self.progress_percent >= 0).then(|| self.progress_percent.min(100) as u8)
+    }
+}
+
 fn minus_one() -> i64 {
     -1
 }
