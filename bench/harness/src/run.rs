@@ -61,6 +61,19 @@ const PEERS: [Peer; 3] = [
     },
 ];
 
+/// Measurements of one contender over the alternated rounds.
+#[derive(Default)]
+struct Series {
+    /// Wall times, ms.
+    walls: Vec<f64>,
+    /// Peak RSS per run, bytes.
+    rss: Vec<f64>,
+    /// Requests the server saw for one run (untimed validation run).
+    requests: Option<u64>,
+    /// Bytes printed by the validation run.
+    stdout_bytes: usize,
+}
+
 /// A contender of a process-level measurement: its name and how to start it.
 struct Proc {
     name: String,
@@ -86,6 +99,10 @@ struct Rows {
     /// (contender, median peak RSS bytes, median wall ms)
     rss: Vec<(String, f64, f64)>,
     json_bytes: usize,
+    /// (latency ms, contender, bytes printed by the one-shot)
+    printed: Vec<(u64, String, usize)>,
+    /// (contender, mean ms, stddev ms) of the hyperfine cross-check
+    hyperfine: Vec<(String, f64, f64)>,
     /// (latency ms, servers, median ms, runs, MAD %, requests)
     fleet: Vec<(u64, usize, f64, usize, f64, Option<u64>)>,
     errors: Vec<String>,
@@ -334,19 +351,32 @@ impl Runner {
             };
             let procs = self.oneshot_contenders(&sim.url);
             let res = self.alternate(&procs, rounds, Some(&counters), Some(1000))?;
-            for (p, (walls, _rss, reqs)) in procs.iter().zip(res) {
+            for (
+                p,
+                Series {
+                    walls,
+                    requests: reqs,
+                    stdout_bytes,
+                    ..
+                },
+            ) in procs.iter().zip(res)
+            {
                 if walls.is_empty() {
                     continue;
                 }
                 let m = median(&walls);
                 println!(
-                    "  latency {latency:>2} ms  {:<34} {:>10.1} ms  (n={}, MAD {:.1}%, {} requests)",
+                    "  latency {latency:>2} ms  {:<34} {:>10.1} ms  (n={}, MAD {:.1}%, {} requests, printed {} KiB)",
                     p.name,
                     m,
                     walls.len(),
                     mad_pct(&walls),
-                    reqs.map_or("?".into(), |r| r.to_string())
+                    reqs.map_or("?".into(), |r| r.to_string()),
+                    stdout_bytes / 1024
                 );
+                self.rows
+                    .printed
+                    .push((latency, p.name.clone(), stdout_bytes));
                 self.rows.oneshot.push((
                     latency,
                     p.name.clone(),
@@ -356,33 +386,81 @@ impl Runner {
                     reqs,
                 ));
             }
+            if latency == 0 && !self.o.quick {
+                if let Err(e) = self.hyperfine(&procs) {
+                    self.error(format!("hyperfine cross-check: {e:#}"));
+                }
+            }
             drop(sim);
         }
         Ok(())
     }
 
+    /// Cross-check of the one-shot timings with hyperfine, when it is installed (full runs,
+    /// latency 0). hyperfine runs each command's runs back to back, so it cannot alternate the
+    /// contenders: the alternated medians above are the reported numbers.
+    fn hyperfine(&mut self, procs: &[Proc]) -> Result<()> {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join("hyperfine").is_file()))
+            .unwrap_or(false);
+        if !found {
+            println!("  (hyperfine not installed: no cross-check)");
+            return Ok(());
+        }
+        let file = self.o.out.join("hyperfine-oneshot.json");
+        let mut cmd = Command::new("hyperfine");
+        cmd.args(["-N", "--warmup", "3", "--runs", "20", "--style", "none"])
+            .arg("--export-json")
+            .arg(&file);
+        for p in procs {
+            let c = (p.cmd)();
+            let mut line = c.get_program().to_string_lossy().to_string();
+            for a in c.get_args() {
+                line.push(' ');
+                line.push_str(&a.to_string_lossy());
+            }
+            cmd.arg("-n").arg(&p.name).arg(line);
+        }
+        self.env(&mut cmd);
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .context("running hyperfine")?;
+        if !out.status.success() {
+            bail!("hyperfine failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let v: Value = serde_json::from_slice(&fs::read(&file)?)?;
+        for r in v["results"].as_array().into_iter().flatten() {
+            let name = r["command"].as_str().unwrap_or("?").to_string();
+            let mean = r["mean"].as_f64().unwrap_or(f64::NAN) * 1e3;
+            let sd = r["stddev"].as_f64().unwrap_or(f64::NAN) * 1e3;
+            println!("  hyperfine cross-check  {name:<34} {mean:>8.1} ms ± {sd:.1} (mean, not alternated)");
+            self.rows.hyperfine.push((name, mean, sd));
+        }
+        Ok(())
+    }
+
     /// Runs every contender once untimed (validation + request count), then `rounds` rounds of
-    /// one run each in a rotating order. Returns per contender: wall times (ms), peak RSS
-    /// (bytes) and the request count of the first run.
-    #[allow(clippy::type_complexity)]
+    /// one run each in a rotating order.
     fn alternate(
         &mut self,
         procs: &[Proc],
         rounds: usize,
         counters: Option<&SimCounters>,
         expect_clients: Option<usize>,
-    ) -> Result<Vec<(Vec<f64>, Vec<f64>, Option<u64>)>> {
+    ) -> Result<Vec<Series>> {
         let n = procs.len();
-        let mut out: Vec<(Vec<f64>, Vec<f64>, Option<u64>)> = vec![(vec![], vec![], None); n];
+        let mut out: Vec<Series> = (0..n).map(|_| Series::default()).collect();
         let mut failed = vec![false; n];
         for (i, p) in procs.iter().enumerate() {
             if let Some(c) = counters {
                 c.reset()?;
             }
             match self.run_checked(p, expect_clients) {
-                Ok(_) => {
+                Ok(m) => {
+                    out[i].stdout_bytes = m.stdout.len();
                     if let Some(c) = counters {
-                        out[i].2 = Some(request_counts(&c.stats()?).0);
+                        out[i].requests = Some(request_counts(&c.stats()?).0);
                     }
                 }
                 Err(e) => {
@@ -399,8 +477,8 @@ impl Runner {
                 }
                 match self.run_checked(&procs[i], None) {
                     Ok(m) => {
-                        out[i].0.push(m.wall.as_secs_f64() * 1000.0);
-                        out[i].1.push(m.max_rss as f64);
+                        out[i].walls.push(m.wall.as_secs_f64() * 1000.0);
+                        out[i].rss.push(m.max_rss as f64);
                     }
                     Err(e) => {
                         failed[i] = true;
@@ -583,7 +661,7 @@ impl Runner {
         let rounds = if self.o.quick { 3 } else { 8 };
         let procs = self.oneshot_contenders(&sim.url);
         let res = self.alternate(&procs, rounds, None, Some(10000))?;
-        for (p, (walls, rss, _)) in procs.iter().zip(res) {
+        for (p, Series { walls, rss, .. }) in procs.iter().zip(res) {
             if rss.is_empty() {
                 continue;
             }
@@ -654,7 +732,7 @@ impl Runner {
                 reqs.push(fleet.total()?);
             }
             let res = self.alternate(&procs, rounds, None, None)?;
-            for ((p, (walls, _, _)), r) in procs.iter().zip(res).zip(reqs) {
+            for ((p, Series { walls, .. }), r) in procs.iter().zip(res).zip(reqs) {
                 if walls.is_empty() {
                     continue;
                 }
@@ -696,6 +774,16 @@ impl Runner {
             .oneshot
             .iter()
             .map(|(l, c, m, n, mad, q)| json!({"latency_ms": l, "contender": c, "median_ms": m, "n": n, "mad_pct": mad, "requests": q}))
+            .collect::<Vec<_>>());
+        self.r["oneshot_printed_bytes"] = json!(rows
+            .printed
+            .iter()
+            .map(|(l, c, b)| json!({"latency_ms": l, "contender": c, "bytes": b}))
+            .collect::<Vec<_>>());
+        self.r["oneshot_hyperfine"] = json!(rows
+            .hyperfine
+            .iter()
+            .map(|(c, m, sd)| json!({"contender": c, "mean_ms": m, "stddev_ms": sd}))
             .collect::<Vec<_>>());
         self.r["requests"] = json!(rows
             .requests
@@ -997,6 +1085,35 @@ impl Runner {
                     .map(|p| cell(p))
                     .collect::<Vec<_>>()
                     .join(" | ")
+            );
+        }
+        let printed = |who: &str| {
+            self.rows
+                .printed
+                .iter()
+                .find(|r| r.0 == 0 && r.1 == who)
+                .map_or("–".into(), |r| format!("{} KiB", r.2 / 1024))
+        };
+        let _ = writeln!(
+            s,
+            "| JSON printed | {} | {} |",
+            printed("ours"),
+            peers
+                .iter()
+                .map(|p| printed(p))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        if !self.rows.hyperfine.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nhyperfine cross-check, latency 0 ms (mean ± σ; runs not alternated): {}",
+                self.rows
+                    .hyperfine
+                    .iter()
+                    .map(|(c, m, sd)| format!("{c} {m:.1} ± {sd:.1} ms"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         // 3
