@@ -9,6 +9,7 @@
 //! | [`Cell::Time`] | age (`3h 12m`, `never`) | Unix seconds, `null` for never |
 //! | [`Cell::Bytes`] | `1.5 GiB` | bytes (integer) |
 //! | [`Cell::Secs`] | `2m 10s` | seconds |
+//! | [`Cell::Eta`] | `2m 10s`, `<1m` | seconds |
 //! | [`Cell::Flag`] | `ok` / `FAILED` / `disabled`, coloured | the same word |
 
 use serde_json::{Map, Value};
@@ -98,6 +99,9 @@ pub enum Cell {
     Secs(i64),
     /// A percentage (negative: unknown).
     Percent(i64),
+    /// A time left in seconds (negative: unknown); `true`: the server only says "under a
+    /// minute" (shown as `<1m`; JSON keeps the seconds).
+    Eta(i64, bool),
     /// Backup state of a kind.
     Flag(Flag),
     /// Nothing.
@@ -137,7 +141,7 @@ impl Cell {
             Cell::Text(s) => Value::String(s.clone()),
             Cell::Int(v) => Value::from(*v),
             Cell::Bool(b) | Cell::YesNo(b) => Value::Bool(*b),
-            Cell::Bytes(v) | Cell::Secs(v) | Cell::Percent(v) => {
+            Cell::Bytes(v) | Cell::Secs(v) | Cell::Percent(v) | Cell::Eta(v, _) => {
                 if *v < 0 {
                     Value::Null
                 } else {
@@ -198,6 +202,16 @@ impl Cell {
                 None,
             ),
             Cell::Percent(v) => (if *v < 0 { "-".into() } else { format!("{v}%") }, None),
+            Cell::Eta(v, under_a_minute) => (
+                if *v < 0 {
+                    "-".into()
+                } else if *under_a_minute {
+                    "<1m".into()
+                } else {
+                    human_duration(*v)
+                },
+                None,
+            ),
             Cell::Flag(f) => (
                 match f {
                     Flag::Failed => "FAILED".into(),
@@ -216,7 +230,7 @@ impl Cell {
     fn right_aligned(&self) -> bool {
         matches!(
             self,
-            Cell::Int(_) | Cell::Bytes(_) | Cell::Secs(_) | Cell::Percent(_)
+            Cell::Int(_) | Cell::Bytes(_) | Cell::Secs(_) | Cell::Percent(_) | Cell::Eta(..)
         )
     }
 }
@@ -726,5 +740,14 @@ mod tests {
         let v: Value = serde_json::from_str(&out.render(&style)).unwrap();
         assert_eq!(v[0]["size"], 2048);
         assert_eq!(v[0]["id"], 7);
+    }
+
+    #[test]
+    fn eta_cells() {
+        assert_eq!(Cell::Eta(61, true).human(0).0, "<1m");
+        assert_eq!(Cell::Eta(61, true).json(), 61);
+        assert_eq!(Cell::Eta(130, false).human(0).0, "2m 10s");
+        assert_eq!(Cell::Eta(-1, false).human(0).0, "-");
+        assert_eq!(Cell::Eta(-1, false).json(), Value::Null);
     }
 }

@@ -12,7 +12,7 @@ use urbackup::ActionProgress;
 pub struct ProgressView {
     multi: Option<MultiProgress>,
     bars: HashMap<(i64, i64), ProgressBar>,
-    lines: HashMap<(i64, i64), (i64, Instant)>,
+    lines: HashMap<(i64, i64), (Option<u8>, Instant)>,
     labels: HashMap<(i64, i64), String>,
     report_end: bool,
 }
@@ -46,16 +46,24 @@ pub fn detail(a: &ActionProgress) -> String {
     if a.speed_bpms > 0.0 {
         parts.push(format!("{}/s", human_bytes((a.speed_bpms * 1000.0) as u64)));
     }
-    if a.eta_ms == 61_000 {
-        // The server reports every ETA under a minute as 61 s.
+    if a.eta_under_a_minute() {
         parts.push("ETA <1m".into());
-    } else if a.eta_ms > 0 {
-        parts.push(format!("ETA {}", human_duration(a.eta_ms / 1000)));
+    } else if let Some(eta) = a.eta() {
+        parts.push(format!("ETA {}", human_duration(eta.as_secs() as i64)));
     }
     if a.paused {
         parts.push("paused".into());
     }
     parts.join(", ")
+}
+
+/// True when `now` is known and in another tenth than `last` (or `last` was unknown): the
+/// first known percentage and every 10 % step deserve a line.
+fn new_tenth(last: Option<u8>, now: Option<u8>) -> bool {
+    match now {
+        None => false,
+        Some(p) => last.map(|l| l / 10) != Some(p / 10),
+    }
 }
 
 impl ProgressView {
@@ -96,7 +104,7 @@ impl ProgressView {
         }
         for a in actions {
             let key = (a.clientid, a.id);
-            let pc = a.progress_percent;
+            let pc = a.percent();
             self.labels.insert(key, label(a));
             match &self.multi {
                 Some(m) => {
@@ -113,26 +121,24 @@ impl ProgressView {
                         b
                     });
                     bar.set_prefix(label(a));
-                    bar.set_position(pc.clamp(0, 100) as u64);
-                    bar.set_message(if pc < 0 {
-                        format!("indexing {}", detail(a))
-                    } else {
-                        detail(a)
+                    bar.set_position(pc.map_or(0, u64::from));
+                    bar.set_message(match pc {
+                        None => format!("indexing {}", detail(a)),
+                        Some(_) => detail(a),
                     });
                 }
                 None => {
                     let print = match self.lines.get(&key) {
                         None => true,
                         Some((last_pc, at)) => {
-                            (pc / 10 != last_pc / 10 && pc >= 0)
+                            new_tenth(*last_pc, pc)
                                 || now.duration_since(*at) >= Duration::from_secs(30)
                         }
                     };
                     if print {
-                        let pct = if pc < 0 {
-                            "starting".to_owned()
-                        } else {
-                            format!("{pc}%")
+                        let pct = match pc {
+                            None => "starting".to_owned(),
+                            Some(pc) => format!("{pc}%"),
                         };
                         let d = detail(a);
                         if d.is_empty() {
@@ -174,5 +180,40 @@ impl ProgressView {
         for k in keys {
             self.end(k);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(v: serde_json::Value) -> ActionProgress {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn details_use_the_library_reading_of_eta_and_percent() {
+        let a = action(serde_json::json!({
+            "clientid": 1, "id": 2, "name": "alpha", "action": 1, "pcdone": 40,
+            "total_bytes": 3 * 1024 * 1024, "done_bytes": 1024 * 1024,
+            "speed_bpms": 1024.0, "eta_ms": 61_000
+        }));
+        assert_eq!(detail(&a), "1.0 MiB of 3.0 MiB, 1000 KiB/s, ETA <1m");
+        assert_eq!(a.percent(), Some(40));
+        let a = action(serde_json::json!({"eta_ms": 130_000, "pcdone": -1}));
+        assert_eq!(detail(&a), "ETA 2m 10s");
+        assert_eq!(a.percent(), None);
+        let a = action(serde_json::json!({"eta_ms": 0}));
+        assert_eq!(detail(&a), "");
+    }
+
+    #[test]
+    fn a_line_per_tenth() {
+        assert!(!new_tenth(None, None));
+        assert!(new_tenth(None, Some(5)), "the first known percentage");
+        assert!(!new_tenth(Some(5), Some(9)));
+        assert!(new_tenth(Some(9), Some(10)));
+        assert!(!new_tenth(Some(10), None));
+        assert!(new_tenth(Some(90), Some(100)));
     }
 }

@@ -421,6 +421,7 @@ fn backup_start_without_wait_and_offline_and_unsupported() {
         "eta_seconds",
         "clientid",
         "can_stop",
+        "eta_under_a_minute",
     ] {
         assert!(a.get(key).is_some(), "{key} missing: {a}");
     }

@@ -92,7 +92,8 @@ pub async fn list(ctx: &Ctx) -> Result<Output> {
     .hidden("action_code")
     .hidden("logid")
     .hidden("paused")
-    .hidden("can_stop");
+    .hidden("can_stop")
+    .hidden("eta_under_a_minute");
     for a in &actions {
         t.push(vec![
             Cell::Int(a.id),
@@ -102,14 +103,13 @@ pub async fn list(ctx: &Ctx) -> Result<Output> {
                 a.name.clone()
             }),
             Cell::Text(a.action.to_string()),
-            Cell::Percent(a.progress_percent),
+            Cell::Percent(a.percent().map_or(-1, i64::from)),
             Cell::Bytes(a.done_bytes),
             Cell::Bytes(a.total_bytes),
             Cell::Bytes((a.speed_bpms * 1000.0) as i64),
-            if a.eta_ms > 0 {
-                Cell::Secs(a.eta_ms / 1000)
-            } else {
-                Cell::Null
+            match a.eta() {
+                Some(eta) => Cell::Eta(eta.as_secs() as i64, a.eta_under_a_minute()),
+                None => Cell::Null,
             },
             // The server sends "0" for file backups (no detail).
             Cell::Text(if a.details == "0" {
@@ -122,6 +122,7 @@ pub async fn list(ctx: &Ctx) -> Result<Output> {
             Cell::Int(a.logid),
             Cell::Bool(a.paused),
             Cell::Bool(a.can_stop_backup),
+            Cell::Bool(a.eta_under_a_minute()),
         ]);
     }
     Ok(Output::Table(t))

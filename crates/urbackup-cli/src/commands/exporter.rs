@@ -347,7 +347,7 @@ pub async fn scrape(server: &UrbackupServer) -> String {
             ),
             (
                 "urbackup_action_eta_seconds",
-                "Estimated time left of a running action (absent while unknown)",
+                "Estimated time left of a running action (absent while unknown; 60 = under a minute)",
             ),
         ];
         for (i, (name, help)) in families.iter().enumerate() {
@@ -366,11 +366,13 @@ pub async fn scrape(server: &UrbackupServer) -> String {
                     ("id", id.as_str()),
                 ];
                 let v = match i {
-                    0 if a.progress_percent >= 0 => Some(a.progress_percent as f64 / 100.0),
+                    0 => a.percent().map(|p| f64::from(p) / 100.0),
                     1 => Some(a.done_bytes.max(0) as f64),
                     2 if a.total_bytes >= 0 => Some(a.total_bytes as f64),
                     3 => Some(a.speed_bpms * 1000.0),
-                    4 if a.eta_ms > 0 => Some(a.eta_ms as f64 / 1000.0),
+                    // The server says "under a minute" as 61 s: report the bound, 60.
+                    4 if a.eta_under_a_minute() => Some(60.0),
+                    4 => a.eta().map(|d| d.as_secs_f64()),
                     _ => None,
                 };
                 if let Some(v) = v {
