@@ -1054,6 +1054,31 @@ impl Runner {
                     .join(" | ")
             );
         }
+        let _ = writeln!(
+            s,
+            "\nTime above the floor (the client's own work: median minus the floor's median):\n"
+        );
+        let _ = writeln!(s, "| clients | ours | {} |", peers.join(" | "));
+        let _ = writeln!(s, "|---:|---:|{}", "---:|".repeat(peers.len()));
+        for size in [10usize, 1000, 10000] {
+            let Some(f) = self.warm_of(size, "floor") else {
+                continue;
+            };
+            let cell = |who: &str| {
+                self.warm_of(size, who)
+                    .map_or("–".into(), |t| fmt_us(t - f))
+            };
+            let _ = writeln!(
+                s,
+                "| {size} | {} | {} |",
+                cell("ours"),
+                peers
+                    .iter()
+                    .map(|p| cell(p))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
+        }
         // 2
         let _ = writeln!(s, "\n### 2. One-shot process, start to printed JSON (1,000 clients; median; requests sent)\n");
         let _ = writeln!(
