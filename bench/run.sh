@@ -55,6 +55,17 @@ for p in "${PY_PEERS[@]}"; do py_has "$p" || { echo "bench/run.sh: $p did not in
 [ "$(npm_version)" = "${NPM_PEER##*@}" ] || { echo "bench/run.sh: $NPM_PEER did not install" >&2; exit 1; }
 echo "peers: ${PY_PEERS[*]} $NPM_PEER (python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())'), node $(node --version))"
 
+# hyperfine (optional): a cross-check of the one-shot timings in full runs. It cannot alternate
+# contenders, so the harness's own alternated timings stay the reported numbers.
+quick=0
+for a in "$@"; do [ "$a" = --quick ] && quick=1; done
+if [ $quick = 0 ] && ! command -v hyperfine >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "== apt-get install hyperfine (optional cross-check)"
+    apt-get install -y -qq hyperfine >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq hyperfine >/dev/null 2>&1; } \
+        || echo "   (not available: no cross-check)"
+fi
+
 # ---- 2. build --------------------------------------------------------------------------------
 echo "== cargo build --release -p urbackup-cli -p urbackup-sim -p urbackup-bench"
 cargo build --release --quiet -p urbackup-cli -p urbackup-sim -p urbackup-bench
