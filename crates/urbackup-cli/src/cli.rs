@@ -243,6 +243,9 @@ pub enum BackupsCmd {
         path: String,
     },
     /// Download a file (or with --zip a folder) of a backup
+    #[command(
+        after_help = "Progress on stderr: a bar (bytes, speed, ETA) on a terminal; otherwise plain lines: one at the start, one per 10 % (at most one a second, at least one every 30 s; every 10 s when the size is unknown, as for --zip) and one at the end. The result goes to stdout."
+    )]
     Download {
         /// Client name
         client: String,

@@ -470,30 +470,55 @@ fn backups_browse_download_archive_delete_restore() {
 
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("file.bin");
-    let v = run_json(
-        &sim,
-        &[
-            "backups",
-            "download",
-            "alpha",
-            "latest",
-            &file_path,
-            "-o",
-            dest.to_str().unwrap(),
-        ],
-    );
+    let out = cli(&sim)
+        .args(["backups", "download", "alpha", "latest", &file_path, "-o"])
+        .arg(&dest)
+        .args(["--output", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["bytes"], size);
     assert_eq!(std::fs::metadata(&dest).unwrap().len(), size);
+    // Off a terminal: plain lines on stderr (a start line, throttled progress, a last line),
+    // no bar drawing.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("downloading {file_path} from file backup "))
+            && lines[0].contains("of `alpha` to "),
+        "{stderr}"
+    );
+    let last = lines.last().unwrap();
+    assert!(
+        last.starts_with(&format!("{file_path}: done, ")) && last.contains(" in "),
+        "{stderr}"
+    );
+    // A quick download: nothing in between (at most one progress line a second).
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(!stderr.contains('\r'), "no bar drawing off a terminal");
 
     let zip = dir.path().join("top.zip");
-    cli(&sim)
+    let out = cli(&sim)
         .args([
             "backups", "download", "alpha", "latest", &top, "--zip", "-o",
         ])
         .arg(&zip)
         .assert()
         .success()
-        .stdout(predicate::str::contains("wrote"));
+        .stdout(predicate::str::contains("wrote"))
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "downloading {top} as a ZIP file from file backup "
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("{top}: done, ")), "{stderr}");
+    assert!(!stderr.contains('\r'), "{stderr}");
     let mut magic = [0u8; 2];
     std::fs::File::open(&zip)
         .unwrap()

@@ -3,9 +3,8 @@
 use super::{client_by_name, resolve_backup, Ctx};
 use crate::cli::BackupsCmd;
 use crate::output::{human_bytes, Cell, Output, Table};
-use crate::progress::ProgressView;
+use crate::progress::{DownloadProgress, ProgressView};
 use anyhow::{bail, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -33,30 +32,43 @@ pub async fn run(ctx: &Ctx, cmd: &BackupsCmd) -> Result<(Output, u8)> {
         } => {
             let c = client_by_name(ctx, client).await?;
             let r = resolve_backup(ctx, c.id, backup).await?;
-            let bar = ctx.style.stderr_tty.then(|| {
-                let b = ProgressBar::new_spinner();
-                b.set_style(
-                    ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                );
-                b.set_message(format!("downloading {path}"));
-                b.enable_steady_tick(Duration::from_millis(120));
-                b
-            });
-            let started = Instant::now();
-            let res = if *zip {
-                ctx.server.download_folder_zip(c.id, r, path, out).await
-            } else {
-                ctx.server.download_file(c.id, r, path, out).await
+            let (kind, id) = match r {
+                BackupRef::File(id) => ("file", id),
+                BackupRef::Image(id) => ("image", id),
             };
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
-            let bytes = res.map_err(|e| download_error(e, path))?;
+            let mut progress = DownloadProgress::new(
+                ctx.style.stderr_tty,
+                path,
+                &format!(
+                    "downloading {path}{} from {kind} backup {id} of `{client}` to {}",
+                    if *zip { " as a ZIP file" } else { "" },
+                    out.display()
+                ),
+            );
+            let started = Instant::now();
+            let update = |done, total| progress.update(done, total);
+            let res = if *zip {
+                ctx.server
+                    .download_folder_zip_with_progress(c.id, r, path, out, update)
+                    .await
+            } else {
+                ctx.server
+                    .download_file_with_progress(c.id, r, path, out, update)
+                    .await
+            };
+            let bytes = match res {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    progress.abandon();
+                    return Err(download_error(e, path));
+                }
+            };
             if bytes == 0 && !*zip && is_folder(ctx, c.id, r, path).await {
+                progress.abandon();
                 let _ = std::fs::remove_file(out);
                 bail!("`{path}` is a folder: download it with --zip");
             }
+            progress.finish(bytes);
             let secs = started.elapsed().as_secs_f64().max(0.001);
             Output::done(
                 format!(
