@@ -87,7 +87,7 @@ pub struct UrbackupServerBuilder {
     login_method: LoginMethod,
     limits: Limits,
     user_agent: String,
-    certs: Vec<std::result::Result<reqwest::Certificate, String>>,
+    certs: Vec<std::result::Result<Vec<u8>, String>>,
     accept_invalid_certs: bool,
 }
 
@@ -198,12 +198,8 @@ impl UrbackupServerBuilder {
 
     /// Trusts an extra CA certificate (PEM), e.g. a company CA or a self-signed server.
     pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Self {
-        let has_cert = String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----");
-        self.certs.push(if has_cert {
-            reqwest::Certificate::from_pem(pem).map_err(|e| format!("invalid CA certificate: {e}"))
-        } else {
-            Err("invalid CA certificate: no PEM certificate found".to_owned())
-        });
+        self.certs
+            .push(crate::http::check_pem(pem).map(|()| pem.to_vec()));
         self
     }
 
@@ -244,7 +240,7 @@ impl UrbackupServerBuilder {
             login_method: self.login_method,
             limits: self.limits,
             user_agent: self.user_agent,
-            root_certificates: certs,
+            root_certificates_pem: certs,
             accept_invalid_certs: self.accept_invalid_certs,
         })?;
         Ok(UrbackupServer {

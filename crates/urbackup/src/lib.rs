@@ -157,6 +157,7 @@ mod fixture_tests;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod http;
 mod legacy;
 pub mod models;
 mod secret;

@@ -6,6 +6,7 @@
 //! that is renamed into place only when complete.
 
 use crate::error::{snippet, AuthFailure, Result, UrbackupError};
+use crate::http::{HttpClient, HttpError, Response, TlsOptions};
 use crate::secret::Secret;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -158,7 +159,7 @@ impl Reply {
 
 /// The shared state behind every clone of a server handle.
 pub(crate) struct Transport {
-    http: reqwest::Client,
+    http: HttpClient,
     endpoint: Url,
     username: String,
     password: Secret,
@@ -235,33 +236,31 @@ pub(crate) struct TransportConfig {
     pub login_method: LoginMethod,
     pub limits: Limits,
     pub user_agent: String,
-    pub root_certificates: Vec<reqwest::Certificate>,
+    pub root_certificates_pem: Vec<Vec<u8>>,
     pub accept_invalid_certs: bool,
 }
 
 impl Transport {
     pub(crate) fn new(cfg: TransportConfig) -> Result<Transport> {
         let (endpoint, url_basic) = endpoint_url(&cfg.url)?;
-        let mut builder = reqwest::Client::builder()
-            .user_agent(cfg.user_agent)
-            .connect_timeout(cfg.limits.connect_timeout)
-            // The built-in server closes every connection after its answer: keeping idle
-            // connections would only hand out dead ones.
-            .pool_max_idle_per_host(0)
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .danger_accept_invalid_certs(cfg.accept_invalid_certs);
-        for cert in cfg.root_certificates {
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder.build().map_err(|e| {
-            UrbackupError::InvalidInput(format!("HTTP client: {}", error_chain(&e)))
-        })?;
+        let basic = cfg.basic.or(url_basic);
+        let http = HttpClient::new(
+            &endpoint,
+            cfg.limits.connect_timeout,
+            &cfg.user_agent,
+            basic.as_ref().map(|(u, p)| (u.as_str(), p.expose())),
+            TlsOptions {
+                extra_roots_pem: cfg.root_certificates_pem,
+                accept_invalid_certs: cfg.accept_invalid_certs,
+            },
+        )
+        .map_err(UrbackupError::InvalidInput)?;
         Ok(Transport {
             http,
             endpoint,
             username: cfg.username,
             password: cfg.password,
-            basic: cfg.basic.or(url_basic),
+            basic,
             login_method: cfg.login_method,
             limits: cfg.limits,
             session: RwLock::new(SessionSlot::default()),
@@ -480,10 +479,11 @@ impl Transport {
         text.into_bytes()
     }
 
-    fn request(&self, call: &Call<'_>, token: Option<&Secret>) -> reqwest::RequestBuilder {
+    /// The URL and (for a POST) the form body of a call: `a=ACTION` alone in the query (the
+    /// server finds the action by scanning for the first `a=`), everything else in the body,
+    /// except for actions that read only the query string.
+    fn prepare(&self, call: &Call<'_>, token: Option<&Secret>) -> (Url, Option<String>) {
         let mut url = self.endpoint.clone();
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        // `a=` first: the server finds the action by scanning for the first `a=`.
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("a", call.action);
@@ -496,35 +496,17 @@ impl Transport {
                 }
             }
         }
-        if !call.query_params {
-            if let Some(t) = token {
-                form.append_pair("ses", t.expose());
-            }
-            for (k, v) in &call.params {
-                form.append_pair(k, v);
-            }
+        if call.query_params {
+            return (url, None);
         }
-        let timeout = if call.long_poll {
-            self.limits.long_poll_timeout
-        } else {
-            self.limits.timeout
-        };
-        let mut req = if call.query_params {
-            self.http.get(url)
-        } else {
-            self.http
-                .post(url)
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .body(form.finish())
-        };
-        req = req.timeout(timeout);
-        if let Some((u, p)) = &self.basic {
-            req = req.basic_auth(u, Some(p.expose()));
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        if let Some(t) = token {
+            form.append_pair("ses", t.expose());
         }
-        req
+        for (k, v) in &call.params {
+            form.append_pair(k, v);
+        }
+        (url, Some(form.finish()))
     }
 
     /// Sends one call and reads the body (bounded), retrying reads on failures that a repeat
@@ -572,81 +554,80 @@ impl Transport {
         } else {
             self.limits.timeout
         };
-        let resp = self
-            .request(call, token)
-            .send()
+        let exchange = async {
+            let (url, body) = self.prepare(call, token);
+            let mut resp = self
+                .http
+                .send(&url, body)
+                .await
+                .map_err(|e| self.map_http(call, e))?;
+            let body = self.read_body(call, &mut resp).await?;
+            self.check_status(call, &resp, &body)?;
+            Ok(Reply {
+                body,
+                content_type: resp.content_type.take(),
+            })
+        };
+        self.within(call, timeout, call.kind == Kind::Write, exchange)
             .await
-            .map_err(|e| self.map_reqwest(call, e, timeout, false))?;
-        let status = resp.status();
-        let content_type = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = self.read_body(call, resp, timeout).await?;
-        if status != reqwest::StatusCode::OK {
-            return Err(UrbackupError::HttpStatus {
-                action: call.action.to_owned(),
-                status: status.as_u16(),
-                snippet: snippet(&self.redact(&body)),
-            });
-        }
-        Ok(Reply { body, content_type })
     }
 
-    async fn read_body(
-        &self,
-        call: &Call<'_>,
-        mut resp: reqwest::Response,
-        timeout: Duration,
-    ) -> Result<Bytes> {
+    /// HTTP status other than 200: a proxy's error page, a wrong URL, a redirect.
+    fn check_status(&self, call: &Call<'_>, resp: &Response, body: &[u8]) -> Result<()> {
+        if resp.status == 200 {
+            return Ok(());
+        }
+        let snippet = match (&resp.location, resp.status) {
+            (Some(to), 300..=399) => format!("redirected to {to}; use that URL"),
+            _ => snippet(&self.redact(body)),
+        };
+        Err(UrbackupError::HttpStatus {
+            action: call.action.to_owned(),
+            status: resp.status,
+            snippet,
+        })
+    }
+
+    /// Reads a whole body, refusing more than the configured limit.
+    async fn read_body(&self, call: &Call<'_>, resp: &mut Response) -> Result<Bytes> {
         let limit = self.limits.max_response_bytes;
-        if resp.content_length().is_some_and(|n| n > limit) {
-            return Err(UrbackupError::ResponseTooLarge {
-                action: call.action.to_owned(),
-                limit,
-            });
+        let too_large = || UrbackupError::ResponseTooLarge {
+            action: call.action.to_owned(),
+            limit,
+        };
+        if resp.content_length.is_some_and(|n| n > limit) {
+            return Err(too_large());
         }
-        let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(8192).min(limit) as usize);
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    if buf.len() as u64 + chunk.len() as u64 > limit {
-                        return Err(UrbackupError::ResponseTooLarge {
-                            action: call.action.to_owned(),
-                            limit,
-                        });
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                Ok(None) => return Ok(Bytes::from(buf)),
-                Err(e) => return Err(self.map_reqwest(call, e, timeout, true)),
+        let mut buf =
+            Vec::with_capacity(resp.content_length.unwrap_or(16 * 1024).min(limit) as usize);
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.map_http(call, e))? {
+            if buf.len() as u64 + chunk.len() as u64 > limit {
+                return Err(too_large());
             }
+            buf.extend_from_slice(&chunk);
         }
+        Ok(Bytes::from(buf))
     }
 
-    fn map_reqwest(
-        &self,
-        call: &Call<'_>,
-        e: reqwest::Error,
-        timeout: Duration,
-        sent: bool,
-    ) -> UrbackupError {
-        // An error before the connection was made means the server never saw the request.
-        let reached = sent || !e.is_connect();
-        let outcome_unknown = call.kind == Kind::Write && reached;
-        if e.is_timeout() {
-            UrbackupError::Timeout {
+    /// Maps a failed exchange: before the connection was made, the server never saw the
+    /// request; after it, a write's outcome is unknown.
+    fn map_http(&self, call: &Call<'_>, e: HttpError) -> UrbackupError {
+        match e {
+            HttpError::ConnectTimeout => UrbackupError::Timeout {
                 action: call.action.to_owned(),
-                secs: timeout.as_secs_f64(),
-                outcome_unknown,
-            }
-        } else {
-            UrbackupError::Transport {
+                secs: self.limits.connect_timeout.as_secs_f64(),
+                outcome_unknown: false,
+            },
+            HttpError::Connect(message) => UrbackupError::Transport {
                 action: call.action.to_owned(),
-                message: error_chain(&e.without_url()),
-                outcome_unknown,
-            }
+                message: format!("cannot connect: {message}"),
+                outcome_unknown: false,
+            },
+            HttpError::Io(message) => UrbackupError::Transport {
+                action: call.action.to_owned(),
+                message,
+                outcome_unknown: call.kind == Kind::Write,
+            },
         }
     }
 
@@ -662,23 +643,18 @@ impl Transport {
         let mut relogged = false;
         loop {
             let (token, generation, fresh) = self.ensure_session().await?;
-            let resp = self
+            let mut resp = self
                 .retrying(&call, || self.download_head(&call, &token))
                 .await?;
             let is_file = resp
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
+                .content_type
+                .as_deref()
                 .is_some_and(|c| c.starts_with("application/octet-stream"));
             if is_file {
                 return self.stream_to_file(&call, resp, dest, progress).await;
             }
-            let content_type = resp
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = self.read_body_within(&call, resp).await?;
+            let body = self.read_body_within(&call, &mut resp).await?;
+            let content_type = resp.content_type.take();
             if body.starts_with(b"ERROR:") {
                 let msg = String::from_utf8_lossy(&body[6..]).trim().to_owned();
                 return Err(UrbackupError::Server {
@@ -708,36 +684,27 @@ impl Transport {
     }
 
     /// Sends a download request and waits for its head (within the request timeout); a
-    /// status other than 200 is an error. The body is left to stream.
-    async fn download_head(&self, call: &Call<'_>, token: &Secret) -> Result<reqwest::Response> {
-        let timeout = self.limits.timeout;
-        // No total timeout on the request itself: the body may take hours. The head must come
-        // within the request timeout, then each piece within the idle timeout.
-        let send = self
-            .request(call, Some(token))
-            .timeout(Duration::from_secs(365 * 24 * 3600))
-            .send();
-        let send = async {
-            send.await
-                .map_err(|e| self.map_reqwest(call, e, timeout, false))
+    /// status other than 200 is an error. The body is left to stream: it may take hours, so
+    /// it has no total timeout, only one per piece.
+    async fn download_head(&self, call: &Call<'_>, token: &Secret) -> Result<Response> {
+        let head = async {
+            let (url, body) = self.prepare(call, Some(token));
+            self.http
+                .send(&url, body)
+                .await
+                .map_err(|e| self.map_http(call, e))
         };
-        let resp = self.within(call, timeout, send).await?;
-        let status = resp.status();
-        if status != reqwest::StatusCode::OK {
-            let body = self.read_body_within(call, resp).await?;
-            return Err(UrbackupError::HttpStatus {
-                action: call.action.to_owned(),
-                status: status.as_u16(),
-                snippet: snippet(&self.redact(&body)),
-            });
+        let mut resp = self.within(call, self.limits.timeout, false, head).await?;
+        if resp.status != 200 {
+            let body = self.read_body_within(call, &mut resp).await?;
+            self.check_status(call, &resp, &body)?;
         }
         Ok(resp)
     }
 
     /// Reads a (small, non-file) body of a download request within the request timeout.
-    async fn read_body_within(&self, call: &Call<'_>, resp: reqwest::Response) -> Result<Bytes> {
-        let timeout = self.limits.timeout;
-        self.within(call, timeout, self.read_body(call, resp, timeout))
+    async fn read_body_within(&self, call: &Call<'_>, resp: &mut Response) -> Result<Bytes> {
+        self.within(call, self.limits.timeout, false, self.read_body(call, resp))
             .await
     }
 
@@ -746,6 +713,7 @@ impl Transport {
         &self,
         call: &Call<'_>,
         limit: Duration,
+        outcome_unknown: bool,
         fut: impl std::future::Future<Output = Result<T>>,
     ) -> Result<T> {
         tokio::time::timeout(limit, fut)
@@ -753,14 +721,14 @@ impl Transport {
             .map_err(|_| UrbackupError::Timeout {
                 action: call.action.to_owned(),
                 secs: limit.as_secs_f64(),
-                outcome_unknown: false,
+                outcome_unknown,
             })?
     }
 
     async fn stream_to_file(
         &self,
         call: &Call<'_>,
-        mut resp: reqwest::Response,
+        mut resp: Response,
         dest: &Path,
         progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
     ) -> Result<u64> {
@@ -778,16 +746,12 @@ impl Transport {
             .map_err(io_err)?;
         let (std_file, tmp_path) = tmp.into_parts();
         let mut file = tokio::fs::File::from_std(std_file);
-        let expected = resp.content_length();
+        let expected = resp.content_length;
         let mut written: u64 = 0;
         loop {
             let idle = self.limits.download_idle_timeout;
-            let next = async {
-                resp.chunk()
-                    .await
-                    .map_err(|e| self.map_reqwest(call, e, idle, true))
-            };
-            let chunk = self.within(call, idle, next).await?;
+            let next = async { resp.chunk().await.map_err(|e| self.map_http(call, e)) };
+            let chunk = self.within(call, idle, false, next).await?;
             match chunk {
                 Some(c) => {
                     file.write_all(&c).await.map_err(io_err)?;

@@ -1,5 +1,5 @@
 //! The password, the session id and basic-auth credentials never appear in logs (at any
-//! level, including the HTTP stack's), error messages or `Debug` output.
+//! level, including what dependencies log through `log`), error messages or `Debug` output.
 
 mod common;
 use common::*;
@@ -42,7 +42,7 @@ async fn no_secret_in_logs_errors_or_debug() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    // The HTTP stack logs through `log`: route it into the same capture, at every level.
+    // Dependencies (rustls) log through `log`: route it into the same capture, at every level.
     tracing_log::LogTracer::init().unwrap();
     log::set_max_level(log::LevelFilter::Trace);
 
@@ -78,10 +78,6 @@ async fn no_secret_in_logs_errors_or_debug() {
     assert!(!sessions.is_empty());
     let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(logged.contains("request"), "trace logs were captured");
-    assert!(
-        logged.contains("starting new connection"),
-        "the HTTP stack's logs were captured"
-    );
     for haystack in texts.iter().chain(std::iter::once(&logged)) {
         for secret in [PASSWORD, BASIC_PW, "wrong-password-Q"] {
             assert!(!haystack.contains(secret), "secret leaked into: {haystack}");
