@@ -535,12 +535,16 @@ pub struct CheckArgs {
 /// `exporter`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Endpoints: /metrics (Prometheus text format), / (a short page).\nCost of one scrape: 3 requests (status, progress, usage) whatever the number of clients, plus a login when the session has expired. The exporter logs in once and keeps its session."
+    after_help = "Endpoints: /metrics (Prometheus text format), / (a short page).\n\nCost of one scrape, whatever the number of clients: at most 3 + K requests, K = --backup-refresh-per-scrape: status, progress and usage (sent at once), then the backup lists (`backups`, one request per client, 4 at a time) of at most K clients; plus a login when the session has expired. Without an answer to status, only the 3.\n\nBackup counts (urbackup_client_file_backups, urbackup_client_image_backups, sizes of the newest backups) come from a cache those K requests refresh in rotation: never-read clients first, then clients whose last backup time changed, then the oldest counts. With N clients, every client has counts after ceil(N/K) scrapes and they are refreshed about every N/K scrapes; urbackup_backup_counts_clients and urbackup_backup_counts_age_seconds say how far it got.\n\nThe exporter logs in once and keeps its session."
 )]
 pub struct ExporterArgs {
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1:9554", value_name = "ADDR:PORT")]
     pub listen: String,
+    /// Backup lists read per scrape (one `backups` request each) for the backup counts; 0: no
+    /// counts
+    #[arg(long, default_value_t = 8, value_name = "K")]
+    pub backup_refresh_per_scrape: usize,
 }
 
 /// Parses `26h`, `3d`...

@@ -978,9 +978,8 @@ fn http_get(addr: &str, path: &str) -> (String, String) {
     (head.to_owned(), body.to_owned())
 }
 
-#[test]
-fn exporter_serves_metrics_with_bounded_requests() {
-    let sim = sim();
+/// Starts `urbackup exporter` on a free port against `sim`, with `extra` arguments.
+fn start_exporter(sim: &SimServer, extra: &[&str]) -> Exporter {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
         .args([
             "--url",
@@ -991,6 +990,7 @@ fn exporter_serves_metrics_with_bounded_requests() {
             "--listen",
             "127.0.0.1:0",
         ])
+        .args(extra)
         .env("URBACKUP_PASSWORD", PASSWORD)
         .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
         .env_remove("URBACKUP_CONFIG")
@@ -1007,7 +1007,20 @@ fn exporter_serves_metrics_with_bounded_requests() {
         .and_then(|s| s.strip_suffix("/metrics\n"))
         .unwrap_or_else(|| panic!("address in {line:?}"))
         .to_owned();
-    let exp = Exporter { child, addr };
+    Exporter { child, addr }
+}
+
+/// The value of the sample `name` (with its labels) in a scrape.
+fn metric(body: &str, name: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .map(|v| v.parse().unwrap())
+}
+
+#[test]
+fn exporter_serves_metrics_with_bounded_requests() {
+    let sim = sim();
+    let exp = start_exporter(&sim, &[]);
 
     // A running backup, so that action metrics show.
     cli(&sim)
@@ -1038,20 +1051,45 @@ fn exporter_serves_metrics_with_bounded_requests() {
         "urbackup_action_speed_bytes_per_second{client=\"alpha\"",
         "# TYPE urbackup_action_progress_ratio gauge",
         "# HELP urbackup_up ",
+        // Backup counts: 4 clients, fewer than the default 8 per scrape: all at once.
+        "urbackup_client_file_backups{client=\"beta\"} 3",
+        "urbackup_client_image_backups{client=\"beta\"} 0",
+        "urbackup_client_image_backups{client=\"gamma\"} 1",
+        "urbackup_client_file_backups{client=\"delta\"} 0",
+        "urbackup_client_last_file_backup_size_bytes{client=\"beta\"} ",
+        "urbackup_client_backup_counts_timestamp_seconds{client=\"gamma\"} ",
+        "urbackup_backup_counts_clients 4",
+        "urbackup_backup_counts_age_seconds ",
+        "urbackup_backup_counts_refreshed 4",
+        "urbackup_backup_counts_errors_total 0",
+        "# TYPE urbackup_backup_counts_errors_total counter",
     ] {
         assert!(body.contains(name), "{name} missing:\n{body}");
     }
-    // Three requests per scrape (status, progress, usage), no login: the session is kept.
-    assert_eq!(sim.total_requests(), 3, "one scrape");
+    assert!(
+        !body.contains("urbackup_client_last_file_backup_size_bytes{client=\"delta\"}"),
+        "no file backup, no size"
+    );
+    // status, progress, usage, and the backup lists of the 4 clients; no login: the session
+    // is kept.
     assert_eq!(sim.requests("status"), 1);
     assert_eq!(sim.requests("progress"), 1);
     assert_eq!(sim.requests("usage"), 1);
+    assert_eq!(sim.requests("backups"), 4);
+    assert_eq!(sim.total_requests(), 7, "one scrape");
     let (_, _) = http_get(&exp.addr, "/metrics");
-    assert_eq!(sim.total_requests(), 6, "two scrapes");
+    assert_eq!(sim.total_requests(), 14, "two scrapes");
     assert_eq!(sim.logins(), 0);
 
     let (head, _) = http_get(&exp.addr, "/nope");
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+
+    // --backup-refresh-per-scrape 0: the three requests only, no counts.
+    let exp = start_exporter(&sim, &["--backup-refresh-per-scrape", "0"]);
+    sim.reset_counters();
+    let (_, body) = http_get(&exp.addr, "/metrics");
+    assert_eq!(sim.total_requests(), 3);
+    assert!(!body.contains("urbackup_client_file_backups"), "{body}");
 }
 
 #[test]
@@ -1062,37 +1100,81 @@ fn exporter_scrape_cost_does_not_grow_with_clients() {
         .login_failure_delay(Duration::ZERO)
         .start_blocking()
         .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
-        .args([
-            "--url",
-            &sim.url(),
-            "--user",
-            "admin",
-            "exporter",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("URBACKUP_PASSWORD", PASSWORD)
-        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
-        .env_remove("URBACKUP_CONFIG")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stderr).read_line(&mut line).unwrap();
-    let addr = line
-        .split("http://")
-        .nth(2)
-        .and_then(|s| s.strip_suffix("/metrics\n"))
-        .unwrap()
-        .to_owned();
-    let exp = Exporter { child, addr };
+    let exp = start_exporter(&sim, &[]);
     sim.reset_counters();
     let (_, body) = http_get(&exp.addr, "/metrics");
     assert!(body.contains("urbackup_clients 200"));
-    assert_eq!(sim.total_requests(), 3);
+    // 3 + the default 8 backup lists.
+    assert_eq!(sim.requests("backups"), 8);
+    assert_eq!(sim.total_requests(), 11);
+    assert_eq!(metric(&body, "urbackup_backup_counts_clients"), Some(8.0));
+}
+
+#[test]
+fn exporter_backup_counts_rotate_within_the_request_budget() {
+    const N: usize = 20;
+    const K: usize = 3;
+    let sim = Simulator::builder()
+        .clients(N)
+        .admin("admin", PASSWORD)
+        .login_failure_delay(Duration::ZERO)
+        .start_blocking()
+        .unwrap();
+    let exp = start_exporter(&sim, &["--backup-refresh-per-scrape", &K.to_string()]);
+    let scrapes = N.div_ceil(K);
+    let mut body = String::new();
+    for i in 1..=scrapes {
+        sim.reset_counters();
+        body = http_get(&exp.addr, "/metrics").1;
+        let total = sim.total_requests();
+        assert!(total <= 3 + K as u64, "scrape {i}: {total} requests");
+        // K every time: the last round tops up with the oldest counts.
+        assert_eq!(sim.requests("backups"), K as u64);
+        assert_eq!(sim.logins(), 0);
+        assert_eq!(
+            metric(&body, "urbackup_backup_counts_clients"),
+            Some((i * K).min(N) as f64),
+            "scrape {i}"
+        );
+    }
+    // Every client has counts now, and they match `backups list`.
+    let status = run_json(&sim, &["status"]);
+    for name in names(&status) {
+        let list = run_json(&sim, &["backups", "list", &name]);
+        let count = |kind: &str| {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .filter(|b| b["kind"] == kind)
+                .count() as f64
+        };
+        assert_eq!(
+            metric(
+                &body,
+                &format!("urbackup_client_file_backups{{client=\"{name}\"}}")
+            ),
+            Some(count("file")),
+            "{name}"
+        );
+        assert_eq!(
+            metric(
+                &body,
+                &format!("urbackup_client_image_backups{{client=\"{name}\"}}")
+            ),
+            Some(count("image")),
+            "{name}"
+        );
+    }
+    // The rotation goes on with the oldest counts, still within the budget.
+    sim.reset_counters();
+    let (_, body) = http_get(&exp.addr, "/metrics");
+    assert_eq!(sim.requests("backups"), K as u64);
+    assert!(sim.total_requests() <= 3 + K as u64);
+    assert_eq!(
+        metric(&body, "urbackup_backup_counts_clients"),
+        Some(N as f64)
+    );
+    assert!(metric(&body, "urbackup_backup_counts_age_seconds").is_some());
 }
 
 /// Writes a config file with the given mode.
@@ -1344,7 +1426,11 @@ fn help_everywhere_and_completions() {
     bare()
         .args(["exporter", "--help"])
         .assert()
-        .stdout(predicate::str::contains("3 requests"));
+        .stdout(predicate::str::contains("at most 3 + K requests"));
+    bare()
+        .args(["backups", "download", "--help"])
+        .assert()
+        .stdout(predicate::str::contains("one per 10 %"));
     bare()
         .args(["completions", "bash"])
         .assert()
