@@ -27,9 +27,11 @@ fn raw_list<T>(items: Vec<T>, raw: impl Fn(&T) -> Value) -> Value {
 }
 
 impl UrbackupServer {
-    /// Logs in unless a session exists (spec: `login`). Anonymous first, then the user's
-    /// hashed password (PBKDF2 or legacy MD5, as the server asks). See
-    /// [`login_typed`](UrbackupServer::login_typed) for the reason of a failure.
+    /// Logs in unless a session exists (spec: `login`): the user's hashed password (PBKDF2 or
+    /// legacy MD5, as the server asks), and the anonymous login for a server without users
+    /// (see [`UrbackupServerBuilder::anonymous_first`](crate::UrbackupServerBuilder::anonymous_first)
+    /// for the specification's order). See [`login_typed`](UrbackupServer::login_typed) for the
+    /// reason of a failure.
     pub async fn login(&self) -> bool {
         ok("login", self.login_typed().await).is_some()
     }

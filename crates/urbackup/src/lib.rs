@@ -31,9 +31,10 @@
 //!
 //! ## Behaviour on the wire
 //!
-//! * **One session, shared.** The first call logs in (anonymously when the server has no
-//!   users, else `salt` + a PBKDF2-SHA256 or legacy MD5 proof, or the clear password with
-//!   [`UrbackupServerBuilder::plain_password_login`] for LDAP). Clones share the session;
+//! * **One session, shared.** The first call logs in: with a user name, `salt` + a
+//!   PBKDF2-SHA256 or legacy MD5 proof (or the clear password with
+//!   [`UrbackupServerBuilder::plain_password_login`] for LDAP), then the anonymous login if
+//!   the server does not know the user; without one, anonymously. Clones share the session;
 //!   concurrent callers wait for one login. When the server answers with its
 //!   expired-session shape (after 30 minutes idle, or a restart), the call logs in again once
 //!   and is repeated; a second refusal is [`UrbackupError::AccessDenied`].
@@ -141,6 +142,11 @@
 //!   saving it as the installer.
 //! * **`stop_action`**, **`add_extra_client`**, **`remove_extra_client`** check the server's
 //!   reply (the server silently ignores unauthorized requests).
+//! * **`login`**: the specification tries the anonymous login first. With a user name given,
+//!   this crate logs in with it first and tries the anonymous login only when the server does
+//!   not know the user: the result is the same and every login saves a round trip (three
+//!   instead of four requests for "log in and list the clients", as few as the leanest
+//!   client). [`UrbackupServerBuilder::anonymous_first`] restores the specification's order.
 //! * **Expired sessions** lead to one new login (the origin never logs in again), and nothing
 //!   is retried blindly (the origin repeats failed calls up to 50 times).
 

@@ -165,6 +165,7 @@ pub(crate) struct Transport {
     password: Secret,
     basic: Option<(String, Secret)>,
     login_method: LoginMethod,
+    anonymous_first: bool,
     pub(crate) limits: Limits,
     session: RwLock<SessionSlot>,
     login_lock: tokio::sync::Mutex<()>,
@@ -234,6 +235,7 @@ pub(crate) struct TransportConfig {
     pub password: Secret,
     pub basic: Option<(String, Secret)>,
     pub login_method: LoginMethod,
+    pub anonymous_first: bool,
     pub limits: Limits,
     pub user_agent: String,
     pub root_certificates_pem: Vec<Vec<u8>>,
@@ -262,6 +264,7 @@ impl Transport {
             password: cfg.password,
             basic,
             login_method: cfg.login_method,
+            anonymous_first: cfg.anonymous_first,
             limits: cfg.limits,
             session: RwLock::new(SessionSlot::default()),
             login_lock: tokio::sync::Mutex::new(()),
@@ -353,29 +356,52 @@ impl Transport {
         Ok(self.last_login().unwrap_or_default())
     }
 
-    /// The login flow: anonymous first (skipped once the server is known to have users), then
-    /// `salt` + hashed proof, or the plain-password variant.
+    /// The login flow. With a user name: `salt` + the hashed proof (or the plain password),
+    /// falling back to the anonymous login when the server does not know the user (a server
+    /// without users). Without one, or with `anonymous_first`: the anonymous login first, as
+    /// the specification describes (one round trip more for servers with users).
     async fn perform_login(&self) -> Result<(Secret, LoginInfo)> {
-        if !self.has_users.load(Ordering::Relaxed) {
-            let r = self.login_request(Call::write("login")).await?;
-            check_login_state(&r)?;
-            if r.get("success").and_then(Value::as_bool) == Some(true) {
-                if let Some(ses) = r.get("session").and_then(Value::as_str) {
-                    debug!("logged in anonymously");
-                    return Ok((Secret::new(ses), login_info(&r, true)));
-                }
+        let direct = !self.username.is_empty() && !self.anonymous_first;
+        if !direct && !self.has_users.load(Ordering::Relaxed) {
+            if let Some(anonymous) = self.login_anonymous().await? {
+                return Ok(anonymous);
             }
-            self.has_users.store(true, Ordering::Relaxed);
         }
         if self.username.is_empty() {
             return Err(UrbackupError::Authentication(
                 AuthFailure::CredentialsRequired,
             ));
         }
-        match self.login_method {
+        let result = match self.login_method {
             LoginMethod::PlainPassword => self.login_plain().await,
             LoginMethod::Hashed => self.login_hashed().await,
+        };
+        match result {
+            // The server may have no users at all: then the anonymous login is the way in.
+            Err(UrbackupError::Authentication(
+                AuthFailure::UnknownUser | AuthFailure::WrongPassword,
+            )) if direct && !self.has_users.load(Ordering::Relaxed) => {
+                match self.login_anonymous().await? {
+                    Some(anonymous) => Ok(anonymous),
+                    None => result,
+                }
+            }
+            other => other,
         }
+    }
+
+    /// The anonymous login; `None` when the server has users (and remembers that).
+    async fn login_anonymous(&self) -> Result<Option<(Secret, LoginInfo)>> {
+        let r = self.login_request(Call::write("login")).await?;
+        check_login_state(&r)?;
+        if r.get("success").and_then(Value::as_bool) == Some(true) {
+            if let Some(ses) = r.get("session").and_then(Value::as_str) {
+                debug!("logged in anonymously");
+                return Ok(Some((Secret::new(ses), login_info(&r, true))));
+            }
+        }
+        self.has_users.store(true, Ordering::Relaxed);
+        Ok(None)
     }
 
     async fn login_hashed(&self) -> Result<(Secret, LoginInfo)> {
@@ -397,6 +423,8 @@ impl Transport {
                 detail: "the salt reply lacks ses, salt or rnd".into(),
             }));
         };
+        // The server knows this user: it has users, no anonymous login will work.
+        self.has_users.store(true, Ordering::Relaxed);
         let rounds = salt
             .get("pbkdf2_rounds")
             .and_then(|r| {

@@ -13,10 +13,11 @@ async fn wrong_password() {
         Err(UrbackupError::Authentication(AuthFailure::WrongPassword)) => {}
         other => panic!("{other:?}"),
     }
+    assert_eq!(sim.requests("salt"), 1);
     assert_eq!(
         sim.requests("login"),
-        2,
-        "anonymous probe + one hashed login, no retry"
+        1,
+        "one hashed login, no retry, no anonymous probe"
     );
 }
 
@@ -40,6 +41,50 @@ async fn credentials_required_when_users_exist() {
             AuthFailure::CredentialsRequired
         ))
     ));
+}
+
+#[tokio::test]
+async fn a_user_name_on_a_server_without_users_falls_back_to_anonymous() {
+    let sim = Simulator::builder()
+        .client(ClientSpec::new("solo").online(true))
+        .login_failure_delay(Duration::ZERO)
+        .manual_clock()
+        .start()
+        .await
+        .unwrap();
+    let s = UrbackupServer::new(&sim.url(), "admin", "whatever").unwrap();
+    assert!(s.login_typed().await.unwrap().anonymous);
+    // The specification's order: anonymous first, no salt at all.
+    sim.reset_counters();
+    let spec = UrbackupServer::builder(&sim.url())
+        .credentials("admin", "whatever")
+        .anonymous_first(true)
+        .build()
+        .unwrap();
+    assert!(spec.login_typed().await.unwrap().anonymous);
+    assert_eq!((sim.requests("login"), sim.requests("salt")), (1, 0));
+}
+
+#[tokio::test]
+async fn login_costs_two_round_trips_with_credentials() {
+    let sim = start().await;
+    let s = admin(&sim);
+    s.get_client_statuses().await.unwrap();
+    assert_eq!((sim.requests("salt"), sim.requests("login")), (1, 1));
+    sim.invalidate_sessions();
+    s.get_client_statuses().await.unwrap();
+    assert_eq!((sim.requests("salt"), sim.requests("login")), (2, 2));
+    let spec = UrbackupServer::builder(&sim.url())
+        .credentials(ADMIN.0, ADMIN.1)
+        .anonymous_first(true)
+        .build()
+        .unwrap();
+    spec.login_typed().await.unwrap();
+    assert_eq!(
+        sim.requests("login"),
+        4,
+        "the specification's order adds the anonymous probe"
+    );
 }
 
 #[tokio::test]
