@@ -1,5 +1,6 @@
 //! Every response decoder of the library, on arbitrary bytes: the first byte picks the
-//! content type, the rest is the body, tried against the decoder of every action.
+//! content type, the rest is the body, tried against the decoder of every action and the
+//! incremental list splitter of streamed replies.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use urbackup::fuzzing::{decode_reply, ACTIONS};
@@ -19,4 +20,6 @@ fuzz_target!(|data: &[u8]| {
     for (action, sa) in ACTIONS {
         let _ = decode_reply(action, sa, ct, body);
     }
+    // The streaming path: the same bytes split into list elements, in pieces.
+    let _ = urbackup::fuzzing::split_list(body, 1 + data.first().copied().unwrap_or(0) as usize % 64);
 });

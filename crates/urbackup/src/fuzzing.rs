@@ -134,3 +134,19 @@ pub fn parse_texts(text: &str) {
     drop(transport::endpoint_url(text));
     drop(crate::error::snippet(text.as_bytes()));
 }
+
+/// The incremental list splitter of streamed replies, fed in pieces of `chunk` bytes; each
+/// element is decoded as a client status. Returns the number of elements.
+pub fn split_list(body: &[u8], chunk: usize) -> usize {
+    let mut splitter = crate::stream::ListSplitter::new("status");
+    let mut n = 0;
+    for piece in body.chunks(chunk.max(1)) {
+        let _ = splitter.feed::<()>(piece, &mut |element| {
+            let _ = serde_json::from_slice::<ClientStatus>(element);
+            n += 1;
+            Ok(())
+        });
+    }
+    let _ = splitter.complete();
+    n
+}

@@ -167,6 +167,7 @@ mod http;
 mod legacy;
 pub mod models;
 mod secret;
+mod stream;
 mod transport;
 
 pub use api::LogFilter;

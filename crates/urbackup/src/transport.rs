@@ -8,9 +8,10 @@
 use crate::error::{snippet, AuthFailure, Result, UrbackupError};
 use crate::http::{HttpClient, HttpError, Response, TlsOptions};
 use crate::secret::Secret;
+use crate::stream::ListSplitter;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -285,6 +286,133 @@ impl Transport {
     pub(crate) async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T> {
         let reply = self.execute(&call).await?;
         decode(call.action, &reply)
+    }
+
+    /// Calls an action and decodes the elements of the list under `key` one by one as the
+    /// reply arrives, handing each to `on_item`; the whole reply is never held in memory.
+    /// Session handling, the error table and timeouts are those of [`Transport::call`].
+    pub(crate) async fn call_each<T: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+        key: &'static str,
+        on_item: &mut (dyn FnMut(T) + Send),
+    ) -> Result<usize> {
+        let mut relogged = false;
+        loop {
+            let (token, generation, fresh) = self.ensure_session().await?;
+            let timeout = self.limits.timeout;
+            let outcome = self
+                .within(&call, timeout, call.kind == Kind::Write, async {
+                    let mut resp = self
+                        .retrying(&call, || self.send_head(&call, &token))
+                        .await?;
+                    // Enough of the body to tell an error shape (they are all tiny) from data.
+                    let mut head = Vec::new();
+                    let mut ended = false;
+                    while head.len() <= ERROR_PROBE_LIMIT {
+                        match resp.chunk().await.map_err(|e| self.map_http(&call, e))? {
+                            Some(c) => head.extend_from_slice(&c),
+                            None => {
+                                ended = true;
+                                break;
+                            }
+                        }
+                    }
+                    if ended {
+                        let reply = Reply {
+                            body: Bytes::from(head),
+                            content_type: resp.content_type.take(),
+                        };
+                        match classify(call.action, &reply) {
+                            Verdict::SessionRefused => return Ok(None),
+                            Verdict::Error(e) => return Err(e),
+                            Verdict::Ok => {}
+                        }
+                        return self
+                            .split_items(&call, key, &reply.body, &mut *on_item)
+                            .map(Some);
+                    }
+                    let limit = self.limits.max_response_bytes;
+                    let mut splitter = ListSplitter::new(key);
+                    let mut count = 0usize;
+                    let mut total = head.len() as u64;
+                    let mut decode = |bytes: &[u8]| -> Result<()> {
+                        let item = serde_json::from_slice::<T>(bytes).map_err(|e| {
+                            UrbackupError::unexpected(
+                                call.action,
+                                format!("cannot decode ({e})"),
+                                bytes,
+                            )
+                        })?;
+                        on_item(item);
+                        count += 1;
+                        Ok(())
+                    };
+                    splitter.feed(&head, &mut decode)?;
+                    drop(head);
+                    while let Some(chunk) =
+                        resp.chunk().await.map_err(|e| self.map_http(&call, e))?
+                    {
+                        total += chunk.len() as u64;
+                        if total > limit {
+                            return Err(UrbackupError::ResponseTooLarge {
+                                action: call.action.to_owned(),
+                                limit,
+                            });
+                        }
+                        splitter.feed(&chunk, &mut decode)?;
+                    }
+                    if !splitter.complete() {
+                        return Err(UrbackupError::unexpected(
+                            call.action,
+                            "the reply ended early",
+                            b"",
+                        ));
+                    }
+                    Ok(Some(count))
+                })
+                .await?;
+            match outcome {
+                Some(n) => return Ok(n),
+                None if relogged || fresh => {
+                    return Err(UrbackupError::access_denied(call.action, None))
+                }
+                None => {
+                    debug!(action = call.action, "session refused; logging in again");
+                    self.relogin(Some(generation)).await?;
+                    relogged = true;
+                }
+            }
+        }
+    }
+
+    /// Decodes the list elements of a complete small reply.
+    fn split_items<T: DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+        key: &'static str,
+        body: &Bytes,
+        on_item: &mut (dyn FnMut(T) + Send),
+    ) -> Result<usize> {
+        // Not a JSON object: the same error as the in-memory path gives.
+        let _: Map<String, Value> = decode(
+            call.action,
+            &Reply {
+                body: body.clone(),
+                content_type: None,
+            },
+        )?;
+        let mut splitter = ListSplitter::new(key);
+        let mut count = 0;
+        splitter.feed(body, &mut |bytes: &[u8]| -> Result<()> {
+            let item = serde_json::from_slice::<T>(bytes).map_err(|e| {
+                UrbackupError::unexpected(call.action, format!("cannot decode ({e})"), bytes)
+            })?;
+            on_item(item);
+            count += 1;
+            Ok(())
+        })?;
+        Ok(count)
     }
 
     /// Sends a call with the session, logging in first when needed and once more when the
@@ -672,7 +800,7 @@ impl Transport {
         loop {
             let (token, generation, fresh) = self.ensure_session().await?;
             let mut resp = self
-                .retrying(&call, || self.download_head(&call, &token))
+                .retrying(&call, || self.send_head(&call, &token))
                 .await?;
             let is_file = resp
                 .content_type
@@ -711,10 +839,10 @@ impl Transport {
         }
     }
 
-    /// Sends a download request and waits for its head (within the request timeout); a
-    /// status other than 200 is an error. The body is left to stream: it may take hours, so
-    /// it has no total timeout, only one per piece.
-    async fn download_head(&self, call: &Call<'_>, token: &Secret) -> Result<Response> {
+    /// Sends a request and waits for its head (within the request timeout); a status other
+    /// than 200 is an error. The body is left to stream: a download may take hours, so it has
+    /// no total timeout, only one per piece.
+    async fn send_head(&self, call: &Call<'_>, token: &Secret) -> Result<Response> {
         let head = async {
             let (url, body) = self.prepare(call, Some(token));
             self.http

@@ -17,6 +17,26 @@ impl UrbackupServer {
         Ok(self.status_report().await?.status)
     }
 
+    /// Calls `f` with each client as the `status` reply arrives, and returns how many there
+    /// were (web action `status`). Unlike [`get_client_statuses`](UrbackupServer::get_client_statuses)
+    /// it never holds the whole reply: the memory needed is one client, whatever the size of
+    /// the fleet.
+    ///
+    /// ```no_run
+    /// # async fn demo(server: urbackup::UrbackupServer) -> Result<(), urbackup::UrbackupError> {
+    /// let mut failed = 0;
+    /// server.for_each_client_status(|c| failed += c.file_failed() as usize).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn for_each_client_status(
+        &self,
+        mut f: impl FnMut(ClientStatus) + Send,
+    ) -> Result<usize> {
+        self.transport
+            .call_each(Call::read("status"), "status", &mut f)
+            .await
+    }
+
     /// One client by name (spec: `get_client_status_by_name`; web action `status`).
     /// Errors with [`UrbackupError::ClientNotFound`] when no client has that name.
     pub async fn get_client_status_by_name(&self, clientname: &str) -> Result<ClientStatus> {

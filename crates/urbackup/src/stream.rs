@@ -1,0 +1,229 @@
+//! Incremental decoding of one list inside a JSON reply, element by element, as the bytes
+//! arrive: the memory needed is one element, not the whole reply (a 10,000-client `status`
+//! is megabytes).
+//!
+//! [`ListSplitter`] finds the elements of the list under a top-level key with a small state
+//! machine over the bytes (strings, escapes, nesting) and hands each complete element to
+//! serde. It never panics on malformed input: a broken element fails to decode, and a reply
+//! that ends inside the list is reported as truncated.
+
+/// Splits the elements of `{"...": ..., "<key>": [elem, elem, ...], ...}` out of a stream.
+pub(crate) struct ListSplitter {
+    key: &'static [u8],
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// Top-level key being read (while `depth == 1` and a key is expected).
+    key_buf: Vec<u8>,
+    expect_key: bool,
+    /// The top-level value being read belongs to `key`.
+    at_key: bool,
+    in_list: bool,
+    list_done: bool,
+    /// The element being collected, and whether one is open.
+    element: Vec<u8>,
+    in_element: bool,
+}
+
+impl ListSplitter {
+    pub(crate) fn new(key: &'static str) -> Self {
+        ListSplitter {
+            key: key.as_bytes(),
+            depth: 0,
+            in_string: false,
+            escaped: false,
+            key_buf: Vec::new(),
+            expect_key: false,
+            at_key: false,
+            in_list: false,
+            list_done: false,
+            element: Vec::with_capacity(1024),
+            in_element: false,
+        }
+    }
+
+    /// Feeds the next bytes; calls `on_element` with the bytes of each complete element.
+    /// Stops early with the first error `on_element` returns.
+    pub(crate) fn feed<E>(
+        &mut self,
+        bytes: &[u8],
+        on_element: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for &b in bytes {
+            let depth_before = self.depth;
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                if self.depth == 1 && self.expect_key && self.in_string {
+                    self.key_buf.push(b);
+                }
+            } else {
+                match b {
+                    b'"' => {
+                        self.in_string = true;
+                        if self.depth == 1 && self.expect_key {
+                            self.key_buf.clear();
+                        }
+                    }
+                    b'{' | b'[' => self.depth = self.depth.saturating_add(1),
+                    b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                    b':' if self.depth == 1 => {
+                        self.expect_key = false;
+                        self.at_key = self.key_buf == self.key;
+                    }
+                    b',' if self.depth == 1 => {
+                        self.expect_key = true;
+                        self.at_key = false;
+                    }
+                    _ => {}
+                }
+                if depth_before == 0 && self.depth == 1 && b == b'{' {
+                    self.expect_key = true;
+                }
+            }
+            // The list of our key opens, closes, and holds elements at depth 2.
+            if !self.in_list
+                && !self.list_done
+                && self.at_key
+                && depth_before == 1
+                && self.depth == 2
+            {
+                if b == b'[' {
+                    self.in_list = true;
+                }
+                continue;
+            }
+            if !self.in_list {
+                continue;
+            }
+            if depth_before == 2 && self.depth == 1 {
+                // `]` of the list: a scalar element may end here.
+                self.finish_element(on_element)?;
+                self.in_list = false;
+                self.list_done = true;
+                continue;
+            }
+            if depth_before == 2 && self.depth == 2 && !self.in_string && b == b',' {
+                self.finish_element(on_element)?;
+                continue;
+            }
+            if !self.in_element {
+                if b.is_ascii_whitespace() || b == b',' {
+                    continue;
+                }
+                self.in_element = true;
+            }
+            self.element.push(b);
+            // An object or array element ends when we are back at the list's depth.
+            if depth_before == 3 && self.depth == 2 {
+                self.finish_element(on_element)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_element<E>(
+        &mut self,
+        on_element: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.in_element {
+            self.in_element = false;
+            let trimmed = trim_ascii(&self.element);
+            let r = if trimmed.is_empty() {
+                Ok(())
+            } else {
+                on_element(trimmed)
+            };
+            self.element.clear();
+            return r;
+        }
+        Ok(())
+    }
+
+    /// True when the whole reply was read: the top-level value closed (or nothing came).
+    pub(crate) fn complete(&self) -> bool {
+        (self.depth == 0 && !self.in_string) && (self.list_done || !self.in_list)
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end.max(start)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(json: &str, key: &'static str, chunk: usize) -> (Vec<String>, bool) {
+        let mut s = ListSplitter::new(key);
+        let mut out = Vec::new();
+        for c in json.as_bytes().chunks(chunk.max(1)) {
+            s.feed::<()>(c, &mut |e| {
+                out.push(String::from_utf8(e.to_vec()).unwrap());
+                Ok(())
+            })
+            .unwrap();
+        }
+        (out, s.complete())
+    }
+
+    #[test]
+    fn finds_the_elements_under_the_key() {
+        let json = r#"{"a": [9, {"x": 1}], "status": [{"n": "a,]\"}"}, {"n": "b", "p": [{"q": 1}]} ,3, "s,t"], "z": {"status": [1]}}"#;
+        for chunk in [1, 2, 3, 7, 1000] {
+            let (els, done) = split(json, "status", chunk);
+            assert_eq!(
+                els,
+                [
+                    r#"{"n": "a,]\"}"}"#,
+                    r#"{"n": "b", "p": [{"q": 1}]}"#,
+                    "3",
+                    r#""s,t""#
+                ],
+                "chunk {chunk}"
+            );
+            assert!(done);
+        }
+    }
+
+    #[test]
+    fn real_layout_and_edge_cases() {
+        let json = "{\n\"admin\": true,\n\"status\": [{\n\"id\": 2\n}\n,{\n\"id\": 1\n}\n]\n}\n";
+        let (els, done) = split(json, "status", 5);
+        assert_eq!(els.len(), 2);
+        assert!(done);
+        assert_eq!(split("{\"status\": []}", "status", 1).0.len(), 0);
+        assert_eq!(split("{\"other\": [1,2]}", "status", 1).0.len(), 0);
+        let (els, done) = split("{\"status\": [{\"id\": 1},{\"id\"", "status", 4);
+        assert_eq!(els.len(), 1);
+        assert!(!done, "truncated");
+        assert!(split("  ", "status", 1).1);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for input in [
+            "]]]]",
+            "{{{{",
+            "\"\\",
+            "{\"status\":[[[[",
+            "{\"status\":]",
+            "\u{0}\u{ff}",
+        ] {
+            let _ = split(input, "status", 1);
+        }
+    }
+}
