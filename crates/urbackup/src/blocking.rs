@@ -143,7 +143,7 @@ blocking! {
 
     // Beyond the spec.
     fn status_report(&self) -> Result<StatusReport>;
-    fn for_each_client_status(&self, f: impl FnMut(ClientStatus) + Send) -> Result<usize>;
+    fn for_each_client_status(&self, f: impl FnMut(ClientStatus) + Send) -> Result<StatusReport>;
     fn client_id(&self, clientname: &str) -> Result<i64>;
     fn server_info(&self) -> Result<ServerInfo>;
     fn add_extra_client_typed(&self, hostname: &str) -> Result<ExtraClient>;

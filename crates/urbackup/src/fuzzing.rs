@@ -148,5 +148,6 @@ pub fn split_list(body: &[u8], chunk: usize) -> usize {
         });
     }
     let _ = splitter.complete();
+    let _ = serde_json::from_slice::<StatusReport>(splitter.outside());
     n
 }

@@ -23,6 +23,8 @@ pub(crate) struct ListSplitter {
     /// The element being collected, and whether one is open.
     element: Vec<u8>,
     in_element: bool,
+    /// Every byte outside the list's elements: the reply with the list emptied.
+    outside: Vec<u8>,
 }
 
 impl ListSplitter {
@@ -39,6 +41,7 @@ impl ListSplitter {
             list_done: false,
             element: Vec::with_capacity(1024),
             in_element: false,
+            outside: Vec::new(),
         }
     }
 
@@ -51,6 +54,7 @@ impl ListSplitter {
     ) -> Result<(), E> {
         for &b in bytes {
             let depth_before = self.depth;
+            let was_in_list = self.in_list;
             if self.in_string {
                 if self.escaped {
                     self.escaped = false;
@@ -86,6 +90,9 @@ impl ListSplitter {
                     self.expect_key = true;
                 }
             }
+            if !was_in_list {
+                self.outside.push(b);
+            }
             // The list of our key opens, closes, and holds elements at depth 2.
             if !self.in_list
                 && !self.list_done
@@ -103,6 +110,7 @@ impl ListSplitter {
             }
             if depth_before == 2 && self.depth == 1 {
                 // `]` of the list: a scalar element may end here.
+                self.outside.push(b);
                 self.finish_element(on_element)?;
                 self.in_list = false;
                 self.list_done = true;
@@ -145,6 +153,11 @@ impl ListSplitter {
         Ok(())
     }
 
+    /// The reply without the list's elements (the list left empty): its other fields.
+    pub(crate) fn outside(&self) -> &[u8] {
+        &self.outside
+    }
+
     /// True when the whole reply was read: the top-level value closed (or nothing came).
     pub(crate) fn complete(&self) -> bool {
         (self.depth == 0 && !self.in_string) && (self.list_done || !self.in_list)
@@ -185,6 +198,14 @@ mod tests {
         let json = r#"{"a": [9, {"x": 1}], "status": [{"n": "a,]\"}"}, {"n": "b", "p": [{"q": 1}]} ,3, "s,t"], "z": {"status": [1]}}"#;
         for chunk in [1, 2, 3, 7, 1000] {
             let (els, done) = split(json, "status", chunk);
+            let mut s = ListSplitter::new("status");
+            for c in json.as_bytes().chunks(chunk) {
+                s.feed::<()>(c, &mut |_| Ok(())).unwrap();
+            }
+            assert_eq!(
+                std::str::from_utf8(s.outside()).unwrap(),
+                r#"{"a": [9, {"x": 1}], "status": [], "z": {"status": [1]}}"#
+            );
             assert_eq!(
                 els,
                 [

@@ -290,13 +290,14 @@ impl Transport {
 
     /// Calls an action and decodes the elements of the list under `key` one by one as the
     /// reply arrives, handing each to `on_item`; the whole reply is never held in memory.
-    /// Session handling, the error table and timeouts are those of [`Transport::call`].
-    pub(crate) async fn call_each<T: DeserializeOwned>(
+    /// Returns the reply's other fields, decoded as `R` (the list left empty). Session
+    /// handling, the error table and timeouts are those of [`Transport::call`].
+    pub(crate) async fn call_each<T: DeserializeOwned, R: DeserializeOwned>(
         &self,
         call: Call<'_>,
         key: &'static str,
         on_item: &mut (dyn FnMut(T) + Send),
-    ) -> Result<usize> {
+    ) -> Result<R> {
         let mut relogged = false;
         loop {
             let (token, generation, fresh) = self.ensure_session().await?;
@@ -334,20 +335,8 @@ impl Transport {
                     }
                     let limit = self.limits.max_response_bytes;
                     let mut splitter = ListSplitter::new(key);
-                    let mut count = 0usize;
+                    let mut decode = element_decoder(call.action, &mut *on_item);
                     let mut total = head.len() as u64;
-                    let mut decode = |bytes: &[u8]| -> Result<()> {
-                        let item = serde_json::from_slice::<T>(bytes).map_err(|e| {
-                            UrbackupError::unexpected(
-                                call.action,
-                                format!("cannot decode ({e})"),
-                                bytes,
-                            )
-                        })?;
-                        on_item(item);
-                        count += 1;
-                        Ok(())
-                    };
                     splitter.feed(&head, &mut decode)?;
                     drop(head);
                     while let Some(chunk) =
@@ -369,11 +358,19 @@ impl Transport {
                             b"",
                         ));
                     }
-                    Ok(Some(count))
+                    Ok(Some(Bytes::copy_from_slice(splitter.outside())))
                 })
                 .await?;
             match outcome {
-                Some(n) => return Ok(n),
+                Some(rest) => {
+                    return decode(
+                        call.action,
+                        &Reply {
+                            body: rest,
+                            content_type: None,
+                        },
+                    )
+                }
                 None if relogged || fresh => {
                     return Err(UrbackupError::access_denied(call.action, None))
                 }
@@ -386,14 +383,14 @@ impl Transport {
         }
     }
 
-    /// Decodes the list elements of a complete small reply.
+    /// Decodes the list elements of a complete small reply; returns the rest of it.
     fn split_items<T: DeserializeOwned>(
         &self,
         call: &Call<'_>,
         key: &'static str,
         body: &Bytes,
         on_item: &mut (dyn FnMut(T) + Send),
-    ) -> Result<usize> {
+    ) -> Result<Bytes> {
         // Not a JSON object: the same error as the in-memory path gives.
         let _: Map<String, Value> = decode(
             call.action,
@@ -403,16 +400,8 @@ impl Transport {
             },
         )?;
         let mut splitter = ListSplitter::new(key);
-        let mut count = 0;
-        splitter.feed(body, &mut |bytes: &[u8]| -> Result<()> {
-            let item = serde_json::from_slice::<T>(bytes).map_err(|e| {
-                UrbackupError::unexpected(call.action, format!("cannot decode ({e})"), bytes)
-            })?;
-            on_item(item);
-            count += 1;
-            Ok(())
-        })?;
-        Ok(count)
+        splitter.feed(body, &mut element_decoder(call.action, on_item))?;
+        Ok(Bytes::copy_from_slice(splitter.outside()))
     }
 
     /// Sends a call with the session, logging in first when needed and once more when the
@@ -942,6 +931,20 @@ pub(crate) enum Verdict {
     /// logged in (or, in many actions, a right is missing: a fresh login tells them apart).
     SessionRefused,
     Error(UrbackupError),
+}
+
+/// Decodes one list element and hands it on.
+fn element_decoder<'a, T: DeserializeOwned>(
+    action: &'a str,
+    on_item: &'a mut (dyn FnMut(T) + Send),
+) -> impl FnMut(&[u8]) -> Result<()> + 'a {
+    move |bytes| {
+        let item = serde_json::from_slice::<T>(bytes).map_err(|e| {
+            UrbackupError::unexpected(action, format!("cannot decode ({e})"), bytes)
+        })?;
+        on_item(item);
+        Ok(())
+    }
 }
 
 /// The one table of in-body error shapes (HTTP 200 for all of them).

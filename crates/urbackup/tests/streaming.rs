@@ -5,6 +5,11 @@ use common::*;
 use std::time::Duration;
 use urbackup::{UrbackupError, UrbackupServer};
 
+async fn count(s: &UrbackupServer) -> Result<usize, UrbackupError> {
+    let mut n = 0;
+    s.for_each_client_status(|_| n += 1).await.map(|_| n)
+}
+
 #[tokio::test]
 async fn same_clients_as_the_whole_list() {
     for n in [0usize, 3, 700] {
@@ -16,14 +21,20 @@ async fn same_clients_as_the_whole_list() {
             .await
             .unwrap();
         let s = UrbackupServer::new(&sim.url(), "admin", "secret").unwrap();
-        let whole = s.get_client_statuses().await.unwrap();
+        let whole = s.status_report().await.unwrap();
         let mut streamed = Vec::new();
-        let count = s
+        let rest = s
             .for_each_client_status(|c| streamed.push(c))
             .await
             .unwrap();
-        assert_eq!(count, n);
-        assert_eq!(streamed, whole, "same fields and raw text for {n} clients");
+        assert_eq!(streamed.len(), n);
+        assert_eq!(
+            streamed, whole.status,
+            "same fields and raw text for {n} clients"
+        );
+        assert!(rest.status.is_empty());
+        assert_eq!(rest.server_identity, whole.server_identity);
+        assert_eq!((rest.no_images, rest.admin), (whole.no_images, whole.admin));
     }
 }
 
@@ -42,13 +53,11 @@ async fn session_loss_and_faults() {
         .retry_base_delay(Duration::from_millis(5))
         .build()
         .unwrap();
-    let mut n = 0;
-    s.for_each_client_status(|_| n += 1).await.unwrap();
-    assert_eq!(n, 300);
+    assert_eq!(count(&s).await.unwrap(), 300);
     assert_eq!(sim.logins(), 1);
 
     sim.invalidate_sessions();
-    assert_eq!(s.for_each_client_status(|_| ()).await.unwrap(), 300);
+    assert_eq!(count(&s).await.unwrap(), 300);
     assert_eq!(sim.logins(), 2, "one new login");
 
     sim.inject(
@@ -56,41 +65,46 @@ async fn session_loss_and_faults() {
             .action("status")
             .times(1),
     );
-    let r = s.for_each_client_status(|_| ()).await;
+    let r = count(&s).await;
     assert!(
         matches!(r, Err(UrbackupError::UnexpectedResponse { .. })),
         "{r:?}"
     );
 
     sim.inject(FaultRule::new(Fault::InvalidJson).action("status").times(1));
-    assert!(s.for_each_client_status(|_| ()).await.is_err());
+    assert!(count(&s).await.is_err());
 
     sim.inject(FaultRule::new(Fault::BadGateway).action("status").times(1));
-    assert_eq!(
-        s.for_each_client_status(|_| ()).await.unwrap(),
-        300,
-        "a read is retried"
-    );
+    assert_eq!(count(&s).await.unwrap(), 300, "a read is retried");
 
     sim.inject(
         FaultRule::new(Fault::StallMidBody)
             .action("status")
             .times(1),
     );
-    let r = s.for_each_client_status(|_| ()).await;
+    let r = count(&s).await;
     assert!(matches!(r, Err(UrbackupError::Timeout { .. })), "{r:?}");
 
     sim.inject(FaultRule::new(Fault::WrongTypes).action("status").times(1));
-    let r = s.for_each_client_status(|_| ()).await;
+    let r = count(&s).await;
     assert!(
         matches!(r, Ok(_) | Err(UrbackupError::UnexpectedResponse { .. })),
         "{r:?}"
     );
 
-    let v = UrbackupServer::new(&sim.url(), "admin", "wrong").unwrap();
+    let wrong = UrbackupServer::new(&sim.url(), "admin", "wrong").unwrap();
     assert!(matches!(
-        v.for_each_client_status(|_| ()).await,
+        count(&wrong).await,
         Err(UrbackupError::Authentication(_))
+    ));
+    let small = UrbackupServer::builder(&sim.url())
+        .credentials("admin", "secret")
+        .max_response_bytes(50_000)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        count(&small).await,
+        Err(UrbackupError::ResponseTooLarge { .. })
     ));
 }
 
@@ -99,6 +113,7 @@ fn blocking_twin() {
     let sim = scene().start_blocking().unwrap();
     let s = urbackup::blocking::UrbackupServer::new(&sim.url(), ADMIN.0, ADMIN.1).unwrap();
     let mut names = Vec::new();
-    assert_eq!(s.for_each_client_status(|c| names.push(c.name)).unwrap(), 3);
+    let rest = s.for_each_client_status(|c| names.push(c.name)).unwrap();
+    assert!(!rest.server_identity.is_empty());
     assert_eq!(names, ["alpha", "beta", "gamma"]);
 }

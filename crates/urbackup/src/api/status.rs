@@ -17,21 +17,22 @@ impl UrbackupServer {
         Ok(self.status_report().await?.status)
     }
 
-    /// Calls `f` with each client as the `status` reply arrives, and returns how many there
-    /// were (web action `status`). Unlike [`get_client_statuses`](UrbackupServer::get_client_statuses)
-    /// it never holds the whole reply: the memory needed is one client, whatever the size of
-    /// the fleet.
+    /// Calls `f` with each client as the `status` reply arrives, and returns the rest of the
+    /// reply (with `status` left empty: the clients went to `f`) (web action `status`).
+    /// Unlike [`status_report`](UrbackupServer::status_report) it never holds the whole reply:
+    /// the memory needed is one client, whatever the size of the fleet.
     ///
     /// ```no_run
     /// # async fn demo(server: urbackup::UrbackupServer) -> Result<(), urbackup::UrbackupError> {
     /// let mut failed = 0;
-    /// server.for_each_client_status(|c| failed += c.file_failed() as usize).await?;
+    /// let rest = server.for_each_client_status(|c| failed += c.file_failed() as usize).await?;
+    /// println!("{failed} failed file backups on {}", rest.server_identity);
     /// # Ok(()) }
     /// ```
     pub async fn for_each_client_status(
         &self,
         mut f: impl FnMut(ClientStatus) + Send,
-    ) -> Result<usize> {
+    ) -> Result<StatusReport> {
         self.transport
             .call_each(Call::read("status"), "status", &mut f)
             .await
