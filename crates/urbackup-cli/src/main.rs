@@ -60,8 +60,9 @@ fn main() -> ExitCode {
     };
     init_logging(cli.verbose);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the tool waits on the network, not on the CPU, and a single thread keeps
+    // its memory small (no per-thread allocator arenas).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

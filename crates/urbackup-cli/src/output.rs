@@ -82,7 +82,7 @@ impl Flag {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     /// Text.
-    Text(String),
+    Text(Box<str>),
     /// An integer.
     Int(i64),
     /// Yes / no.
@@ -108,19 +108,26 @@ pub enum Cell {
     Null,
 }
 
+impl Cell {
+    /// A text cell.
+    pub fn text(s: impl Into<String>) -> Cell {
+        Cell::Text(s.into().into_boxed_str())
+    }
+}
+
 impl From<&str> for Cell {
     fn from(s: &str) -> Cell {
-        Cell::Text(s.to_owned())
+        Cell::Text(s.into())
     }
 }
 impl From<String> for Cell {
     fn from(s: String) -> Cell {
-        Cell::Text(s)
+        Cell::Text(s.into_boxed_str())
     }
 }
 impl From<&String> for Cell {
     fn from(s: &String) -> Cell {
-        Cell::Text(s.clone())
+        Cell::Text(s.as_str().into())
     }
 }
 impl From<i64> for Cell {
@@ -138,7 +145,7 @@ impl Cell {
     /// The JSON value (raw: Unix times, bytes, seconds).
     pub fn json(&self) -> Value {
         match self {
-            Cell::Text(s) => Value::String(s.clone()),
+            Cell::Text(s) => Value::String(s.to_string()),
             Cell::Int(v) => Value::from(*v),
             Cell::Bool(b) | Cell::YesNo(b) => Value::Bool(*b),
             Cell::Bytes(v) | Cell::Secs(v) | Cell::Percent(v) | Cell::Eta(v, _) => {
@@ -172,7 +179,7 @@ impl Cell {
     /// The text for people, and its colour.
     fn human(&self, now: i64) -> (String, Option<Color>) {
         match self {
-            Cell::Text(s) => (s.clone(), None),
+            Cell::Text(s) => (s.to_string(), None),
             Cell::Int(v) => (v.to_string(), None),
             Cell::Bool(true) | Cell::YesNo(true) => ("yes".into(), None),
             Cell::Bool(false) => ("no".into(), None),
@@ -324,7 +331,7 @@ impl Table {
             },
         );
         for r in &mut self.rows {
-            r.insert(0, Cell::Text(name.to_owned()));
+            r.insert(0, Cell::from(name));
         }
         self
     }
@@ -335,6 +342,24 @@ impl Table {
             self.columns = other.columns;
         }
         self.rows.extend(other.rows);
+    }
+
+    /// Writes the rows as a pretty JSON array, one row at a time.
+    fn write_json_rows(&self, out: &mut impl Write) -> std::io::Result<()> {
+        use serde::ser::{SerializeSeq, Serializer};
+        let mut ser = serde_json::Serializer::pretty(out);
+        let mut seq = ser
+            .serialize_seq(Some(self.rows.len()))
+            .map_err(std::io::Error::other)?;
+        for r in &self.rows {
+            let mut m = Map::new();
+            for (c, cell) in self.columns.iter().zip(r) {
+                m.insert(c.key.to_owned(), cell.json());
+            }
+            seq.serialize_element(&Value::Object(m))
+                .map_err(std::io::Error::other)?;
+        }
+        seq.end().map_err(std::io::Error::other)
     }
 
     /// The rows as JSON objects.
@@ -499,11 +524,17 @@ impl Output {
         }
     }
 
-    /// Prints to stdout.
+    /// Prints to stdout. Tables in JSON are written row by row (the same text as
+    /// [`render`](Output::render), without building it in memory first).
     pub fn print(&self, style: &Style) -> std::io::Result<()> {
-        let text = self.render(style);
-        let mut out = std::io::stdout().lock();
-        match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let written = match (self, style.format) {
+            (Output::Table(t), Format::Json) => t
+                .write_json_rows(&mut out)
+                .and_then(|_| out.write_all(b"\n")),
+            _ => out.write_all(self.render(style).as_bytes()),
+        };
+        match written.and_then(|_| out.flush()) {
             // `urbackup status | head`: a closed pipe is not an error.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => other,
@@ -692,6 +723,30 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_rows_written_one_by_one_match_the_rendered_text() {
+        for n in [0, 1, 3] {
+            let mut t = Table::new(&[("name", "NAME"), ("size", "SIZE")]).hidden("when");
+            for i in 0..n {
+                t.push(vec![
+                    Cell::from(format!("c{i} \"q\"")),
+                    Cell::Bytes(i),
+                    Cell::Time(-1),
+                ]);
+            }
+            let style = Style {
+                format: Format::Json,
+                color: false,
+                stderr_tty: false,
+            };
+            let mut streamed = Vec::new();
+            t.write_json_rows(&mut streamed).unwrap();
+            streamed.push(b'\n');
+            let rendered = Output::Table(t).render(&style);
+            assert_eq!(String::from_utf8(streamed).unwrap(), rendered, "{n} rows");
+        }
+    }
 
     #[test]
     fn sizes_and_ages() {

@@ -184,6 +184,22 @@ fn status_table_json_csv_and_filters() {
         "{header}"
     );
     assert_eq!(lines.count(), 4);
+
+    // File backups switched off server-wide: no client's file backups count as failed.
+    cli(&sim)
+        .args(["settings", "set", "no_file_backups=true"])
+        .assert()
+        .success();
+    let v = run_json(&sim, &["status"]);
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["file"] == "disabled"),
+        "{v}"
+    );
+    assert!(names(&run_json(&sim, &["status", "--failed"])).is_empty());
+    assert!(names(&run_json(&sim, &["status", "--stale", "30"])).is_empty());
 }
 
 #[test]

@@ -97,12 +97,12 @@ pub async fn list(ctx: &Ctx) -> Result<Output> {
     for a in &actions {
         t.push(vec![
             Cell::Int(a.id),
-            Cell::Text(if a.name.is_empty() {
+            Cell::text(if a.name.is_empty() {
                 "(server)".into()
             } else {
                 a.name.clone()
             }),
-            Cell::Text(a.action.to_string()),
+            Cell::text(a.action.to_string()),
             Cell::Percent(a.percent().map_or(-1, i64::from)),
             Cell::Bytes(a.done_bytes),
             Cell::Bytes(a.total_bytes),
@@ -112,7 +112,7 @@ pub async fn list(ctx: &Ctx) -> Result<Output> {
                 None => Cell::Null,
             },
             // The server sends "0" for file backups (no detail).
-            Cell::Text(if a.details == "0" {
+            Cell::text(if a.details == "0" {
                 String::new()
             } else {
                 a.details.clone()

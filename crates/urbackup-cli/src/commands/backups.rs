@@ -109,7 +109,7 @@ pub async fn run(ctx: &Ctx, cmd: &BackupsCmd) -> Result<(Output, u8)> {
 
 fn backup_row(b: &BackupEntry) -> Vec<Cell> {
     vec![
-        Cell::Text(if b.image {
+        Cell::text(if b.image {
             format!("image:{}", b.id)
         } else {
             b.id.to_string()
@@ -118,7 +118,7 @@ fn backup_row(b: &BackupEntry) -> Vec<Cell> {
         Cell::from(if b.incremental > 0 { "incr" } else { "full" }),
         Cell::Time(b.backuptime),
         Cell::Bytes(b.size_bytes),
-        b.letter.clone().map(Cell::Text).unwrap_or(Cell::Null),
+        b.letter.clone().map(Cell::text).unwrap_or(Cell::Null),
         Cell::Bool(b.archived),
         Cell::Bool(b.delete_pending),
         Cell::Int(b.id),

@@ -125,7 +125,7 @@ async fn show(ctx: &Ctx, name: &str) -> Result<Output> {
             .map(|b| Cell::Int(b.image_backups.len() as i64))
             .unwrap_or(Cell::Null),
         Cell::Bool(c.delete_pending),
-        Cell::Text(activity(c)),
+        Cell::text(activity(c)),
         Cell::from(&c.uid),
     ]);
     Ok(Output::Record(t))

@@ -77,7 +77,7 @@ pub async fn list(ctx: &Ctx, clients: &[String], level: Level) -> Result<Output>
             Cell::Int(l.id),
             Cell::from(&l.name),
             Cell::Time(l.time),
-            Cell::Text(kind),
+            Cell::text(kind),
             Cell::Int(l.errors),
             Cell::Int(l.warnings),
             Cell::Bool(l.image),

@@ -165,7 +165,7 @@ pub async fn get(ctx: &Ctx, t: &SettingsTarget, keys: &[String]) -> Result<Outpu
         }
         table.push(vec![
             Cell::from(k),
-            Cell::Text(v.text()),
+            Cell::text(v.text()),
             Cell::from(source(v)),
         ]);
     }
@@ -204,8 +204,8 @@ fn diff_output(ctx: &Ctx, diff: &[Diff], note: Option<(String, bool)>) -> Output
     for d in diff {
         t.push(vec![
             Cell::from(&d.key),
-            d.old.clone().map(Cell::Text).unwrap_or(Cell::Null),
-            Cell::Text(d.new.to_wire()),
+            d.old.clone().map(Cell::text).unwrap_or(Cell::Null),
+            Cell::text(d.new.to_wire()),
         ]);
     }
     let Some((note, applied)) = note else {

@@ -98,7 +98,7 @@ pub fn status_row(c: &ClientStatus, report: Option<&StatusReport>) -> Vec<Cell> 
         Cell::Flag(file_flag(c, report)),
         Cell::Flag(image_flag(c, report)),
         Cell::from(&c.client_version_string),
-        Cell::Text(activity(c)),
+        Cell::text(activity(c)),
         Cell::Int(c.id),
         Cell::Bool(c.file_ok),
         Cell::Bool(c.image_ok),
@@ -110,37 +110,66 @@ pub fn status_row(c: &ClientStatus, report: Option<&StatusReport>) -> Vec<Cell> 
     ]
 }
 
+/// Columns of [`status_row`] that the filters read.
+const LAST_FILE: usize = 3;
+const FILE: usize = 5;
+const IMAGE: usize = 6;
+
 /// `status`.
 pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
-    let report = ctx.server.status_report().await?;
-    let now = now();
-    let mut t = status_table();
-    for c in report.status.iter().filter(|c| !c.rejected) {
-        let file = file_flag(c, Some(&report));
-        let image = image_flag(c, Some(&report));
-        if a.failed && file != Flag::Failed && image != Flag::Failed {
-            continue;
+    // Each client becomes its row as the reply arrives and is dropped: memory for the rows,
+    // not for the whole reply (megabytes for a large fleet).
+    let mut rows = Vec::new();
+    let report = ctx
+        .server
+        .for_each_client_status(|c| {
+            let skip = c.rejected
+                || (a.offline && c.online)
+                || a.group.as_ref().is_some_and(|g| {
+                    !(c.groupname == *g || (c.groupname.is_empty() && g == "default"))
+                })
+                || (!a.client.is_empty() && !a.client.contains(&c.name));
+            if !skip {
+                rows.push(status_row(&c, None));
+            }
+        })
+        .await?;
+    // Server-wide switches (known once the whole reply is read) make a kind disabled.
+    for row in &mut rows {
+        if let Cell::Flag(f @ (Flag::Ok | Flag::Failed)) = &mut row[FILE] {
+            if report.no_file_backups {
+                *f = Flag::Disabled;
+            }
         }
-        if a.offline && c.online {
-            continue;
+        if let Cell::Flag(f @ (Flag::Ok | Flag::Failed)) = &mut row[IMAGE] {
+            if report.no_images {
+                *f = Flag::Disabled;
+            }
+        }
+    }
+    let now = now();
+    let flag = |row: &[Cell], i: usize| match row[i] {
+        Cell::Flag(f) => f,
+        _ => Flag::Ok,
+    };
+    rows.retain(|row| {
+        let (file, image) = (flag(row, FILE), flag(row, IMAGE));
+        if a.failed && file != Flag::Failed && image != Flag::Failed {
+            return false;
         }
         if let Some(days) = a.stale {
             let limit = (days * 86_400.0) as i64;
-            let stale = file != Flag::Disabled && (c.lastbackup <= 0 || now - c.lastbackup > limit);
-            if !stale {
-                continue;
-            }
+            let last = match row[LAST_FILE] {
+                Cell::Time(t) => t,
+                _ => 0,
+            };
+            return file != Flag::Disabled && (last <= 0 || now - last > limit);
         }
-        if let Some(g) = &a.group {
-            let matches = c.groupname == *g || (c.groupname.is_empty() && g == "default");
-            if !matches {
-                continue;
-            }
-        }
-        if !a.client.is_empty() && !a.client.contains(&c.name) {
-            continue;
-        }
-        t.push(status_row(c, Some(&report)));
+        true
+    });
+    let mut t = status_table();
+    for row in rows {
+        t.push(row);
     }
     Ok(Output::Table(t))
 }
@@ -185,11 +214,11 @@ pub async fn identity(ctx: &Ctx) -> Result<Output> {
     .hidden("no_images");
     t.push(vec![
         Cell::from(&info.identity),
-        Cell::Text(fingerprint),
+        Cell::text(fingerprint),
         info.api_version.map(Cell::Int).unwrap_or(Cell::Null),
         info.newer_version
             .clone()
-            .map(Cell::Text)
+            .map(Cell::text)
             .unwrap_or(Cell::Null),
         Cell::from(ctx.server.url()),
         Cell::from(&info.pubkey),
