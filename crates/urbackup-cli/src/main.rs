@@ -60,12 +60,14 @@ fn main() -> ExitCode {
     };
     init_logging(cli.verbose);
 
-    // One thread: the tool waits on the network, not on the CPU, and a single thread keeps
-    // its memory small (no per-thread allocator arenas).
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // One server: one thread (the tool waits on the network, and a single thread keeps its
+    // memory small). Every profile at once: all cores, as each login costs a PBKDF2 hash.
+    let mut builder = if cli.conn.all_profiles {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -142,7 +144,7 @@ async fn run(cli: Cli) -> Result<u8> {
         for t in &mut targets {
             config::ensure_password(t)?;
         }
-        return commands::run_all_profiles(&cli.command, targets, &style).await;
+        return commands::run_all_profiles(cli.command, targets, &style).await;
     }
 
     let mut target = targets.remove(0);

@@ -113,23 +113,31 @@ async fn read_command(ctx: &Ctx, cmd: &Command) -> Result<Option<Output>> {
 /// Runs a read command against every profile at once and merges the rows under a `server`
 /// column. A server that fails gets an `error: PROFILE: ...` line; the others still print, and
 /// the exit code is 1.
-pub async fn run_all_profiles(cmd: &Command, targets: Vec<Resolved>, style: &Style) -> Result<u8> {
-    let futs = targets.into_iter().map(|t| {
-        let style = *style;
-        async move {
+pub async fn run_all_profiles(cmd: Command, targets: Vec<Resolved>, style: &Style) -> Result<u8> {
+    // One task per server, so that the logins' password hashing runs on every core.
+    let cmd = std::sync::Arc::new(cmd);
+    let tasks: Vec<_> = targets
+        .into_iter()
+        .map(|t| {
+            let (cmd, style) = (cmd.clone(), *style);
             let name = t.profile.clone().unwrap_or_default();
-            let result = async {
+            let task = tokio::spawn(async move {
                 let ctx = Ctx {
                     server: t.build()?,
                     style,
                 };
-                read_command(&ctx, cmd).await
-            }
-            .await;
-            (name, result)
-        }
-    });
-    let results = futures_util::future::join_all(futs).await;
+                read_command(&ctx, &cmd).await
+            });
+            (name, task)
+        })
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for (name, task) in tasks {
+        let r = task
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("the task for this server failed: {e}")));
+        results.push((name, r));
+    }
     let mut merged = Table::default();
     let mut failed = false;
     for (name, r) in results {
