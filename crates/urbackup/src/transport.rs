@@ -87,6 +87,13 @@ impl<'a> Call<'a> {
         self.long_poll = true;
         self
     }
+
+    /// Sends the parameters (and the session) in the query string: for the one action that
+    /// reads nothing else (`download_client`).
+    pub(crate) fn in_query(mut self) -> Self {
+        self.query_params = true;
+        self
+    }
 }
 
 /// How the password is presented.

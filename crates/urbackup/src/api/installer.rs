@@ -42,10 +42,10 @@ impl UrbackupServer {
         os: InstallerOS,
         dest: impl AsRef<Path>,
     ) -> Result<u64> {
-        let mut call = Call::read("download_client")
+        let call = Call::read("download_client")
             .param("clientid", clientid.to_string())
-            .param("os", os.as_str());
-        call.query_params = true;
+            .param("os", os.as_str())
+            .in_query();
         self.transport
             .download(call, dest.as_ref(), &mut |_, _| {})
             .await
