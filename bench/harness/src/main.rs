@@ -89,6 +89,14 @@ enum Cmd {
         user: String,
         client: String,
     },
+    /// Run CMD, then write its wall time and peak RSS (wait4) as JSON to FILE (used for every
+    /// one-shot measurement, see procs.rs).
+    Measure {
+        #[arg(long)]
+        report: PathBuf,
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
     /// Start N simulated servers in this process, write `fleet-N.toml` and `fleet-1.toml`
     /// (CLI profiles) into DIR, print `ready`, then answer `total`/`reset` lines on stdin.
     FleetSim {
@@ -172,6 +180,7 @@ fn main() -> Result<()> {
             println!("{out}");
             Ok(())
         }
+        Cmd::Measure { report, cmd } => procs::measure_child(&report, &cmd),
         Cmd::FleetSim {
             servers,
             clients,

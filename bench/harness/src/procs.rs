@@ -20,30 +20,84 @@ pub struct Measured {
 }
 
 /// Runs `cmd` to completion, stdout captured (a pipe, like a shell pipeline), stderr to `stderr`.
-/// Wall time is spawn → exit as seen by wait4(2), which also gives the peak RSS.
+///
+/// The command is started through `urbackup-bench measure` (a small, freshly exec'd process),
+/// which spawns it, waits for it with wait4(2) and reports wall time (spawn → exit) and peak
+/// RSS. Spawning it from the harness itself would be wrong for the RSS: Linux carries the
+/// spawning process's peak RSS over into the child's `ru_maxrss` at exec (the child starts on a
+/// copy of, or with vfork the very, address space of the harness, tens of MiB here).
 pub fn run_measured(cmd: &mut Command, stderr: Stdio) -> Result<Measured> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr);
-    let t0 = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("spawning {cmd:?}"))?;
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let report = std::env::temp_dir().join(format!(
+        "urbackup-bench-{}-{}.json",
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let mut w = Command::new(std::env::current_exe()?);
+    w.arg("measure")
+        .arg("--report")
+        .arg(&report)
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => w.env(k, v),
+            None => w.env_remove(k),
+        };
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        w.current_dir(d);
+    }
+    w.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(stderr);
+    let mut child = w.spawn().with_context(|| format!("spawning {cmd:?}"))?;
     let mut out = child.stdout.take().expect("piped");
     let reader = std::thread::spawn(move || {
         let mut v = Vec::new();
         out.read_to_end(&mut v).map(|_| v)
     });
-    let (raw_status, rusage) = wait4(child.id() as libc::pid_t)?;
-    let wall = t0.elapsed();
+    let helper = child.wait()?;
     let stdout = reader
         .join()
         .map_err(|_| anyhow!("stdout reader panicked"))??;
+    let text = std::fs::read_to_string(&report)
+        .with_context(|| format!("no report from the measuring helper ({helper}) for {cmd:?}"))?;
+    let _ = std::fs::remove_file(&report);
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let num = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_u64())
+            .ok_or_else(|| anyhow!("bad report {text}"))
+    };
     Ok(Measured {
-        wall,
-        // Linux reports ru_maxrss in KiB.
-        max_rss: rusage.ru_maxrss as u64 * 1024,
+        wall: Duration::from_nanos(num("wall_ns")?),
+        max_rss: num("maxrss_kib")? * 1024,
         stdout,
-        status: ExitStatus::from_raw(raw_status),
+        status: ExitStatus::from_raw(num("wait_status")? as i32),
     })
+}
+
+/// `urbackup-bench measure --report FILE -- CMD...`: runs CMD with this process's stdio and
+/// writes `{"wall_ns", "maxrss_kib", "wait_status"}` to FILE.
+pub fn measure_child(report: &std::path::Path, argv: &[String]) -> Result<()> {
+    let (prog, args) = argv
+        .split_first()
+        .ok_or_else(|| anyhow!("measure: no command"))?;
+    let t0 = Instant::now();
+    let child = Command::new(prog)
+        .args(args)
+        .spawn()
+        .with_context(|| format!("spawning {prog}"))?;
+    let (raw_status, rusage) = wait4(child.id() as libc::pid_t)?;
+    let wall = t0.elapsed();
+    let report_json = serde_json::json!({
+        "wall_ns": wall.as_nanos() as u64,
+        // Linux reports ru_maxrss in KiB.
+        "maxrss_kib": rusage.ru_maxrss as u64,
+        "wait_status": raw_status as u32 as u64,
+    });
+    std::fs::write(report, report_json.to_string())?;
+    Ok(())
 }
 
 fn wait4(pid: libc::pid_t) -> Result<(i32, libc::rusage)> {
