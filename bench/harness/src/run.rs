@@ -342,8 +342,8 @@ impl Runner {
             let rounds = match (self.o.quick, latency) {
                 (true, 0) => 6,
                 (true, _) => 3,
-                (false, 0) => 25,
-                (false, _) => 10,
+                (false, 0) => 30,
+                (false, _) => 15,
             };
             let sim = self.sim(1000, latency)?;
             let counters = SimCounters {
@@ -658,7 +658,7 @@ impl Runner {
             self.rows.json_bytes,
             self.rows.json_bytes as f64 / 1048576.0
         );
-        let rounds = if self.o.quick { 3 } else { 8 };
+        let rounds = if self.o.quick { 3 } else { 10 };
         let procs = self.oneshot_contenders(&sim.url);
         let res = self.alternate(&procs, rounds, None, Some(10000))?;
         for (p, Series { walls, rss, .. }) in procs.iter().zip(res) {
@@ -702,8 +702,8 @@ impl Runner {
             let mut fleet = FleetProcess::start(&mut fleet, self.log("fleet-sim"))?;
             let rounds = match (self.o.quick, latency) {
                 (true, _) => 4,
-                (false, 0) => 20,
-                (false, _) => 10,
+                (false, 0) => 30,
+                (false, _) => 15,
             };
             let mut procs = Vec::new();
             for (name, file) in [
