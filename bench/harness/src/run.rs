@@ -1375,6 +1375,21 @@ fn machine(o: &Opts) -> Value {
         .and_then(|l| l.split(':').nth(1))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|| "?".into());
+    let field = |k: &str| {
+        cpuinfo
+            .lines()
+            .find(|l| l.split(':').next().map(str::trim) == Some(k))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    let model = format!(
+        "{model}, family {} model {} stepping {}, {:.1} GHz",
+        field("cpu family"),
+        field("model"),
+        field("stepping"),
+        field("cpu MHz").parse::<f64>().unwrap_or(0.0) / 1000.0
+    );
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mem_kb: u64 = fs::read_to_string("/proc/meminfo")
         .unwrap_or_default()
