@@ -189,3 +189,78 @@ fn main() -> Result<()> {
         } => fleet::serve(servers, clients, latency_ms, &dir),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::floor::{self, Floor, Target};
+    use crate::procs::{request_counts, SimCounters};
+    use urbackup_sim::Simulator;
+
+    fn sim(clients: usize) -> urbackup_sim::SimServer {
+        Simulator::builder()
+            .clients(clients)
+            .admin("admin", "secret")
+            .start_blocking()
+            .expect("simulator starts")
+    }
+
+    #[test]
+    fn floor_logs_in_and_reads_a_status_unparsed() {
+        let s = sim(3);
+        let mut f = Floor::connect(&s.url(), "admin", "secret").unwrap();
+        f.status().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(f.last_body()).unwrap();
+        assert_eq!(v["status"].as_array().unwrap().len(), 3);
+        // salt + login + status: the floor's login has no anonymous probe.
+        assert_eq!(s.total_requests(), 3);
+        assert_eq!(s.requests("status"), 1);
+    }
+
+    #[test]
+    fn sim_counters_through_the_control_endpoint() {
+        let s = sim(2);
+        let c = SimCounters {
+            target: Target::parse(&s.url()).unwrap(),
+        };
+        let mut f = Floor::connect(&s.url(), "admin", "secret").unwrap();
+        f.status().unwrap();
+        let (total, per) = request_counts(&c.stats().unwrap());
+        assert_eq!(total, 3);
+        assert!(per.contains(&("status".to_string(), 1)));
+        c.reset().unwrap();
+        assert_eq!(request_counts(&c.stats().unwrap()).0, 0);
+        let _ = floor::body(b"HTTP/1.1 200 ok\r\n\r\n{}");
+    }
+
+    #[test]
+    fn ours_decodes_the_same_clients() {
+        let s = sim(5);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = crate::ours::connect(&s.url(), "admin", "secret").unwrap();
+        assert_eq!(rt.block_on(crate::ours::statuses(&server)).unwrap(), 5);
+        let found = rt
+            .block_on(crate::ours::lookup(&server, "client-00003"))
+            .unwrap();
+        assert!(found.contains("client-00003"));
+    }
+
+    #[test]
+    fn printed_clients_are_counted() {
+        use crate::run::count_clients;
+        assert_eq!(
+            count_clients(br#"[{"id":1,"name":"a"},{"id":2,"name":"b"}]"#).unwrap(),
+            2
+        );
+        assert_eq!(
+            count_clients(br#"{"status":[{"id":1,"name":"a"}]}"#).unwrap(),
+            1
+        );
+        assert_eq!(
+            count_clients(b"{\"id\":1,\"name\":\"a\"}\n{\"id\":2,\"name\":\"b\"}\n").unwrap(),
+            2
+        );
+    }
+}
