@@ -573,8 +573,18 @@ impl Runner {
                     Err(e) => self.error(format!("task {task} / {who}: {e:#}")),
                 }
             }
-            if let Err(e) = self.exporter_scrapes(latency, &url, &counters) {
-                self.error(format!("exporter: {e:#}"));
+            // Default exporter (backup counts refreshed for up to 8 clients per scrape), and
+            // without backup counts (`--backup-refresh-per-scrape 0`).
+            for (label, extra) in [
+                ("", &[][..]),
+                (
+                    " (no backup counts)",
+                    &["--backup-refresh-per-scrape", "0"][..],
+                ),
+            ] {
+                if let Err(e) = self.exporter_scrapes(latency, &url, &counters, label, extra) {
+                    self.error(format!("exporter{label}: {e:#}"));
+                }
             }
             drop(sim);
         }
@@ -595,17 +605,26 @@ impl Runner {
             .map(|(a, n)| format!("{a}×{n}"))
             .collect::<Vec<_>>()
             .join(" ");
-        println!("  latency {latency:>2} ms  {task:<22} {who:<34} {total:>3} requests  ({breakdown}; {wall_ms:.0} ms)");
+        println!("  latency {latency:>2} ms  {task:<40} {who:<32} {total:>3} requests  ({breakdown}; {wall_ms:.0} ms)");
         self.rows
             .requests
             .push((latency, task.into(), who.into(), total, breakdown, wall_ms));
     }
 
-    fn exporter_scrapes(&mut self, latency: u64, url: &str, counters: &SimCounters) -> Result<()> {
+    fn exporter_scrapes(
+        &mut self,
+        latency: u64,
+        url: &str,
+        counters: &SimCounters,
+        label: &str,
+        extra: &[&str],
+    ) -> Result<()> {
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
         counters.reset()?;
-        let mut cmd = self.cli_cmd(&cli::exporter(url, &listen));
+        let mut args = cli::exporter(url, &listen);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut cmd = self.cli_cmd(&args);
         cmd.stdin(Stdio::null())
             .stdout(self.log("exporter"))
             .stderr(self.log("exporter"));
@@ -635,12 +654,24 @@ impl Runner {
         let ms = scrape("first scrape")?;
         std::thread::sleep(Duration::from_millis(100));
         let stats = counters.stats()?;
-        self.record_requests(latency, "exporter start+scrape", "ours (cli)", &stats, ms);
+        self.record_requests(
+            latency,
+            &format!("exporter start+scrape{label}"),
+            "ours (cli)",
+            &stats,
+            ms,
+        );
         counters.reset()?;
         let ms = scrape("second scrape")?;
         std::thread::sleep(Duration::from_millis(100));
         let stats = counters.stats()?;
-        self.record_requests(latency, "exporter scrape", "ours (cli)", &stats, ms);
+        self.record_requests(
+            latency,
+            &format!("exporter scrape{label}"),
+            "ours (cli)",
+            &stats,
+            ms,
+        );
         drop(guard);
         Ok(())
     }
