@@ -42,6 +42,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "== pip install ${missing[*]}"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
 fi
+# Byte-compile the peers' packages up front, whatever PYTHONDONTWRITEBYTECODE says: a peer's
+# one-shot must not pay for compiling `requests` on every start.
+"$VENV/bin/python" -m compileall -q -j 0 \
+    "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null || true
 npm_version() {
     node -e "console.log(require(process.argv[1]).version)" \
         "$NODE_PREFIX/node_modules/${NPM_PEER%@*}/package.json" 2>/dev/null || true
