@@ -52,85 +52,115 @@ impl ListSplitter {
         bytes: &[u8],
         on_element: &mut impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        for &b in bytes {
-            let depth_before = self.depth;
-            let was_in_list = self.in_list;
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
-                if self.depth == 1 && self.expect_key && self.in_string {
-                    self.key_buf.push(b);
-                }
-            } else {
-                match b {
-                    b'"' => {
-                        self.in_string = true;
-                        if self.depth == 1 && self.expect_key {
-                            self.key_buf.clear();
-                        }
-                    }
-                    b'{' | b'[' => self.depth = self.depth.saturating_add(1),
-                    b'}' | b']' => self.depth = self.depth.saturating_sub(1),
-                    b':' if self.depth == 1 => {
-                        self.expect_key = false;
-                        self.at_key = self.key_buf == self.key;
-                    }
-                    b',' if self.depth == 1 => {
-                        self.expect_key = true;
-                        self.at_key = false;
-                    }
-                    _ => {}
-                }
-                if depth_before == 0 && self.depth == 1 && b == b'{' {
-                    self.expect_key = true;
-                }
-            }
-            if !was_in_list {
-                self.outside.push(b);
-            }
-            // The list of our key opens, closes, and holds elements at depth 2.
-            if !self.in_list
-                && !self.list_done
-                && self.at_key
-                && depth_before == 1
-                && self.depth == 2
-            {
-                if b == b'[' {
-                    self.in_list = true;
-                }
-                continue;
-            }
-            if !self.in_list {
-                continue;
-            }
-            if depth_before == 2 && self.depth == 1 {
-                // `]` of the list: a scalar element may end here.
-                self.outside.push(b);
-                self.finish_element(on_element)?;
-                self.in_list = false;
-                self.list_done = true;
-                continue;
-            }
-            if depth_before == 2 && self.depth == 2 && !self.in_string && b == b',' {
-                self.finish_element(on_element)?;
-                continue;
-            }
-            if !self.in_element {
-                if b.is_ascii_whitespace() || b == b',' {
+        let mut i = 0;
+        while i < bytes.len() {
+            // Inside a string only `"` and `\` matter: copy the run up to the next one at once
+            // (most of a reply is string content).
+            if self.in_string && !self.escaped {
+                let end = memchr::memchr2(b'"', b'\\', &bytes[i..]).map_or(bytes.len(), |o| i + o);
+                if end > i {
+                    self.append_string_run(&bytes[i..end]);
+                    i = end;
                     continue;
                 }
-                self.in_element = true;
             }
-            self.element.push(b);
-            // An object or array element ends when we are back at the list's depth.
-            if depth_before == 3 && self.depth == 2 {
-                self.finish_element(on_element)?;
+            self.step(bytes[i], on_element)?;
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// Where the bytes of a string go: the key being read, the reply outside the list, the
+    /// element being collected (the same places [`step`](Self::step) puts them one by one).
+    fn append_string_run(&mut self, run: &[u8]) {
+        if self.depth == 1 && self.expect_key {
+            self.key_buf.extend_from_slice(run);
+        }
+        if !self.in_list {
+            self.outside.extend_from_slice(run);
+        } else if self.in_element {
+            self.element.extend_from_slice(run);
+        }
+    }
+
+    /// Advances the state machine by one byte.
+    fn step<E>(
+        &mut self,
+        b: u8,
+        on_element: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let depth_before = self.depth;
+        let was_in_list = self.in_list;
+        if self.in_string {
+            if self.escaped {
+                self.escaped = false;
+            } else if b == b'\\' {
+                self.escaped = true;
+            } else if b == b'"' {
+                self.in_string = false;
             }
+            if self.depth == 1 && self.expect_key && self.in_string {
+                self.key_buf.push(b);
+            }
+        } else {
+            match b {
+                b'"' => {
+                    self.in_string = true;
+                    if self.depth == 1 && self.expect_key {
+                        self.key_buf.clear();
+                    }
+                }
+                b'{' | b'[' => self.depth = self.depth.saturating_add(1),
+                b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                b':' if self.depth == 1 => {
+                    self.expect_key = false;
+                    self.at_key = self.key_buf == self.key;
+                }
+                b',' if self.depth == 1 => {
+                    self.expect_key = true;
+                    self.at_key = false;
+                }
+                _ => {}
+            }
+            if depth_before == 0 && self.depth == 1 && b == b'{' {
+                self.expect_key = true;
+            }
+        }
+        if !was_in_list {
+            self.outside.push(b);
+        }
+        // The list of our key opens, closes, and holds elements at depth 2.
+        if !self.in_list && !self.list_done && self.at_key && depth_before == 1 && self.depth == 2 {
+            if b == b'[' {
+                self.in_list = true;
+            }
+            return Ok(());
+        }
+        if !self.in_list {
+            return Ok(());
+        }
+        if depth_before == 2 && self.depth == 1 {
+            // `]` of the list: a scalar element may end here.
+            self.outside.push(b);
+            self.finish_element(on_element)?;
+            self.in_list = false;
+            self.list_done = true;
+            return Ok(());
+        }
+        if depth_before == 2 && self.depth == 2 && !self.in_string && b == b',' {
+            self.finish_element(on_element)?;
+            return Ok(());
+        }
+        if !self.in_element {
+            if b.is_ascii_whitespace() || b == b',' {
+                return Ok(());
+            }
+            self.in_element = true;
+        }
+        self.element.push(b);
+        // An object or array element ends when we are back at the list's depth.
+        if depth_before == 3 && self.depth == 2 {
+            self.finish_element(on_element)?;
         }
         Ok(())
     }
@@ -232,6 +262,61 @@ mod tests {
         assert_eq!(els.len(), 1);
         assert!(!done, "truncated");
         assert!(split("  ", "status", 1).1);
+    }
+
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            "[a-z\"\\\\\\[\\]{}:, ä]{0,12}".prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            Just(Value::Null),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map("[a-z\"]{0,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The splitter agrees with a full parse: the same elements, and the rest of the
+        /// document with the list emptied, however the bytes are cut.
+        #[test]
+        fn agrees_with_a_full_parse(
+            before in prop::collection::btree_map("[a-r]{1,6}", value(), 0..4),
+            list in prop::collection::vec(value(), 0..8),
+            after in prop::collection::btree_map("[t-z]{1,6}", value(), 0..3),
+            chunk in 1usize..40,
+            pretty in any::<bool>(),
+        ) {
+            let mut doc: serde_json::Map<String, Value> = before.into_iter().collect();
+            doc.insert("status".into(), Value::from(list.clone()));
+            doc.extend(after);
+            let doc = Value::Object(doc);
+            let text = if pretty { serde_json::to_string_pretty(&doc) } else { serde_json::to_string(&doc) }.unwrap();
+            let mut splitter = ListSplitter::new("status");
+            let mut got = Vec::new();
+            for piece in text.as_bytes().chunks(chunk) {
+                splitter.feed::<()>(piece, &mut |e| {
+                    got.push(serde_json::from_slice::<Value>(e).unwrap());
+                    Ok(())
+                }).unwrap();
+            }
+            prop_assert!(splitter.complete());
+            prop_assert_eq!(got, list);
+            let mut rest = doc.clone();
+            rest["status"] = json!([]);
+            let outside: Value = serde_json::from_slice(splitter.outside()).unwrap();
+            prop_assert_eq!(outside, rest);
+        }
     }
 
     #[test]
