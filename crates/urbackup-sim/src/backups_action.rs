@@ -191,18 +191,15 @@ fn list_backups(st: &mut State, ctx: &Ctx, uid: i64, cid: i64, r: &Right) -> Out
                 .iter()
                 .rev()
                 .map(|b| {
-                    let mut e = Map::new();
-                    e.insert("id".into(), json!(b.id));
-                    e.insert("backuptime".into(), json!(b.backuptime));
-                    e.insert("incremental".into(), json!(b.incremental));
-                    e.insert("size_bytes".into(), json!(b.size_bytes));
-                    e.insert("archived".into(), json!(b.archived as i64));
-                    if b.archived {
-                        e.insert("archive_timeout".into(), json!(b.archive_timeout));
-                    }
-                    if b.delete_pending {
-                        e.insert("delete_pending".into(), json!(true));
-                    }
+                    let mut e = backup_entry(BackupFields {
+                        id: b.id,
+                        backuptime: b.backuptime,
+                        incremental: b.incremental,
+                        size_bytes: b.size_bytes,
+                        archived: b.archived,
+                        archive_timeout: b.archive_timeout,
+                        delete_pending: b.delete_pending,
+                    });
                     if Some(b.id) == newest_file {
                         e.insert("disable_delete".into(), json!(true));
                     }
@@ -217,19 +214,16 @@ fn list_backups(st: &mut State, ctx: &Ctx, uid: i64, cid: i64, r: &Right) -> Out
                 .iter()
                 .rev()
                 .map(|b| {
-                    let mut e = Map::new();
-                    e.insert("id".into(), json!(b.id));
-                    e.insert("backuptime".into(), json!(b.backuptime));
-                    e.insert("incremental".into(), json!(b.incremental));
-                    e.insert("size_bytes".into(), json!(b.size_bytes));
+                    let mut e = backup_entry(BackupFields {
+                        id: b.id,
+                        backuptime: b.backuptime,
+                        incremental: b.incremental,
+                        size_bytes: b.size_bytes,
+                        archived: b.archived,
+                        archive_timeout: b.archive_timeout,
+                        delete_pending: b.delete_pending,
+                    });
                     e.insert("letter".into(), json!(b.letter));
-                    e.insert("archived".into(), json!(b.archived as i64));
-                    if b.archived {
-                        e.insert("archive_timeout".into(), json!(b.archive_timeout));
-                    }
-                    if b.delete_pending {
-                        e.insert("delete_pending".into(), json!(true));
-                    }
                     Value::Object(e)
                 })
                 .collect()
@@ -472,4 +466,32 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
             Reply::Json(json!({"ok": "true", "wait_key": key})).into()
         }
     }
+}
+
+/// The fields file and image backup entries share in `sa=backups`.
+struct BackupFields {
+    id: i64,
+    backuptime: i64,
+    incremental: i64,
+    size_bytes: i64,
+    archived: bool,
+    archive_timeout: i64,
+    delete_pending: bool,
+}
+
+/// One entry of `backups`/`backup_images`: optional keys only when set, as the server does.
+fn backup_entry(b: BackupFields) -> Map<String, Value> {
+    let mut e = Map::new();
+    e.insert("id".into(), json!(b.id));
+    e.insert("backuptime".into(), json!(b.backuptime));
+    e.insert("incremental".into(), json!(b.incremental));
+    e.insert("size_bytes".into(), json!(b.size_bytes));
+    e.insert("archived".into(), json!(b.archived as i64));
+    if b.archived {
+        e.insert("archive_timeout".into(), json!(b.archive_timeout));
+    }
+    if b.delete_pending {
+        e.insert("delete_pending".into(), json!(true));
+    }
+    e
 }
