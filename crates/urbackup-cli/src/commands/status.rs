@@ -8,25 +8,35 @@ use urbackup::{ActionType, ClientStatus, StatusReport};
 
 /// File backup state of a client (`no_file_backups`: disabled server-wide).
 pub fn file_flag(c: &ClientStatus, report: Option<&StatusReport>) -> Flag {
-    if c.file_disabled || report.is_some_and(|r| r.no_file_backups) {
+    let own = if c.file_disabled {
         Flag::Disabled
     } else if c.file_ok {
         Flag::Ok
     } else {
         Flag::Failed
-    }
+    };
+    switched_off(own, report.is_some_and(|r| r.no_file_backups))
 }
 
-/// Image backup state of a client.
+/// Image backup state of a client (`no_images`: disabled server-wide).
 pub fn image_flag(c: &ClientStatus, report: Option<&StatusReport>) -> Flag {
-    if c.image_not_supported {
+    let own = if c.image_not_supported {
         Flag::Unsupported
-    } else if c.image_disabled || report.is_some_and(|r| r.no_images) {
+    } else if c.image_disabled {
         Flag::Disabled
     } else if c.image_ok {
         Flag::Ok
     } else {
         Flag::Failed
+    };
+    switched_off(own, report.is_some_and(|r| r.no_images))
+}
+
+/// A kind switched off server-wide is disabled for every client that could do it.
+fn switched_off(flag: Flag, off: bool) -> Flag {
+    match flag {
+        Flag::Ok | Flag::Failed if off => Flag::Disabled,
+        other => other,
     }
 }
 
@@ -83,8 +93,8 @@ pub fn status_table() -> Table {
     .hidden("last_file_backup_issues")
 }
 
-/// One row of [`status_table`].
-pub fn status_row(c: &ClientStatus, report: Option<&StatusReport>) -> Vec<Cell> {
+/// One row of [`status_table`], before the server-wide switches are known (see [`status`]).
+pub fn status_row(c: &ClientStatus) -> Vec<Cell> {
     vec![
         Cell::from(&c.name),
         if c.groupname.is_empty() {
@@ -95,8 +105,8 @@ pub fn status_row(c: &ClientStatus, report: Option<&StatusReport>) -> Vec<Cell> 
         Cell::YesNo(c.online),
         Cell::Time(c.lastbackup),
         Cell::Time(c.lastbackup_image),
-        Cell::Flag(file_flag(c, report)),
-        Cell::Flag(image_flag(c, report)),
+        Cell::Flag(file_flag(c, None)),
+        Cell::Flag(image_flag(c, None)),
         Cell::from(&c.client_version_string),
         Cell::text(activity(c)),
         Cell::Int(c.id),
@@ -130,20 +140,15 @@ pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
                 })
                 || (!a.client.is_empty() && !a.client.contains(&c.name));
             if !skip {
-                rows.push(status_row(&c, None));
+                rows.push(status_row(&c));
             }
         })
         .await?;
     // Server-wide switches (known once the whole reply is read) make a kind disabled.
     for row in &mut rows {
-        if let Cell::Flag(f @ (Flag::Ok | Flag::Failed)) = &mut row[FILE] {
-            if report.no_file_backups {
-                *f = Flag::Disabled;
-            }
-        }
-        if let Cell::Flag(f @ (Flag::Ok | Flag::Failed)) = &mut row[IMAGE] {
-            if report.no_images {
-                *f = Flag::Disabled;
+        for (i, off) in [(FILE, report.no_file_backups), (IMAGE, report.no_images)] {
+            if let Cell::Flag(f) = &mut row[i] {
+                *f = switched_off(*f, off);
             }
         }
     }
