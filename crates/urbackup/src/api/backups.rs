@@ -5,7 +5,7 @@ use crate::error::{Result, UrbackupError};
 use crate::models::{
     BackupEntry, BackupListing, BackupRef, BackupsReply, ClientBackups, RestoreStarted,
 };
-use crate::transport::{self, Call};
+use crate::transport::Call;
 use crate::UrbackupServer;
 use serde_json::Value;
 use std::path::Path;
@@ -41,15 +41,15 @@ impl UrbackupServer {
         path: &str,
     ) -> Result<BackupListing> {
         let call = path_call("files", clientid, backup, path);
-        let v: Value = self.transport.call(call).await?;
-        if v.as_object().is_some_and(|o| o.is_empty()) {
-            // `{}`: unknown client or no right to browse it.
+        let listing: BackupListing = self.transport.call(call).await?;
+        if listing.clientname.is_empty() && listing.files.is_empty() {
+            // `{}`: unknown client or no right to browse it (a listing always names its client).
             return Err(UrbackupError::access_denied(
                 "backups",
                 Some("browse".into()),
             ));
         }
-        transport::from_value("backups", &v)
+        Ok(listing)
     }
 
     /// Downloads one file of a backup to `dest` (web action `backups`, `sa=filesdl`). Streamed
