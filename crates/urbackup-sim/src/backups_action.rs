@@ -297,6 +297,9 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
     m.insert("path".into(), json!(path_echo));
     if c.online {
         m.insert("can_restore".into(), json!(true));
+        if c.server_confirms_restore {
+            m.insert("server_confirms_restore".into(), json!(true));
+        }
     }
     if !ctx.has("backupid") {
         // (b) path lookup over all file backups
@@ -370,6 +373,7 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
             m.insert("backupid".into(), json!(img.id));
             m.insert("backuptime".into(), json!(img.backuptime));
             m.remove("can_restore");
+            m.remove("server_confirms_restore");
             if !mounted {
                 m.insert("can_mount".into(), json!(true));
                 m.insert("files".into(), json!([]));
@@ -459,13 +463,51 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
             if !c.online {
                 return Reply::Json(json!({"err": "client_not_online"})).into();
             }
-            if tree::lookup(&spec, &full).is_none() {
-                return Reply::Json(json!({"err": "internal_error"})).into();
+            let filter = ctx.get("filter");
+            let is_folder = match tree::lookup(&spec, &full) {
+                None => return Reply::Json(json!({"err": "internal_error"})).into(),
+                Some(found) => found.is_ok(),
+            };
+            // The server's name for a restore: the backup-relative path (a folder with a
+            // trailing `/`), then the filter, bracketed when it lists several names.
+            let mut details = comps.join("/");
+            if is_folder && !details.is_empty() {
+                details.push('/');
             }
-            let key = st.start_restore(cid, &join(&comps));
+            if filter.contains('/') {
+                details.push_str(&format!("[{filter}]"));
+            } else {
+                details.push_str(filter);
+            }
+            let key = if is_folder {
+                st.start_restore(cid, &details)
+            } else {
+                // The server lists `path` as a folder to build the restore's file list.
+                let folder = format!(
+                    "{}/{}/{}{}",
+                    st.general_raw("backupfolder"),
+                    c.name,
+                    backup_folder_name(backuptime),
+                    join(&comps)
+                );
+                st.fail_restore_at_once(cid, &details, &folder)
+            };
             Reply::Json(json!({"ok": "true", "wait_key": key})).into()
         }
     }
+}
+
+/// The folder name the real server gives a file backup in its storage: `YYMMDD-HHMM` of its
+/// start (UTC here).
+fn backup_folder_name(backuptime: i64) -> String {
+    let (y, m, d) = crate::state::civil_from_days(backuptime.div_euclid(86400));
+    let secs = backuptime.rem_euclid(86400);
+    format!(
+        "{:02}{m:02}{d:02}-{:02}{:02}",
+        y % 100,
+        secs / 3600,
+        secs % 3600 / 60
+    )
 }
 
 /// The fields file and image backup entries share in `sa=backups`.

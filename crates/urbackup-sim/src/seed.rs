@@ -15,6 +15,7 @@ pub struct ClientSpec {
     pub(crate) image_backups: usize,
     pub(crate) ip: Option<String>,
     pub(crate) version: Option<String>,
+    pub(crate) server_confirms_restore: bool,
 }
 
 impl ClientSpec {
@@ -30,6 +31,7 @@ impl ClientSpec {
             image_backups: 0,
             ip: None,
             version: None,
+            server_confirms_restore: true,
         }
     }
     /// Online (connected) or offline.
@@ -73,6 +75,14 @@ impl ClientSpec {
     /// Client software version.
     pub fn version(mut self, v: &str) -> Self {
         self.version = Some(v.to_string());
+        self
+    }
+    /// Restores to this client wait until a person at the client confirms them (the
+    /// client's default, `--restore client-confirms`), answered with
+    /// [`SimServer::answer_restore`](crate::SimServer::answer_restore) or
+    /// `/_sim/confirm_restore`. By default the client lets the server confirm them.
+    pub fn restores_confirmed_at_client(mut self) -> Self {
+        self.server_confirms_restore = false;
         self
     }
 }
@@ -276,6 +286,7 @@ pub fn add_spec(st: &mut State, spec: &ClientSpec, seed: u64) -> i64 {
         fill_os(&mut c, &mut rng, spec.windows);
         c.uid = format!("{:016x}", rng.next_u64());
     }
+    c.server_confirms_restore = spec.server_confirms_restore;
     if let Some(v) = &spec.version {
         c.client_version = v.clone();
     }

@@ -534,19 +534,7 @@ impl SimServer {
     /// Simulated server restart: state kept, sessions lost, running processes aborted,
     /// image mounts gone.
     pub fn restart(&self) {
-        let mut st = self.inner.state();
-        st.sessions.clear();
-        st.processes.clear();
-        st.mounted_images.clear();
-        st.restore_waits.clear();
-        let t = st.now();
-        st.livelog(
-            0,
-            0,
-            "UrBackup Server (simulated) restarted".into(),
-            t,
-            None,
-        );
+        self.inner.state().restart();
     }
     /// Requests that reached the server for `action` (faulted ones included).
     pub fn requests(&self, action: &str) -> u64 {
@@ -581,6 +569,15 @@ impl SimServer {
     /// Client id by name.
     pub fn client_id(&self, name: &str) -> Option<i64> {
         self.inner.state().client_id(name)
+    }
+    /// The answer of the person at client `name` to its restores waiting for confirmation
+    /// (see [`ClientSpec::restores_confirmed_at_client`]); returns how many were waiting.
+    pub fn answer_restore(&self, name: &str, yes: bool) -> usize {
+        let mut st = self.inner.state();
+        match st.client_id(name) {
+            Some(id) => st.answer_restore(id, yes),
+            None => 0,
+        }
     }
     /// Set a client online/offline (offline aborts its running backups).
     pub fn set_online(&self, name: &str, online: bool) {
@@ -1033,7 +1030,6 @@ fn parse_fault(p: &HashMap<String, String>) -> Option<Fault> {
 
 fn control(inner: &Arc<Inner>, path: &str, query: &str) -> Response {
     let p = parse_params(query.as_bytes());
-    let sim = SimServerRef(inner);
     let v = match path.trim_end_matches('/') {
         "stats" => {
             let c = lock(&inner.counters).clone();
@@ -1071,7 +1067,7 @@ fn control(inner: &Arc<Inner>, path: &str, query: &str) -> Response {
             json!({"ok": true, "now": inner.clock.now_ms() / 1000})
         }
         "restart" => {
-            sim.restart();
+            inner.state().restart();
             json!({"ok": true})
         }
         "invalidate_sessions" => {
@@ -1099,6 +1095,13 @@ fn control(inner: &Arc<Inner>, path: &str, query: &str) -> Response {
             };
             json!({"ok": found})
         }
+        "confirm_restore" => {
+            let name = p.get("client").cloned().unwrap_or_default();
+            let yes = p.get("ok").map(|v| v == "true" || v == "1").unwrap_or(true);
+            let mut st = inner.state();
+            let n = st.client_id(&name).map(|id| st.answer_restore(id, yes));
+            json!({"ok": n.is_some_and(|n| n > 0), "restores": n.unwrap_or(0)})
+        }
         "latency" => {
             let ms: u64 = p.get("ms").and_then(|s| s.parse().ok()).unwrap_or(0);
             *lock(&inner.latency) = Duration::from_millis(ms);
@@ -1107,24 +1110,4 @@ fn control(inner: &Arc<Inner>, path: &str, query: &str) -> Response {
         _ => json!({"ok": false, "error": "unknown control endpoint"}),
     };
     json_response(&v)
-}
-
-struct SimServerRef<'a>(&'a Arc<Inner>);
-
-impl SimServerRef<'_> {
-    fn restart(&self) {
-        let mut st = self.0.state();
-        st.sessions.clear();
-        st.processes.clear();
-        st.mounted_images.clear();
-        st.restore_waits.clear();
-        let t = st.now();
-        st.livelog(
-            0,
-            0,
-            "UrBackup Server (simulated) restarted".into(),
-            t,
-            None,
-        );
-    }
 }

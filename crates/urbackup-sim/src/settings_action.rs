@@ -157,6 +157,9 @@ fn coerce_use(key: &str, u: i64) -> i64 {
 
 /// Apply a save (`clientsettings_save` / `general_save`) to a target.
 pub fn apply_save(st: &mut State, t: i64, ctx: &Ctx, general: bool) {
+    if t == 0 && ctx.has("internet_authkey") {
+        st.global_authkey_stored = true;
+    }
     for key in SAVE_LIST {
         let key = *key;
         let present = ctx.has(key) || key == "archive";
@@ -399,6 +402,10 @@ pub fn settings(st: &mut State, ctx: &Ctx) -> Outcome {
         if allowed {
             if sa == "clientsettings_save" {
                 apply_save(st, t, ctx, false);
+                if t <= 0 {
+                    // A group (or global) save reloads every client's settings.
+                    st.reload_settings();
+                }
                 if ctx.get("no_ok") == "true" {
                     m.insert("saved_part".into(), json!(true));
                 } else {
@@ -498,6 +505,7 @@ pub fn settings(st: &mut State, ctx: &Ctx) -> Outcome {
     if r_gs.is_all() {
         if sa == "general_save" {
             apply_save(st, 0, ctx, true);
+            st.reload_settings();
             m.insert("saved_ok".into(), json!(true));
             sa = "general".into();
         }

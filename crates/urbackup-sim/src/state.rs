@@ -69,6 +69,10 @@ pub struct Client {
     pub image_backups: Vec<ImageBackup>,
     /// Seed of the synthetic file trees of this client's backups.
     pub tree_seed: u64,
+    /// The client lets the server confirm restores (`urbackupclientbackend --restore
+    /// server-confirms`): browsing shows `server_confirms_restore`. Otherwise a person at the
+    /// client must confirm each restore.
+    pub server_confirms_restore: bool,
 }
 
 impl Client {
@@ -96,6 +100,7 @@ impl Client {
             file_backups: Vec::new(),
             image_backups: Vec::new(),
             tree_seed: mix(id as u64 ^ 0xC0FFEE),
+            server_confirms_restore: true,
         }
     }
 
@@ -324,6 +329,9 @@ pub struct Process {
     pub stage: u32,
     /// Restore path (restores).
     pub path: String,
+    /// A restore the client must confirm and has not yet: it stays at "preparing" (pcdone
+    /// -1) until then (`/_sim/confirm_restore`).
+    pub awaiting_confirmation: bool,
 }
 
 /// A session.
@@ -504,6 +512,10 @@ pub struct State {
     pub cfg: SimConfig,
     /// Seed used for generated data.
     pub seed: u64,
+    /// Whether the global `internet_authkey` was ever saved. While it was not, the real server
+    /// makes up a new random key on every settings reload (each general or group save, each
+    /// restart: `server_settings.cpp`, `readSettingsClient`), and so does the simulator.
+    pub global_authkey_stored: bool,
 }
 
 /// Days since 1970-01-01 → (year, month, day).
@@ -558,7 +570,7 @@ impl State {
         livelogs.insert(
             0,
             LiveLog {
-                next_id: 0,
+                next_id: 1,
                 entries: VecDeque::new(),
             },
         );
@@ -596,10 +608,48 @@ impl State {
             now_ms,
             cfg,
             seed,
+            global_authkey_stored: false,
         };
-        let t = now_ms / 1000;
-        st.livelog(0, 0, "UrBackup Server (simulated) started".into(), t, None);
+        st.log_startup();
         st
+    }
+
+    /// The start-up lines the real server's live log holds from its first moments on
+    /// (`livelog` with `clientid=0` is never empty on a running server).
+    fn log_startup(&mut self) {
+        let t = self.now();
+        for msg in [
+            "UrBackup Server (simulated) started",
+            "Looking for old Sessions... 0 sessions",
+        ] {
+            self.livelog(0, 0, msg.into(), t, None);
+        }
+    }
+
+    /// What the real server does when it reloads its settings (after a general or group
+    /// save): an `internet_authkey` that was never saved is made up anew.
+    pub fn reload_settings(&mut self) {
+        if self.global_authkey_stored {
+            return;
+        }
+        if let Some(row) = self
+            .settings
+            .get_mut(&0)
+            .and_then(|g| g.get_mut("internet_authkey"))
+        {
+            row.value = crate::auth::random_alnum(10);
+        }
+    }
+
+    /// A server restart: sessions, running processes, mounts and restore waits are gone, the
+    /// settings are read anew and the live log notes the start.
+    pub fn restart(&mut self) {
+        self.sessions.clear();
+        self.processes.clear();
+        self.mounted_images.clear();
+        self.restore_waits.clear();
+        self.reload_settings();
+        self.log_startup();
     }
 
     /// Current virtual time in seconds.
@@ -639,7 +689,7 @@ impl State {
         logid: Option<i64>,
     ) {
         let buf = self.livelogs.entry(clientid).or_insert_with(|| LiveLog {
-            next_id: if clientid == 0 { 0 } else { 1 },
+            next_id: 1,
             entries: VecDeque::new(),
         });
         let id = buf.next_id;
@@ -1039,6 +1089,7 @@ impl State {
             log_lines: lines,
             stage: 0,
             path: String::new(),
+            awaiting_confirmation: false,
         });
         true
     }
@@ -1062,23 +1113,25 @@ impl State {
             log_lines: Vec::new(),
             stage: 0,
             path: String::new(),
+            awaiting_confirmation: false,
         });
     }
 
-    /// Start a file restore process; returns the wait key.
-    pub fn start_restore(&mut self, cid: i64, path: &str) -> String {
+    /// Starts a restore of `details` (the server's name for it: the backup-relative path, a
+    /// folder ending in `/`, followed by the filter) to client `cid`; returns the wait key.
+    /// A client that does not let the server confirm restores keeps it waiting for a person.
+    pub fn start_restore(&mut self, cid: i64, details: &str) -> String {
         let pid = self.next_process_id;
         self.next_process_id += 1;
         let logid = self.next_log_id;
         self.next_log_id += 1;
         let t = self.now();
-        self.livelog(
-            cid,
-            0,
-            format!("Starting restore of \"{path}\"..."),
-            t,
-            Some(logid),
-        );
+        let awaiting_confirmation = self
+            .clients
+            .get(&cid)
+            .is_some_and(|c| !c.server_confirms_restore);
+        let msg = format!("Starting restore of \"{details}\"...");
+        self.livelog(cid, 0, msg.clone(), t, Some(logid));
         self.processes.push(Process {
             id: pid,
             client_id: cid,
@@ -1088,18 +1141,84 @@ impl State {
             duration_ms: (self.cfg.backup_duration_ms / 2).max(1),
             total_bytes: 10_000_000,
             logid,
-            details: path.to_string(),
+            details: details.to_string(),
             stop: false,
             incremental: 0,
-            log_lines: vec![(0, t, format!("Starting restore of \"{path}\"..."))],
+            log_lines: vec![(0, t, msg)],
             stage: 0,
-            path: path.to_string(),
+            path: details.to_string(),
+            awaiting_confirmation,
         });
+        self.restore_wait_key(2000.min(self.cfg.backup_duration_ms / 4))
+    }
+
+    /// A restore whose preparation fails at once, as the real server's does when the path
+    /// it was given is not a folder (`restore_client.cpp`, `createFilelist`): the reply was
+    /// "ok" with a wait key, yet the restore ends in a log with one error and a `lastacts`
+    /// row that looks like any other restore's.
+    pub fn fail_restore_at_once(&mut self, cid: i64, details: &str, folder: &str) -> String {
+        let logid = self.next_log_id;
+        self.next_log_id += 1;
+        let id = self.next_process_id;
+        self.next_process_id += 1;
+        let t = self.now();
+        let msg = format!("Cannot read files from folder {folder}. Cannot start restore.");
+        self.livelog(cid, 2, msg.clone(), t, Some(logid));
+        self.add_log(StoredLog {
+            id: logid,
+            client_id: cid,
+            time: t,
+            errors: 1,
+            warnings: 0,
+            image: false,
+            incremental: 0,
+            resumed: false,
+            restore: true,
+            data: Some(format!("2-{t}-{msg}\n")),
+        });
+        self.activities.push(Activity {
+            id,
+            clientid: cid,
+            backuptime: t,
+            incremental: 0,
+            duration: 0,
+            size_bytes: -1,
+            image: false,
+            del: false,
+            restore: true,
+            details: details.to_string(),
+        });
+        self.restore_wait_key(0)
+    }
+
+    /// The answer of the person at client `cid` to its waiting restores: yes lets them run,
+    /// no ends them as failed. Returns how many restores were waiting.
+    pub fn answer_restore(&mut self, cid: i64, yes: bool) -> usize {
+        let now = self.now_ms;
+        let mut n = 0;
+        for p in self
+            .processes
+            .iter_mut()
+            .filter(|p| p.client_id == cid && p.awaiting_confirmation)
+        {
+            n += 1;
+            p.awaiting_confirmation = false;
+            p.start_ms = now;
+            if !yes {
+                p.stop = true;
+                p.log_lines
+                    .push((2, now / 1000, "Restore was denied at the client".into()));
+            }
+        }
+        self.tick(now);
+        n
+    }
+
+    /// A new `restore_prepare_wait` key, ready `after_ms` virtual milliseconds from now.
+    fn restore_wait_key(&mut self, after_ms: i64) -> String {
         let key = crate::auth::random_alnum(32);
-        self.restore_waits.insert(
-            key.clone(),
-            self.now_ms + 2000.min(self.cfg.backup_duration_ms / 4),
-        );
+        self.restore_waits
+            .insert(key.clone(), self.now_ms + after_ms);
         key
     }
 
@@ -1271,6 +1390,13 @@ impl State {
                 self.processes[i] = p;
                 i += 1;
             } else {
+                if p.awaiting_confirmation && !p.stop {
+                    // Nothing happens until someone at the client says yes.
+                    p.start_ms = now;
+                    self.processes[i] = p;
+                    i += 1;
+                    continue;
+                }
                 if now >= end || p.stop {
                     if p.kind == ProcKind::Restore {
                         let t = end.min(now) / 1000;

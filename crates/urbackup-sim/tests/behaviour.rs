@@ -1484,3 +1484,245 @@ fn sim_server_is_clone_send_sync() {
     fn check<T: Clone + Send + Sync + 'static>() {}
     check::<SimServer>();
 }
+
+// ------------------------------------------------------- findings of the real server
+
+fn authkey(r: &Value) -> String {
+    r["settings"]["internet_authkey"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Real 2.5.33: while the global `internet_authkey` was never saved, every settings reload
+/// (general save, group save, restart) shows a new random one; a save that includes it stores
+/// it for good.
+#[tokio::test]
+async fn an_unsaved_internet_authkey_changes_on_every_reload_until_saved() {
+    let (sim, ses) = admin_sim().await;
+    let general = || async {
+        post(sim.addr(), "settings", &[("ses", &ses), ("sa", "general")])
+            .await
+            .json()
+    };
+    let k0 = authkey(&general().await);
+    assert_eq!(k0.len(), 10);
+    assert_eq!(authkey(&general().await), k0, "reads alone change nothing");
+    let saved = post(
+        sim.addr(),
+        "settings",
+        &[
+            ("ses", &ses),
+            ("sa", "general_save"),
+            ("max_sim_backups", "8"),
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(saved["saved_ok"], Value::Bool(true));
+    let k1 = authkey(&saved);
+    assert_ne!(k1, k0, "the save's own reply shows the new key");
+    assert_eq!(authkey(&general().await), k1);
+    // A group save reloads everything too; a client save does not.
+    let g = post(
+        sim.addr(),
+        "settings",
+        &[("ses", &ses), ("sa", "groupadd"), ("name", "g1")],
+    )
+    .await
+    .json();
+    let gid = g["added_group"]["id"].as_i64().unwrap();
+    post(
+        sim.addr(),
+        "settings",
+        &[
+            ("ses", &ses),
+            ("sa", "clientsettings_save"),
+            ("t_clientid", &(-gid).to_string()),
+            ("update_freq_full", "1000000"),
+            ("update_freq_full.use", "2"),
+        ],
+    )
+    .await;
+    let k2 = authkey(&general().await);
+    assert_ne!(k2, k1);
+    post(
+        sim.addr(),
+        "settings",
+        &[
+            ("ses", &ses),
+            ("sa", "clientsettings_save"),
+            ("t_clientid", "1"),
+            ("local_speed", "5"),
+            ("local_speed.use", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(authkey(&general().await), k2);
+    sim.restart();
+    let (ses, _) = login_user(sim.addr(), "admin", "secret").await;
+    let general = || async {
+        post(sim.addr(), "settings", &[("ses", &ses), ("sa", "general")])
+            .await
+            .json()
+    };
+    let k3 = authkey(&general().await);
+    assert_ne!(k3, k2, "a restart makes up a new one");
+    // Saved once with the key, it stays.
+    post(
+        sim.addr(),
+        "settings",
+        &[
+            ("ses", &ses),
+            ("sa", "general_save"),
+            ("max_sim_backups", "8"),
+            ("internet_authkey", &k3),
+        ],
+    )
+    .await;
+    post(
+        sim.addr(),
+        "settings",
+        &[
+            ("ses", &ses),
+            ("sa", "general_save"),
+            ("max_sim_backups", "9"),
+        ],
+    )
+    .await;
+    sim.restart();
+    let (ses, _) = login_user(sim.addr(), "admin", "secret").await;
+    let r = post(sim.addr(), "settings", &[("ses", &ses), ("sa", "general")])
+        .await
+        .json();
+    assert_eq!(authkey(&r), k3);
+}
+
+/// Real 2.5.33: `clientdl` with a file as `path` answers ok with a wait key, then fails the
+/// restore at once; its log has the one error line, `lastacts` has a row like any restore's.
+#[tokio::test]
+async fn a_file_sent_as_restore_path_fails_with_an_error_log() {
+    let (sim, ses) = admin_sim().await;
+    let beta = sim.client_id("beta").unwrap().to_string();
+    let backups = post(
+        sim.addr(),
+        "backups",
+        &[("ses", &ses), ("sa", "backups"), ("clientid", &beta)],
+    )
+    .await
+    .json();
+    let bid = backups["backups"][0]["id"].as_i64().unwrap().to_string();
+    let files = |path: String| {
+        let (ses, beta, bid) = (ses.clone(), beta.clone(), bid.clone());
+        let addr = sim.addr();
+        async move {
+            post(
+                addr,
+                "backups",
+                &[
+                    ("ses", &ses),
+                    ("sa", "files"),
+                    ("clientid", &beta),
+                    ("backupid", &bid),
+                    ("path", &path),
+                ],
+            )
+            .await
+            .json()
+        }
+    };
+    // Walk down to a folder holding a file.
+    let mut folder = String::new();
+    let file = loop {
+        let l = files(folder.clone()).await;
+        assert_eq!(l["can_restore"], Value::Bool(true));
+        assert_eq!(l["server_confirms_restore"], Value::Bool(true));
+        let list = l["files"].as_array().unwrap().clone();
+        match list.iter().find(|f| f["dir"] == Value::Bool(false)) {
+            Some(f) if !folder.is_empty() => break f["name"].as_str().unwrap().to_string(),
+            _ => {
+                let d = list.iter().find(|f| f["dir"] == Value::Bool(true)).unwrap();
+                folder = format!("{folder}/{}", d["name"].as_str().unwrap());
+            }
+        }
+    };
+    let path = format!("{folder}/{file}");
+    let r = post(
+        sim.addr(),
+        "backups",
+        &[
+            ("ses", &ses),
+            ("sa", "clientdl"),
+            ("clientid", &beta),
+            ("backupid", &bid),
+            ("path", &path),
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(r["ok"], "true");
+    assert!(r["wait_key"].as_str().is_some_and(|k| !k.is_empty()));
+    let logs = post(sim.addr(), "logs", &[("ses", &ses), ("ll", "0")])
+        .await
+        .json();
+    let log = &logs["logs"][0];
+    assert_eq!(
+        (log["restore"].as_i64(), log["errors"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let id = log["id"].as_i64().unwrap().to_string();
+    let one = post(sim.addr(), "logs", &[("ses", &ses), ("logid", &id)])
+        .await
+        .json();
+    let data = one["log"]["data"].as_str().unwrap();
+    assert!(data.starts_with("2-"), "{data}");
+    assert!(
+        data.contains(&format!("{path}. Cannot start restore.")),
+        "{data}"
+    );
+    let acts = post(sim.addr(), "lastacts", &[("ses", &ses)]).await.json();
+    let a = &acts["lastacts"][0];
+    assert_eq!(a["restore"], 1);
+    assert_eq!(a["size_bytes"], -1);
+    assert_eq!(a["details"].as_str(), Some(&path[1..]));
+    // The same file as folder + filter restores (and is named the same way).
+    let r = post(
+        sim.addr(),
+        "backups",
+        &[
+            ("ses", &ses),
+            ("sa", "clientdl"),
+            ("clientid", &beta),
+            ("backupid", &bid),
+            ("path", &folder),
+            ("filter", &file),
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(r["ok"], "true");
+    sim.advance(Duration::from_secs(60));
+    let logs = post(sim.addr(), "logs", &[("ses", &ses), ("ll", "0")])
+        .await
+        .json();
+    let log = &logs["logs"][0];
+    assert_eq!(
+        (log["restore"].as_i64(), log["errors"].as_i64()),
+        (Some(1), Some(0))
+    );
+}
+
+/// Real 2.5.33: the global live log of a running server already holds its start-up lines,
+/// also for a first poll with `lastid=0`.
+#[tokio::test]
+async fn the_global_live_log_is_never_empty() {
+    let (sim, ses) = admin_sim().await;
+    for extra in [None, Some(("lastid", "0"))] {
+        let mut p = vec![("ses", ses.as_str()), ("clientid", "0")];
+        p.extend(extra);
+        let r = post(sim.addr(), "livelog", &p).await.json();
+        let lines = r["logdata"].as_array().unwrap();
+        assert!(lines.len() >= 2, "{r}");
+        assert!(lines.iter().all(|l| l["id"].as_i64() > Some(0)), "{r}");
+    }
+}

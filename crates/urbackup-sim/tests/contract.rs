@@ -49,6 +49,8 @@ struct Sc {
     default_dirs_row: bool,
     restart_after_login: bool,
     add_user_after_login: bool,
+    /// A restore of a file sent as `path` (it fails at once) before the request.
+    failed_file_restore: bool,
 }
 
 impl Default for Sc {
@@ -68,6 +70,7 @@ impl Default for Sc {
             default_dirs_row: false,
             restart_after_login: false,
             add_user_after_login: false,
+            failed_file_restore: false,
         }
     }
 }
@@ -103,6 +106,12 @@ fn scenario(case: &str) -> Sc {
             ..d
         },
         "lastacts__empty" => no_clients(d),
+        "lastacts__after-failed-file-restore"
+        | "logs__after-failed-file-restore"
+        | "logs__failed-file-restore-log" => Sc {
+            failed_file_restore: true,
+            ..d
+        },
         "livelog__after-backups" | "livelog__all-clients" => Sc {
             phase: Phase::Done,
             ..d
@@ -314,10 +323,12 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
     }
     if sc.realclient {
         b = b.client(
+            // The captured client ran with its default `--restore client-confirms`.
             ClientSpec::new("realclient")
                 .linux()
                 .online(true)
-                .backups(sc.rc_backups, 0),
+                .backups(sc.rc_backups, 0)
+                .restores_confirmed_at_client(),
         );
     }
     let sim = b.start().await.expect("start");
@@ -479,7 +490,10 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
         }
     }
     // map capture paths to paths that exist in the simulator's synthetic tree
-    if case.starts_with("backups__files") || case.starts_with("backups__zipdl") {
+    if case.starts_with("backups__files")
+        || case.starts_with("backups__zipdl")
+        || case == "backups__clientdl-file-path"
+    {
         if let Some(s) = &ses {
             let l = common::post(
                 addr,
@@ -505,7 +519,17 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
                 .find(|f| f["dir"] == Value::Bool(false))
                 .map(|f| f["name"].as_str().unwrap().to_string())
                 .unwrap_or_default();
+            if matches!(
+                case,
+                "backups__files-restore-flags" | "backups__clientdl-file-path"
+            ) {
+                // captured on a server where the real client has id 1 and backup 4
+                overrides.insert("clientid".into(), "2".into());
+                overrides.insert("backupid".into(), "3".into());
+            }
             let p = match case {
+                "backups__files-restore-flags" => Some("/home".to_string()),
+                "backups__clientdl-file-path" => Some(format!("/home/{file}")),
                 "backups__files-subdir" => Some("/home".to_string()),
                 "backups__files-subdir2" | "backups__zipdl-dir" => Some(format!("/home/{dir}")),
                 "backups__filesdl-file" => Some(format!("/home/{file}")),
@@ -518,6 +542,46 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
     }
     if case == "backups__filesdl-file" && !overrides.contains_key("path") {
         panic!("no file found for filesdl");
+    }
+    if sc.failed_file_restore {
+        let ses = ses.clone().expect("a session");
+        let l = common::post(
+            addr,
+            "backups",
+            &[
+                ("ses", &ses),
+                ("sa", "files"),
+                ("clientid", "2"),
+                ("backupid", "3"),
+                ("path", "/home"),
+            ],
+        )
+        .await
+        .json();
+        let file = l["files"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["dir"] == Value::Bool(false)))
+            .and_then(|f| f["name"].as_str())
+            .expect("a file in /home")
+            .to_string();
+        let r = common::post(
+            addr,
+            "backups",
+            &[
+                ("ses", &ses),
+                ("sa", "clientdl"),
+                ("clientid", "2"),
+                ("backupid", "3"),
+                ("path", &format!("/home/{file}")),
+            ],
+        )
+        .await
+        .json();
+        assert_eq!(r["ok"], "true", "{r}");
+        if case == "logs__failed-file-restore-log" {
+            let id = sim.with_state(|s| s.next_log_id - 1);
+            overrides.insert("logid".into(), id.to_string());
+        }
     }
     if sc.restart_after_login {
         sim.restart();
