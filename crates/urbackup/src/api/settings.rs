@@ -1,8 +1,10 @@
 //! Settings: global, group and client settings, mail and LDAP (web action `settings`).
 //!
 //! Writes send only the keys being changed (plus `archive` and `archive.use` as they are:
-//! the server otherwise clears the archive rules of the target), booleans as `true`/`false`,
-//! and check the server's reply: the changed keys have their new values and no other key moved.
+//! the server otherwise clears the archive rules of the target; and, for global saves, the
+//! `internet_authkey` as shown, which pins a key the server would otherwise regenerate),
+//! booleans as `true`/`false`, and check the server's reply: the changed keys have their new
+//! values and no other key moved.
 
 use crate::error::{Result, UrbackupError};
 use crate::models::settings::value_text;
@@ -180,6 +182,12 @@ impl UrbackupServer {
                 call = call.param(format!("{key}.use"), "2");
             }
         }
+        if target == Target::Global && !changes.iter().any(|(k, _)| *k == "internet_authkey") {
+            // Pin the key shown: see `pinned_authkey`.
+            if let Some(key) = pinned_authkey(&before) {
+                call = call.param("internet_authkey", key);
+            }
+        }
         if !changes.iter().any(|(k, _)| *k == "archive") {
             // The server stores an empty `archive` for every save that lacks it.
             let (archive, mask) = unchanged_archive(&before);
@@ -273,6 +281,19 @@ fn verify_save(
                         &after.get(k).map(|s| s.text()).unwrap_or_default(),
                     )
         })
+        .filter(|k| {
+            // A group save makes the server reload every setting, and with it make up a new
+            // global `internet_authkey` if none was ever saved: what the group inherits moves,
+            // nothing of the group's own does (see `pinned_authkey`).
+            let regenerated = k == "internet_authkey" && only_inherited_moved(before, after, k);
+            if regenerated {
+                warn!(
+                    "the server's global internet_authkey was never saved and changes on every \
+                     settings reload; one save of the general settings with this crate pins it"
+                );
+            }
+            !regenerated
+        })
         .collect();
     if !moved.is_empty() {
         warn!(keys = ?moved, "settings other than the changed ones differ after the save");
@@ -285,6 +306,35 @@ fn verify_save(
         });
     }
     Ok(())
+}
+
+/// True when only the inherited value of `key` differs: the target's own value and its `use`
+/// are as they were.
+fn only_inherited_moved(before: &Settings, after: &Settings, key: &str) -> bool {
+    match (before.get(key), after.get(key)) {
+        (Some(b), Some(a)) => {
+            b.own == a.own
+                && b.use_mask == a.use_mask
+                && b.client == a.client
+                && b.use_mask.is_some()
+        }
+        _ => false,
+    }
+}
+
+/// The global `internet_authkey` as read before a save, to be sent with it.
+///
+/// A 2.5 server whose general settings were never saved in the web interface has no stored
+/// key: it shows a random one and makes up another on every settings reload, that is on every
+/// save and every restart (`server_settings.cpp`, `readSettingsClient`). Internet clients set
+/// up with the key shown yesterday then no longer match. The web interface sends the shown
+/// key with every general save, which stores it; so does this crate. Where a key is stored,
+/// sending it back changes nothing.
+fn pinned_authkey(before: &Settings) -> Option<String> {
+    before
+        .get("internet_authkey")
+        .map(|s| s.text())
+        .filter(|k| !k.is_empty())
 }
 
 /// The target's own `archive` rules and their `use` mask, as a save must resend them to keep
