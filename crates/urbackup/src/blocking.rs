@@ -164,6 +164,8 @@ blocking! {
     fn download_folder_zip_with_progress(&self, clientid: i64, backup: BackupRef, path: &str, dest: impl AsRef<Path>, progress: impl FnMut(u64, Option<u64>) + Send) -> Result<u64>;
     fn restore_files(&self, clientid: i64, backupid: i64, path: &str, filter: Option<&str>) -> Result<RestoreStarted>;
     fn wait_for_restore(&self, restore: &RestoreStarted, timeout: Duration) -> Result<bool>;
+    fn restore_outcome(&self, restore: &RestoreStarted) -> Result<Option<RestoreOutcome>>;
+    fn wait_for_restore_outcome(&self, restore: &RestoreStarted, interval: Duration, timeout: Option<Duration>, on_phase: impl FnMut(RestorePhase, Option<&ActionProgress>) + Send) -> Result<Option<RestoreOutcome>>;
     fn archive_backup(&self, clientid: i64, backup: BackupRef) -> Result<()>;
     fn unarchive_backup(&self, clientid: i64, backup: BackupRef) -> Result<()>;
     fn delete_backup(&self, clientid: i64, backup: BackupRef) -> Result<()>;

@@ -1,9 +1,11 @@
 //! Backups: list, browse, download, restore, archive and delete (web actions `backups`,
 //! `restore_prepare_wait`).
 
+use crate::api::LogFilter;
 use crate::error::{Result, UrbackupError};
 use crate::models::{
-    BackupEntry, BackupListing, BackupRef, BackupsReply, ClientBackups, RestoreStarted,
+    ActionProgress, ActionType, BackupEntry, BackupListing, BackupRef, BackupsReply, ClientBackups,
+    LogLevel, RestoreOutcome, RestorePhase, RestoreStarted,
 };
 use crate::transport::Call;
 use crate::UrbackupServer;
@@ -115,9 +117,19 @@ impl UrbackupServer {
             .await
     }
 
-    /// Starts restoring `path` of a file backup to the (online) client (web action `backups`,
-    /// `sa=clientdl`). Wait for it with [`wait_for_restore`](UrbackupServer::wait_for_restore);
-    /// its progress shows in `progress` as a file restore.
+    /// Starts restoring `path` of file backup `backupid` to the (online) client (web action
+    /// `backups`, `sa=clientdl`), as the web interface does: a folder is sent as `path`, a
+    /// single file as its folder with the file's name as `filter` (the server takes `path` for
+    /// a folder: given a file it answers "ok" and then fails the restore with "Cannot read
+    /// files from folder ..."). With `filter` (names inside the folder `path`, `/`-separated)
+    /// `path` must be a folder.
+    ///
+    /// Before the start, one listing of the folder checks that the path exists and that the
+    /// client can take a restore now (`can_restore`), and tells whether a person at the client
+    /// must confirm it ([`RestoreStarted::needs_client_confirmation`]); one `logs` request
+    /// notes where the client's logs stand, so that
+    /// [`wait_for_restore_outcome`](UrbackupServer::wait_for_restore_outcome) can find the
+    /// restore's own log.
     pub async fn restore_files(
         &self,
         clientid: i64,
@@ -125,12 +137,59 @@ impl UrbackupServer {
         path: &str,
         filter: Option<&str>,
     ) -> Result<RestoreStarted> {
+        let path = normalize_path(path);
+        let backup = BackupRef::File(backupid);
+        let (folder, filter, listing) = match filter {
+            Some(f) => {
+                let listing = self.browse_backup(clientid, backup, &path).await?;
+                (path, Some(f.to_owned()), listing)
+            }
+            None => {
+                let (parent, name) = match path.rsplit_once('/') {
+                    Some((parent, name)) if !name.is_empty() => (parent.to_owned(), name),
+                    _ => (String::new(), ""),
+                };
+                let listing = self.browse_backup(clientid, backup, &parent).await?;
+                match listing.files.iter().find(|f| f.name == name) {
+                    _ if name.is_empty() => (path, None, listing),
+                    Some(f) if f.dir => (path, None, listing),
+                    Some(_) => (parent, Some(name.to_owned()), listing),
+                    None => {
+                        return Err(UrbackupError::Server {
+                            action: "backups".into(),
+                            message: format!(
+                                "no `{path}` in file backup {backupid} of client {clientid}"
+                            ),
+                        })
+                    }
+                }
+            }
+        };
+        if !listing.can_restore {
+            return Err(UrbackupError::Server {
+                action: "backups".into(),
+                message: format!(
+                    "client {clientid} cannot take a restore now (offline, or restores are off)"
+                ),
+            });
+        }
+        let logs_before = self
+            .get_logs(&LogFilter {
+                clientids: vec![clientid],
+                min_level: Some(LogLevel::Info),
+            })
+            .await?
+            .iter()
+            .map(|l| l.id)
+            .max()
+            .unwrap_or(0);
+        let started = Instant::now();
         let call = Call::write("backups")
             .param("sa", "clientdl")
             .param("clientid", clientid.to_string())
             .param("backupid", backupid.to_string())
-            .param("path", normalize_path(path))
-            .param_opt("filter", filter);
+            .param("path", folder.clone())
+            .param_opt("filter", filter.clone());
         let v: Value = self.transport.call(call).await?;
         let ok = matches!(v.get("ok"), Some(Value::String(s)) if s == "true")
             || v.get("ok") == Some(&Value::Bool(true));
@@ -147,13 +206,21 @@ impl UrbackupServer {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
+            clientid,
+            backupid,
+            path: folder,
+            filter,
+            needs_client_confirmation: !listing.server_confirms_restore,
+            logs_before,
+            started,
         })
     }
 
     /// Waits until the server has prepared a restore started with
     /// [`restore_files`](UrbackupServer::restore_files) (web action `restore_prepare_wait`,
     /// which holds each request up to 10 s). Returns `true` when prepared, `false` when
-    /// `timeout` passed first.
+    /// `timeout` passed first. Prepared is not done: the outcome comes from
+    /// [`wait_for_restore_outcome`](UrbackupServer::wait_for_restore_outcome).
     pub async fn wait_for_restore(
         &self,
         restore: &RestoreStarted,
@@ -178,6 +245,75 @@ impl UrbackupServer {
             if Instant::now() >= deadline {
                 return Ok(false);
             }
+        }
+    }
+
+    /// The outcome of a restore if it has ended (web action `logs`, and `logs` with `logid`
+    /// for its lines): the first restore log of the client after the start. `None` while it
+    /// has not ended.
+    pub async fn restore_outcome(
+        &self,
+        restore: &RestoreStarted,
+    ) -> Result<Option<RestoreOutcome>> {
+        let logs = self
+            .get_logs(&LogFilter {
+                clientids: vec![restore.clientid],
+                min_level: Some(LogLevel::Info),
+            })
+            .await?;
+        let Some(log) = logs
+            .into_iter()
+            .filter(|l| l.restore && l.id > restore.logs_before)
+            .min_by_key(|l| l.id)
+        else {
+            return Ok(None);
+        };
+        let lines = self
+            .get_log(log.id)
+            .await?
+            .map(|l| l.lines)
+            .unwrap_or_default();
+        Ok(Some(RestoreOutcome {
+            log,
+            lines,
+            elapsed: restore.started.elapsed(),
+        }))
+    }
+
+    /// Follows a restore started with [`restore_files`](UrbackupServer::restore_files) until
+    /// its log says how it ended (see [`RestoreOutcome`]), polling `progress` and `logs`
+    /// every `interval`; `on_phase` hears where it stands after each poll, with the
+    /// restore's `progress` item when it has one. `None` when `timeout` passed first.
+    ///
+    /// A restore that needs the client's confirmation
+    /// ([`RestoreStarted::needs_client_confirmation`]) stays [`RestorePhase::Queued`] until a
+    /// person at the client confirms it: pass a timeout, or tell the user what it waits for.
+    pub async fn wait_for_restore_outcome(
+        &self,
+        restore: &RestoreStarted,
+        interval: Duration,
+        timeout: Option<Duration>,
+        mut on_phase: impl FnMut(RestorePhase, Option<&ActionProgress>) + Send,
+    ) -> Result<Option<RestoreOutcome>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let prepare = timeout.unwrap_or(Duration::from_secs(300));
+        self.wait_for_restore(restore, prepare).await?;
+        loop {
+            if let Some(outcome) = self.restore_outcome(restore).await? {
+                return Ok(Some(outcome));
+            }
+            let actions = self.client_actions(restore.clientid).await?;
+            let item = actions.iter().find(|a| a.action == ActionType::FileRestore);
+            let phase = match item {
+                None => RestorePhase::Preparing,
+                Some(a) if a.progress_percent < 0 => RestorePhase::Queued,
+                Some(_) => RestorePhase::Running,
+            };
+            on_phase(phase, item);
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+            tokio::time::sleep(interval).await;
         }
     }
 

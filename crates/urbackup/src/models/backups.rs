@@ -194,11 +194,79 @@ pub struct BackupListing {
     /// The files can be restored to the (online) client.
     #[serde(default, deserialize_with = "de::boolean")]
     pub can_restore: bool,
+    /// The client lets the server confirm restores. Without it (the client's default) a
+    /// person at the client must confirm each restore before it starts.
+    #[serde(default, deserialize_with = "de::boolean")]
+    pub server_confirms_restore: bool,
 }
 
-/// A restore to the client that was started.
+/// A restore to the client that was started (see
+/// [`UrbackupServer::restore_files`](crate::UrbackupServer::restore_files)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RestoreStarted {
     /// Key to wait on with `restore_prepare_wait`.
     pub wait_key: String,
+    /// The client restored to.
+    pub clientid: i64,
+    /// The file backup restored from.
+    pub backupid: i64,
+    /// The folder sent as `path` (for a single file: its folder).
+    pub path: String,
+    /// The names inside `path` sent as `filter` (for a single file: its name), if any.
+    pub filter: Option<String>,
+    /// A person at the client must confirm the restore before it starts (the client does
+    /// not let the server confirm restores; the listing had no `server_confirms_restore`).
+    pub needs_client_confirmation: bool,
+    /// The newest log id of the client before the start: the restore's own log is the first
+    /// restore log after it.
+    pub(crate) logs_before: i64,
+    #[serde(skip)]
+    pub(crate) started: std::time::Instant,
+}
+
+/// Where a restore stands while [`wait_for_restore_outcome`] waits for its log.
+///
+/// [`wait_for_restore_outcome`]: crate::UrbackupServer::wait_for_restore_outcome
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub enum RestorePhase {
+    /// Neither running nor finished yet: the server is preparing it.
+    Preparing,
+    /// Shown in `progress` but not started on the client. For a restore with
+    /// [`RestoreStarted::needs_client_confirmation`] this is the wait for a person at the
+    /// client to confirm it.
+    Queued,
+    /// Files are being transferred.
+    Running,
+}
+
+/// How a restore ended, judged from its own log on the server.
+///
+/// The server's `lastacts` lists failed restores like successful ones (`size_bytes` -1 for
+/// every restore, no result field), so a new `lastacts` row proves nothing; the restore's log
+/// (in `logs`, with `restore` set) counts its errors.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RestoreOutcome {
+    /// The restore's log entry: errors and warnings counted by the server.
+    pub log: super::LogSummary,
+    /// Its lines (empty when the session may not read them).
+    pub lines: Vec<super::LogLine>,
+    /// Time from the start request to the outcome, measured here.
+    pub elapsed: std::time::Duration,
+}
+
+impl RestoreOutcome {
+    /// True when the restore's log has no error.
+    pub fn succeeded(&self) -> bool {
+        self.log.errors == 0
+    }
+
+    /// The error lines of the log: why it failed.
+    pub fn errors(&self) -> impl Iterator<Item = &super::LogLine> {
+        self.lines
+            .iter()
+            .filter(|l| l.level == super::LogLevel::Error)
+    }
 }
