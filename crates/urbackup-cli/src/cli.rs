@@ -268,12 +268,16 @@ pub enum BackupsCmd {
         backup: String,
         /// File or folder to restore
         path: String,
-        /// Wait until the restore is finished
+        /// Wait until the restore is finished and report its outcome from its log
         #[arg(long)]
         wait: bool,
         /// Seconds between two progress polls while waiting
         #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
         interval: f64,
+        /// With --wait: give up waiting after this long (e.g. 90s, 30m; exit code 1, the
+        /// restore goes on)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "wait")]
+        max_wait: Option<i64>,
     },
     /// Archive a backup (kept until un-archived)
     Archive {

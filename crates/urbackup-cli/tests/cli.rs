@@ -1541,3 +1541,81 @@ fn exporter_refuses_to_start_with_a_wrong_password() {
         ));
     assert_eq!(sim.requests("status"), 0);
 }
+
+/// A restore's outcome comes from its log; a restore a person at the client must confirm
+/// says what it waits for, and a refused one fails.
+#[test]
+fn restore_outcomes_come_from_the_restore_log() {
+    let sim = Simulator::builder()
+        .client(
+            ClientSpec::new("eps")
+                .linux()
+                .backups(1, 0)
+                .restores_confirmed_at_client(),
+        )
+        .admin("admin", PASSWORD)
+        .login_failure_delay(Duration::ZERO)
+        .backup_duration(Duration::from_secs(2))
+        .livelog_wait(Duration::from_millis(300))
+        .start_blocking()
+        .expect("simulator starts");
+    let root = run_json(&sim, &["backups", "browse", "eps", "latest"]);
+    let top = format!("/{}", root[0]["name"].as_str().unwrap());
+
+    // Nobody confirms: the wait ends at --max-wait, saying why, exit 1.
+    let out = cli(&sim)
+        .args(["backups", "restore", "eps", "latest", &top, "--wait"])
+        .args(["--interval", "0.1", "--max-wait", "2s", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("must confirm the restore"), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["result"], "timeout", "{v}");
+    assert_eq!(
+        sim.answer_restore("eps", true),
+        1,
+        "the restore was left waiting"
+    );
+
+    // Refused at the client while the CLI waits: reported as failed from the log, exit 1.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
+        .args(["--url", &sim.url(), "--user", "admin", "--output", "json"])
+        .args([
+            "backups",
+            "restore",
+            "eps",
+            "latest",
+            &top,
+            "--wait",
+            "--interval",
+            "0.1",
+        ])
+        .env("URBACKUP_PASSWORD", PASSWORD)
+        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
+        .env("HOME", "/nonexistent/urbackup-cli-tests")
+        .env_remove("URBACKUP_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while sim.answer_restore("eps", false) == 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no restore to refuse"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["result"], "failed", "{v}");
+    assert!(v["errors"][0].as_str().unwrap().contains("denied"), "{v}");
+}

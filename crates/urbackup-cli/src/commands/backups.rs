@@ -6,9 +6,8 @@ use crate::output::{human_bytes, Cell, Output, Table};
 use crate::progress::{DownloadProgress, ProgressView};
 use anyhow::{bail, Result};
 use serde_json::json;
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use urbackup::{ActionType, BackupEntry, BackupRef};
+use urbackup::{BackupEntry, BackupRef, RestorePhase};
 
 /// `backups ...`; the exit code is non-zero for a restore that failed.
 pub async fn run(ctx: &Ctx, cmd: &BackupsCmd) -> Result<(Output, u8)> {
@@ -87,7 +86,11 @@ pub async fn run(ctx: &Ctx, cmd: &BackupsCmd) -> Result<(Output, u8)> {
             path,
             wait,
             interval,
-        } => return restore(ctx, client, backup, path, *wait, *interval).await,
+            max_wait,
+        } => {
+            let max_wait = max_wait.map(|s| Duration::from_secs(s.max(0) as u64));
+            return restore(ctx, client, backup, path, *wait, *interval, max_wait).await;
+        }
         BackupsCmd::Archive { client, backup } => op(ctx, client, backup, Op::Archive).await?,
         BackupsCmd::Unarchive { client, backup } => op(ctx, client, backup, Op::Unarchive).await?,
         BackupsCmd::Delete {
@@ -222,6 +225,7 @@ async fn restore(
     path: &str,
     wait: bool,
     interval: f64,
+    max_wait: Option<Duration>,
 ) -> Result<(Output, u8)> {
     if !(interval > 0.0 && interval.is_finite()) {
         bail!("--interval must be a positive number of seconds");
@@ -236,23 +240,21 @@ async fn restore(
     if !c.online {
         bail!("client `{client}` is offline: a restore needs a connected client");
     }
-    let before: HashSet<i64> = if wait {
-        ctx.server
-            .last_activities()
-            .await?
-            .iter()
-            .filter(|a| a.restore)
-            .map(|a| a.id)
-            .collect()
-    } else {
-        HashSet::new()
-    };
     let started = ctx.server.restore_files(c.id, id, path, None).await?;
+    let confirm_note = format!(
+        "a person at `{client}` must confirm the restore there (its client does not let the \
+         server confirm restores: `urbackupclientbackend --restore server-confirms` would)"
+    );
     if !wait {
+        let mut text = format!("restore of {path} from backup {id} to `{client}` started");
+        if started.needs_client_confirmation {
+            text.push_str(&format!("; {confirm_note}"));
+        }
         return Ok((
             Output::done(
-                format!("restore of {path} from backup {id} to `{client}` started"),
-                json!({"client": client, "backup_id": id, "path": path, "result": "started"}),
+                text,
+                json!({"client": client, "backup_id": id, "path": path, "result": "started",
+                       "needs_client_confirmation": started.needs_client_confirmation}),
             ),
             0,
         ));
@@ -261,57 +263,79 @@ async fn restore(
     view.println(&format!(
         "restoring {path} from backup {id} to `{client}`..."
     ));
-    if !ctx
+    let mut told = false;
+    let outcome = ctx
         .server
-        .wait_for_restore(&started, Duration::from_secs(300))
-        .await?
-    {
-        bail!("the server did not finish preparing the restore within 5 minutes");
-    }
-    let t0 = Instant::now();
-    let mut seen = false;
-    let mut idle_polls = 0;
-    let result = loop {
-        let actions = ctx.server.get_actions_typed().await?;
-        let mine: Vec<_> = actions
-            .iter()
-            .filter(|a| a.clientid == c.id && a.action == ActionType::FileRestore)
-            .collect();
-        view.update(&mine);
-        if mine.is_empty() {
-            let acts = ctx.server.last_activities().await?;
-            if let Some(a) = acts
-                .iter()
-                .find(|a| a.restore && a.clientid == c.id && !before.contains(&a.id))
-            {
-                break Some(a.clone());
-            }
-            idle_polls += 1;
-            if (seen && idle_polls >= 3) || (!seen && t0.elapsed() > Duration::from_secs(120)) {
-                break None;
-            }
-        } else {
-            seen = true;
-            idle_polls = 0;
-        }
-        tokio::time::sleep(Duration::from_secs_f64(interval)).await;
-    };
+        .wait_for_restore_outcome(
+            &started,
+            Duration::from_secs_f64(interval),
+            max_wait,
+            |phase, item| {
+                if phase == RestorePhase::Queued && started.needs_client_confirmation && !told {
+                    view.println(&format!("waiting: {confirm_note}"));
+                    told = true;
+                }
+                view.update(&item.into_iter().collect::<Vec<_>>());
+            },
+        )
+        .await?;
     view.finish();
-    Ok(match result {
-        Some(a) => (
+    let base = json!({"client": client, "backup_id": id, "path": path});
+    let with = |mut v: serde_json::Value, extra: serde_json::Value| {
+        if let (Some(m), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+            m.extend(e);
+        }
+        v
+    };
+    Ok(match outcome {
+        Some(o) if o.succeeded() => (
             Output::done(
                 format!(
                     "restored {path} from backup {id} to `{client}` in {}",
-                    crate::output::human_duration(a.duration)
+                    crate::output::human_duration(o.elapsed.as_secs() as i64)
                 ),
-                json!({"client": client, "backup_id": id, "path": path, "result": "ok", "restore_id": a.id, "duration_seconds": a.duration}),
+                with(
+                    base,
+                    json!({"result": "ok", "log_id": o.log.id, "warnings": o.log.warnings,
+                           "duration_seconds": o.elapsed.as_secs()}),
+                ),
             ),
             0,
         ),
+        Some(o) => {
+            let errors: Vec<&str> = o.errors().map(|l| l.message.as_str()).collect();
+            let why = if errors.is_empty() {
+                format!("{} error(s) in its log", o.log.errors)
+            } else {
+                errors.join("; ")
+            };
+            (
+                Output::done(
+                    format!(
+                        "restore of {path} to `{client}` failed: {why} (log {}: `urbackup logs show {}`)",
+                        o.log.id, o.log.id
+                    ),
+                    with(
+                        base,
+                        json!({"result": "failed", "log_id": o.log.id, "errors": errors,
+                               "error_count": o.log.errors}),
+                    ),
+                ),
+                1,
+            )
+        }
         None => (
             Output::done(
-                format!("restore of {path} to `{client}` ended without a result; see `urbackup logs list --client {client} --level info`"),
-                json!({"client": client, "backup_id": id, "path": path, "result": "unknown"}),
+                format!(
+                    "restore of {path} to `{client}` has not ended after {}s{}",
+                    max_wait.map(|d| d.as_secs()).unwrap_or_default(),
+                    if started.needs_client_confirmation {
+                        format!("; {confirm_note}")
+                    } else {
+                        String::new()
+                    }
+                ),
+                with(base, json!({"result": "timeout"})),
             ),
             1,
         ),
