@@ -470,6 +470,7 @@ async fn installer_download_says_what_it_got() {
         .download_installer(&dest, "urbackup-rs-installer-client", "linux")
         .await;
     assert_eq!(typed.is_ok(), legacy, "{typed:?}");
+    eprintln!("installer download: {typed:?}");
     match typed {
         Ok(_) => assert!(std::fs::metadata(&dest).unwrap().len() > 0),
         // A server built from source has no signed installers: an error, no file.
@@ -598,6 +599,10 @@ async fn a_running_backup_stopped() {
     };
     match running {
         Some(a) => {
+            eprintln!(
+                "stopping {:?} {} at {}%",
+                a.action, a.id, a.progress_percent
+            );
             assert!(s.stop_action_typed(&a).await.unwrap());
             wait_until(
                 "the stopped backup is gone",
@@ -684,6 +689,7 @@ async fn a_file_and_a_folder_restored_onto_the_clients_disk() {
         .expect("the restore ends");
     assert!(o.succeeded(), "{o:?}");
     assert_eq!(std::fs::read(&on_disk).unwrap(), want);
+    eprintln!("file restore: log {} in {:?}", o.log.id, o.elapsed);
 
     // A folder: a file inside it changed, restored with the folder.
     let inner = s
@@ -765,4 +771,17 @@ async fn a_restarted_server_is_logged_into_again() {
         after.iter().map(|c| c.id).collect::<Vec<_>>()
     );
     assert!(!s.get_livelog_typed(0).await.unwrap().is_empty());
+    // The other tests need the test client back.
+    if let Some(name) = env("URBACKUP_TEST_CLIENT") {
+        wait_until(
+            "the test client online again",
+            Duration::from_secs(180),
+            || async {
+                s.get_client_status_by_name(&name)
+                    .await
+                    .is_ok_and(|c| c.online)
+            },
+        )
+        .await;
+    }
 }
