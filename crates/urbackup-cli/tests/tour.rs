@@ -1,0 +1,52 @@
+//! `scripts/real-server-tour.sh`, the CLI tour run against real servers, run here against
+//! the simulator so that it keeps working between real-server runs.
+
+use std::process::Command;
+use std::time::Duration;
+use urbackup_sim::{ClientSpec, Simulator};
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn the_real_server_tour_passes_against_the_simulator() {
+    if !have("bash") || !have("python3") {
+        eprintln!("skipped: the tour needs bash and python3");
+        return;
+    }
+    let sim = Simulator::builder()
+        .client(ClientSpec::new("tourclient").linux().backups(2, 0))
+        .admin("admin", "secret")
+        .login_failure_delay(Duration::ZERO)
+        .backup_duration(Duration::from_secs(2))
+        .livelog_wait(Duration::from_millis(300))
+        .start_blocking()
+        .expect("simulator starts");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/real-server-tour.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_urbackup"))
+        .env("URBACKUP_URL", sim.url())
+        .env("URBACKUP_USER", "admin")
+        .env("URBACKUP_PASSWORD", "secret")
+        .env("TOUR_CLIENT", "tourclient")
+        .env_remove("TOUR_CLIENT_DIR")
+        .env_remove("URBACKUP_CONFIG")
+        .env_remove("URBACKUP_PROFILE")
+        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
+        .env("HOME", "/nonexistent/urbackup-cli-tests")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+}
