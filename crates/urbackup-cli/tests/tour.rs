@@ -26,7 +26,10 @@ fn the_real_server_tour_passes_against_the_simulator() {
         .livelog_wait(Duration::from_millis(300))
         .start_blocking()
         .expect("simulator starts");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/real-server-tour.sh");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/real-server-tour.sh"
+    );
     let out = Command::new("bash")
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_urbackup"))

@@ -59,6 +59,7 @@
 //! | `.listen(addr)` | 127.0.0.1:0 | listen address |
 //! | `.installers(bool)` | true | `false` = `download_client` fails like a source build |
 //! | `.start_time(unix)` | now | virtual start time |
+//! | `.seeded_clients_confirm_restores(bool)` | false | seeded clients wait for a person at the client to confirm restores |
 //!
 //! # Seeded clients
 //!
@@ -86,6 +87,24 @@
 //! without a previous one runs as full (action 2), an image start on a client without image
 //! support answers `start_ok: true` and is silently ignored — like the real server.
 //!
+//! # Restores
+//!
+//! `backups sa=clientdl` restores like the real server: `path` must be a folder, `filter`
+//! names entries inside it (a single file goes as its folder plus its name, as the web
+//! interface sends it). Given a file as `path`, the reply is still `ok` with a wait key, but
+//! the restore fails at once: a restore log with one error ("Cannot read files from folder
+//! .../file. Cannot start restore.") and a `lastacts` row like any other restore's (`size_bytes`
+//! -1, no result field). Browsing shows `can_restore` for an online client and
+//! `server_confirms_restore` when the client lets the server confirm restores (the default
+//! here); a client made with [`ClientSpec::restores_confirmed_at_client`] keeps each restore
+//! queued (`pcdone` -1) until [`SimServer::answer_restore`] or `/_sim/confirm_restore`.
+//!
+//! # Settings reloads
+//!
+//! As on the real server, the global `internet_authkey` is not stored until a save includes
+//! it: until then every settings reload (a general or group save, a restart) shows a new
+//! random key, and the save's own reply already shows the new one.
+//!
 //! # Fault injection
 //!
 //! [`SimServer::inject`] adds a [`FaultRule`]: a [`Fault`], optionally restricted to one action
@@ -110,6 +129,7 @@
 //! | `/_sim/invalidate_sessions` | drop sessions |
 //! | `/_sim/online?name=C&online=true\|false` | connect/disconnect a client |
 //! | `/_sim/latency?ms=N` | change the per-request latency |
+//! | `/_sim/confirm_restore?client=C&ok=1\|0` | the person at client C confirms (or refuses) its waiting restores |
 
 //!
 //! # Explicit clients

@@ -47,6 +47,10 @@ struct Args {
     /// Pretend installers are missing (download_client errors like a source build).
     #[arg(long)]
     no_installers: bool,
+    /// Seeded clients wait for a person at the client to confirm restores (the client
+    /// software's default); answer with /_sim/confirm_restore?client=NAME&ok=1.
+    #[arg(long)]
+    client_confirms_restores: bool,
 }
 
 #[tokio::main]
@@ -63,7 +67,8 @@ async fn main() -> std::io::Result<()> {
         .backup_duration(Duration::from_secs(args.backup_secs))
         .livelog_wait(Duration::from_millis(args.livelog_wait_ms))
         .rate_limit(!args.no_rate_limit)
-        .installers(!args.no_installers);
+        .installers(!args.no_installers)
+        .seeded_clients_confirm_restores(args.client_confirms_restores);
     for a in &args.admin {
         let (n, p) = a.split_once(':').unwrap_or((a.as_str(), ""));
         b = b.admin(n, p);

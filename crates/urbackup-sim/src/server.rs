@@ -54,6 +54,7 @@ pub struct SimBuilder {
     listen: SocketAddr,
     installers: bool,
     start_time: Option<i64>,
+    seeded_clients_confirm_restores: bool,
 }
 
 impl Default for SimBuilder {
@@ -75,6 +76,7 @@ impl Default for SimBuilder {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             installers: true,
             start_time: None,
+            seeded_clients_confirm_restores: false,
         }
     }
 }
@@ -186,6 +188,13 @@ impl SimBuilder {
         self.installers = on;
         self
     }
+    /// Seeded clients ([`clients`](SimBuilder::clients)) wait for a person at the client to
+    /// confirm each restore, as the client software does by default (default off: they let
+    /// the server confirm; see [`ClientSpec::restores_confirmed_at_client`] for one client).
+    pub fn seeded_clients_confirm_restores(mut self, on: bool) -> Self {
+        self.seeded_clients_confirm_restores = on;
+        self
+    }
     /// Virtual start time (Unix seconds); default: the real current time.
     pub fn start_time(mut self, unix_secs: i64) -> Self {
         self.start_time = Some(unix_secs);
@@ -206,6 +215,11 @@ impl SimBuilder {
         };
         let mut st = State::new(self.seed, cfg, now_ms);
         seed::seed_clients(&mut st, self.clients, self.seed);
+        if self.seeded_clients_confirm_restores {
+            for c in st.clients.values_mut() {
+                c.server_confirms_restore = false;
+            }
+        }
         for spec in &self.specs {
             seed::add_spec(&mut st, spec, self.seed);
         }

@@ -149,6 +149,25 @@
 //!   client). [`UrbackupServerBuilder::anonymous_first`] restores the specification's order.
 //! * **Expired sessions** lead to one new login (the origin never logs in again), and nothing
 //!   is retried blindly (the origin repeats failed calls up to 50 times).
+//! * **`set_global_setting`** (both surfaces) also sends the `internet_authkey` the server
+//!   showed before the save, as the web interface does. A server whose general settings were
+//!   never saved in the web interface has no stored key: it shows a random one and makes up
+//!   another on every settings reload (each save, each restart), so a save of one key looked
+//!   like a change of two, and Internet clients set up with the key shown lost it at the next
+//!   restart. Sending the shown key stores it once; on a server with a stored key it changes
+//!   nothing. A group save still makes such a server regenerate the key its groups inherit:
+//!   that is reported in the log, not as a failed save.
+//!
+//! ## Restores
+//!
+//! [`UrbackupServer::restore_files`] sends a folder as `path` and a single file as its folder
+//! plus a `filter` with its name, as the web interface does: the server takes `path` for a
+//! folder, and given a file it answers "ok" and then fails the restore ("Cannot read files
+//! from folder ..."). [`UrbackupServer::wait_for_restore_outcome`] judges the outcome from the
+//! restore's own log ([`RestoreOutcome`]), because `lastacts` lists failed restores like
+//! successful ones. A client that does not let the server confirm restores (the client
+//! software's default) keeps a restore queued until a person at the client confirms it:
+//! [`RestoreStarted::needs_client_confirmation`] says so before the wait begins.
 
 #![warn(missing_docs)]
 

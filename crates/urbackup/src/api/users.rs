@@ -86,7 +86,8 @@ impl UrbackupServer {
         if r.alread_exists {
             return Err(UrbackupError::UserAlreadyExists(username.to_owned()));
         }
-        if !r.add_ok {
+        let listed = r.users.iter().any(|u| u.name == username.to_lowercase());
+        if !r.add_ok || !listed {
             return Err(UrbackupError::access_denied(
                 "settings",
                 Some("useradd".into()),
@@ -104,7 +105,7 @@ impl UrbackupServer {
                     .param("userid", userid.to_string()),
             )
             .await?;
-        if !r.removeuser {
+        if !r.removeuser || r.users.iter().any(|u| u.id == userid) {
             return Err(UrbackupError::access_denied(
                 "settings",
                 Some("removeuser".into()),
