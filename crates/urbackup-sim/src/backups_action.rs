@@ -464,9 +464,15 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
                 return Reply::Json(json!({"err": "client_not_online"})).into();
             }
             let filter = ctx.get("filter");
-            let is_folder = match tree::lookup(&spec, &full) {
+            let (is_folder, matches) = match tree::lookup(&spec, &full) {
                 None => return Reply::Json(json!({"err": "internal_error"})).into(),
-                Some(found) => found.is_ok(),
+                Some(Ok(list)) => {
+                    let names: Vec<&str> = filter.split('/').filter(|n| !n.is_empty()).collect();
+                    let any =
+                        names.is_empty() || list.iter().any(|e| names.contains(&e.name.as_str()));
+                    (true, any)
+                }
+                Some(Err(_)) => (false, true),
             };
             // The server's name for a restore: the backup-relative path (a folder with a
             // trailing `/`), then the filter, bracketed when it lists several names.
@@ -480,7 +486,13 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
                 details.push_str(filter);
             }
             let key = if is_folder {
-                st.start_restore(cid, &details)
+                // A filter naming nothing in the folder leaves the client an empty list: the
+                // real client then fails the restore.
+                let failure = (!matches).then(|| {
+                    "Error enumerating files in \"\". No such file or directory (code: 2)"
+                        .to_string()
+                });
+                st.start_restore(cid, &details, failure)
             } else {
                 // The server lists `path` as a folder to build the restore's file list.
                 let folder = format!(

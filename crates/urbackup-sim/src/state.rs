@@ -332,6 +332,8 @@ pub struct Process {
     /// A restore the client must confirm and has not yet: it stays at "preparing" (pcdone
     /// -1) until then (`/_sim/confirm_restore`).
     pub awaiting_confirmation: bool,
+    /// The error line a restore ends with, if it fails (e.g. its filter names nothing).
+    pub failure: Option<String>,
 }
 
 /// A session.
@@ -1090,6 +1092,7 @@ impl State {
             stage: 0,
             path: String::new(),
             awaiting_confirmation: false,
+            failure: None,
         });
         true
     }
@@ -1114,13 +1117,16 @@ impl State {
             stage: 0,
             path: String::new(),
             awaiting_confirmation: false,
+            failure: None,
         });
     }
 
     /// Starts a restore of `details` (the server's name for it: the backup-relative path, a
     /// folder ending in `/`, followed by the filter) to client `cid`; returns the wait key.
     /// A client that does not let the server confirm restores keeps it waiting for a person.
-    pub fn start_restore(&mut self, cid: i64, details: &str) -> String {
+    /// With `failure`, the restore runs and then fails with that error line, as the real
+    /// client's does when, say, its filter names nothing in the folder.
+    pub fn start_restore(&mut self, cid: i64, details: &str, failure: Option<String>) -> String {
         let pid = self.next_process_id;
         self.next_process_id += 1;
         let logid = self.next_log_id;
@@ -1130,7 +1136,7 @@ impl State {
             .clients
             .get(&cid)
             .is_some_and(|c| !c.server_confirms_restore);
-        let msg = format!("Starting restore of \"{details}\"...");
+        let msg = format!("Starting restore of path \"{details}\"...");
         self.livelog(cid, 0, msg.clone(), t, Some(logid));
         self.processes.push(Process {
             id: pid,
@@ -1148,6 +1154,7 @@ impl State {
             stage: 0,
             path: details.to_string(),
             awaiting_confirmation,
+            failure,
         });
         self.restore_wait_key(2000.min(self.cfg.backup_duration_ms / 4))
     }
@@ -1397,23 +1404,44 @@ impl State {
                     i += 1;
                     continue;
                 }
+                if p.kind == ProcKind::Restore && p.stage == 0 && !p.stop {
+                    // The client has taken it (the real client's first lines).
+                    p.stage = 1;
+                    let t = p.start_ms / 1000;
+                    for m in [
+                        "Starting restore...",
+                        "Loading file list...",
+                        "Calculating download size...",
+                        "Downloading necessary file data...",
+                    ] {
+                        p.log_lines.push((0, t, m.into()));
+                        self.livelog(p.client_id, 0, m.into(), t, Some(p.logid));
+                    }
+                }
                 if now >= end || p.stop {
                     if p.kind == ProcKind::Restore {
                         let t = end.min(now) / 1000;
-                        let ok = !p.stop;
-                        let msg = if ok {
-                            "Restore finished successfully."
-                        } else {
-                            "Restore failed."
+                        let failure = match (&p.failure, p.stop) {
+                            (Some(f), _) => Some(f.clone()),
+                            (None, true) if !p.log_lines.iter().any(|l| l.0 == 2) => {
+                                Some("Restore was stopped".to_string())
+                            }
+                            (None, true) => Some(String::new()),
+                            (None, false) => None,
                         };
-                        p.log_lines.push((if ok { 0 } else { 2 }, t, msg.into()));
-                        self.livelog(
-                            p.client_id,
-                            if ok { 0 } else { 2 },
-                            msg.into(),
-                            t,
-                            Some(p.logid),
-                        );
+                        let ok = failure.is_none();
+                        let mut lines: Vec<(i64, String)> = match failure {
+                            None => vec![
+                                (0, "Applying file metadata...".into()),
+                                (0, "Restore finished successfully.".into()),
+                            ],
+                            Some(f) => vec![(2, f), (0, "Restore failed.".into())],
+                        };
+                        lines.retain(|(_, m)| !m.is_empty());
+                        for (level, m) in lines {
+                            p.log_lines.push((level, t, m.clone()));
+                            self.livelog(p.client_id, level, m, t, Some(p.logid));
+                        }
                         self.finish_log(&p, ok);
                         self.activities.push(Activity {
                             id: p.id,
@@ -1431,6 +1459,7 @@ impl State {
                     self.processes.remove(i);
                     continue;
                 }
+                self.processes[i] = p;
                 i += 1;
             }
         }

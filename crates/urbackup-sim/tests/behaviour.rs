@@ -1710,6 +1710,46 @@ async fn a_file_sent_as_restore_path_fails_with_an_error_log() {
         (log["restore"].as_i64(), log["errors"].as_i64()),
         (Some(1), Some(0))
     );
+    let id = log["id"].as_i64().unwrap().to_string();
+    let one = post(sim.addr(), "logs", &[("ses", &ses), ("logid", &id)])
+        .await
+        .json();
+    let data = one["log"]["data"].as_str().unwrap();
+    assert!(data.contains("Starting restore of path \""), "{data}");
+    assert!(
+        data.ends_with("-Restore finished successfully.\n"),
+        "{data}"
+    );
+    // A filter naming nothing in the folder: the restore runs, then fails (real 2.5.33).
+    post(
+        sim.addr(),
+        "backups",
+        &[
+            ("ses", &ses),
+            ("sa", "clientdl"),
+            ("clientid", &beta),
+            ("backupid", &bid),
+            ("path", &folder),
+            ("filter", "no-such-file.txt"),
+        ],
+    )
+    .await;
+    sim.advance(Duration::from_secs(60));
+    let logs = post(sim.addr(), "logs", &[("ses", &ses), ("ll", "0")])
+        .await
+        .json();
+    let log = &logs["logs"][0];
+    assert_eq!(
+        (log["restore"].as_i64(), log["errors"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let id = log["id"].as_i64().unwrap().to_string();
+    let one = post(sim.addr(), "logs", &[("ses", &ses), ("logid", &id)])
+        .await
+        .json();
+    let data = one["log"]["data"].as_str().unwrap();
+    assert!(data.contains("-Error enumerating files in"), "{data}");
+    assert!(data.ends_with("-Restore failed.\n"), "{data}");
 }
 
 /// Real 2.5.33: the global live log of a running server already holds its start-up lines,

@@ -51,6 +51,10 @@ struct Sc {
     add_user_after_login: bool,
     /// A restore of a file sent as `path` (it fails at once) before the request.
     failed_file_restore: bool,
+    /// A folder restore that succeeds, then one whose filter names nothing (it fails).
+    folder_restores: bool,
+    /// A group made with `groupadd` after a general save stored some global rows.
+    group_via_groupadd: bool,
 }
 
 impl Default for Sc {
@@ -71,6 +75,8 @@ impl Default for Sc {
             restart_after_login: false,
             add_user_after_login: false,
             failed_file_restore: false,
+            folder_restores: false,
+            group_via_groupadd: false,
         }
     }
 }
@@ -110,6 +116,16 @@ fn scenario(case: &str) -> Sc {
         | "logs__after-failed-file-restore"
         | "logs__failed-file-restore-log" => Sc {
             failed_file_restore: true,
+            ..d
+        },
+        "lastacts__after-restores"
+        | "logs__restore-log-success"
+        | "logs__restore-log-filter-nothing" => Sc {
+            folder_restores: true,
+            ..d
+        },
+        "settings__group-before-save" | "settings__group-save-regenerates-authkey" => Sc {
+            group_via_groupadd: true,
             ..d
         },
         "livelog__after-backups" | "livelog__all-clients" => Sc {
@@ -370,7 +386,7 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
             s.next_extra_id = 2;
         });
     }
-    if case == "settings__groupadd" {
+    if case == "settings__groupadd" || sc.group_via_groupadd {
         // a preceding general_save stored these global rows (archive via the archive pitfall)
         sim.with_state(|s| {
             let rows = s.settings.entry(0).or_default();
@@ -492,7 +508,7 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
     // map capture paths to paths that exist in the simulator's synthetic tree
     if case.starts_with("backups__files")
         || case.starts_with("backups__zipdl")
-        || case == "backups__clientdl-file-path"
+        || case.starts_with("backups__clientdl-file")
     {
         if let Some(s) = &ses {
             let l = common::post(
@@ -521,7 +537,9 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
                 .unwrap_or_default();
             if matches!(
                 case,
-                "backups__files-restore-flags" | "backups__clientdl-file-path"
+                "backups__files-restore-flags"
+                    | "backups__clientdl-file-path"
+                    | "backups__clientdl-file-as-filter"
             ) {
                 // captured on a server where the real client has id 1 and backup 4
                 overrides.insert("clientid".into(), "2".into());
@@ -530,6 +548,10 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
             let p = match case {
                 "backups__files-restore-flags" => Some("/home".to_string()),
                 "backups__clientdl-file-path" => Some(format!("/home/{file}")),
+                "backups__clientdl-file-as-filter" => {
+                    overrides.insert("filter".into(), file.clone());
+                    Some("/home".to_string())
+                }
                 "backups__files-subdir" => Some("/home".to_string()),
                 "backups__files-subdir2" | "backups__zipdl-dir" => Some(format!("/home/{dir}")),
                 "backups__filesdl-file" => Some(format!("/home/{file}")),
@@ -581,6 +603,49 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
         if case == "logs__failed-file-restore-log" {
             let id = sim.with_state(|s| s.next_log_id - 1);
             overrides.insert("logid".into(), id.to_string());
+        }
+    }
+    if sc.group_via_groupadd {
+        let ses = ses.clone().expect("a session");
+        let r = common::post(
+            addr,
+            "settings",
+            &[("ses", &ses), ("sa", "groupadd"), ("name", "capture-group")],
+        )
+        .await
+        .json();
+        assert_eq!(r["added_group"]["id"], 1, "{r}");
+    }
+    if sc.folder_restores {
+        let ses = ses.clone().expect("a session");
+        for filter in ["", "no-such-file.txt"] {
+            let r = common::post(
+                addr,
+                "backups",
+                &[
+                    ("ses", &ses),
+                    ("sa", "clientdl"),
+                    ("clientid", "2"),
+                    ("backupid", "3"),
+                    ("path", "/home"),
+                    ("filter", filter),
+                ],
+            )
+            .await
+            .json();
+            assert_eq!(r["ok"], "true", "{r}");
+            // The realclient here confirms restores itself: say yes, let it run.
+            sim.with_state(|s| s.answer_restore(2, true));
+            sim.advance(BACKUP);
+            let id = sim.with_state(|s| s.next_log_id - 1);
+            let wanted = match case {
+                "logs__restore-log-success" => filter.is_empty(),
+                "logs__restore-log-filter-nothing" => !filter.is_empty(),
+                _ => false,
+            };
+            if wanted {
+                overrides.insert("logid".into(), id.to_string());
+            }
         }
     }
     if sc.restart_after_login {

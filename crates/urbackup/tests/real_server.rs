@@ -747,6 +747,26 @@ async fn a_file_and_a_folder_restored_onto_the_clients_disk() {
             .any(|l| l.message.contains("Cannot start restore")),
         "{o:?}"
     );
+    eprintln!(
+        "a file sent as path: failed, as the simulator says: {:?}",
+        o.errors().map(|l| &l.message).collect::<Vec<_>>()
+    );
+
+    // A filter naming nothing in the folder: the client fails the restore.
+    let started = s
+        .restore_files(id, backup, &base, Some("urbackup-rs-no-such-file"))
+        .await
+        .unwrap();
+    let o = s
+        .wait_for_restore_outcome(&started, poll, limit, |_, _| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!o.succeeded(), "{o:?}");
+    eprintln!(
+        "a filter naming nothing: failed, as the simulator says: {:?}",
+        o.errors().map(|l| &l.message).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]

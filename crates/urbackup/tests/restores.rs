@@ -142,6 +142,28 @@ async fn the_simulator_fails_a_file_sent_as_path_like_the_real_server() {
 }
 
 #[tokio::test]
+async fn a_filter_naming_nothing_fails_on_the_client() {
+    let (sim, s) = scene_with_backups().await;
+    let alpha = sim.client_id("alpha").unwrap();
+    let (b, _, folder) = a_file_and_a_folder(&s, alpha).await;
+    let started = s
+        .restore_files(alpha, b, &folder, Some("no-such-file.txt"))
+        .await
+        .unwrap();
+    let o = s
+        .wait_for_restore_outcome(&started, POLL, LIMIT, |_, _| {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!o.succeeded());
+    assert!(
+        o.errors()
+            .any(|l| l.message.starts_with("Error enumerating files")),
+        "{o:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_restore_the_client_must_confirm_waits_until_someone_says_yes() {
     let (sim, s) = scene_with_backups().await;
     let delta = sim.client_id("delta").unwrap();

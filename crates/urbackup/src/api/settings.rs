@@ -365,6 +365,51 @@ pub(crate) fn strip_archive_annotations(archive: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The `settings` object of a capture of the real 2.5.33 server.
+    fn captured(file: &str) -> Settings {
+        let path = format!(
+            "{}/../../fixtures/real-2.5/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        settings_of(v["response"]["body_json"].as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_real_one_key_general_save_without_the_key_looks_like_two_changes() {
+        // What the crate used to send: only `max_sim_backups`. The server made up a new key.
+        let before = captured("settings__general-authkey-unsaved-before.json");
+        let after = captured("settings__general-save-one-key.json");
+        let e = verify_save(
+            &before,
+            &after,
+            &[("max_sim_backups", SettingValue::Int(8))],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("internet_authkey"), "{e}");
+        // Now the shown key goes with every general save.
+        assert_eq!(pinned_authkey(&before).as_deref(), Some("ibL3RyOVMd"));
+    }
+
+    #[test]
+    fn a_real_group_save_regenerating_the_inherited_key_verifies() {
+        let before = captured("settings__group-before-save.json");
+        let after = captured("settings__group-save-regenerates-authkey.json");
+        assert!(before
+            .diff_keys(&after)
+            .contains(&"internet_authkey".to_string()));
+        let changes = [("update_freq_full", SettingValue::Int(1_000_000))];
+        verify_save(&before, &after, &changes).unwrap();
+        // A real collateral change is still caught.
+        let mut moved = after.clone();
+        let s = moved.entries.get_mut("local_speed").unwrap();
+        s.own = Some(Value::String("1".into()));
+        s.use_mask = Some(2);
+        s.value = Value::String("1".into());
+        let e = verify_save(&before, &moved, &changes).unwrap_err();
+        assert!(e.to_string().contains("local_speed"), "{e}");
+    }
+
     #[test]
     fn archive_annotations_are_dropped() {
         let a = "every_c0=1&every_unit_c0=d&next_archival_0=123&timeleft_0=5&uuid_c0=ab";
