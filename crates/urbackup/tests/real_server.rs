@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use urbackup::{
-    BackupRef, BackupType, InstallerOS, LogFilter, LogLevel, UrbackupError, UrbackupServer,
+    BackupRef, BackupType, InstallerOS, LogFilter, LogLevel, SettingValue, UrbackupError,
+    UrbackupServer,
 };
 
 static TURN: Mutex<()> = Mutex::const_new(());
@@ -452,6 +453,21 @@ async fn users_and_groups_added_and_removed() {
     }
     let g = s.add_group(gname).await.expect("add group");
     assert!(s.get_groups().await.unwrap().iter().any(|x| x.id == g.id));
+    // A group save: only that key of the group's own moves (a never-saved global Internet
+    // auth key, which the group inherits, is made up anew by the server on this save).
+    let before = s.group_settings(g.id).await.unwrap();
+    s.change_group_settings(g.id, &[("update_freq_full", SettingValue::Int(1_000_000))])
+        .await
+        .expect("group save");
+    let after = s.group_settings(g.id).await.unwrap();
+    let moved: Vec<String> = before
+        .diff_keys(&after)
+        .into_iter()
+        .filter(|k| {
+            k != "internet_authkey" || before.get(k).unwrap().own != after.get(k).unwrap().own
+        })
+        .collect();
+    assert_eq!(moved, vec!["update_freq_full".to_string()]);
     s.remove_group(g.id).await.expect("remove group");
     assert!(!s.get_groups().await.unwrap().iter().any(|x| x.id == g.id));
 }
