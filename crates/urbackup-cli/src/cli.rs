@@ -82,6 +82,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Serve Prometheus metrics over HTTP
     Exporter(ExporterArgs),
+    /// Forget the cached session of this server and user (--all: of every server)
+    Logout(LogoutArgs),
 }
 
 impl Command {
@@ -105,6 +107,7 @@ impl Command {
             Command::Demo(_) => "demo",
             Command::Check(_) => "check",
             Command::Exporter(_) => "exporter",
+            Command::Logout(_) => "logout",
         }
     }
 }
@@ -549,6 +552,17 @@ pub struct ExporterArgs {
     /// counts
     #[arg(long, default_value_t = 8, value_name = "K")]
     pub backup_refresh_per_scrape: usize,
+}
+
+/// `logout`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "The CLI keeps the session of each server and user between runs (see --no-session-cache); logout deletes it here. UrBackup has no logout action: the server forgets the session by itself after 30 minutes without a request, or when it restarts."
+)]
+pub struct LogoutArgs {
+    /// Forget the cached sessions of every server and user
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Parses `26h`, `3d`...
