@@ -86,6 +86,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Zabbix: low-level discovery JSON of the clients, or their item values
     Zabbix(ZabbixArgs),
+    /// Forget the cached session of this server and user (--all: of every server)
+    Logout(LogoutArgs),
 }
 
 impl Command {
@@ -111,6 +113,7 @@ impl Command {
             Command::Exporter(_) => "exporter",
             Command::Report(_) => "report",
             Command::Zabbix(_) => "zabbix",
+            Command::Logout(_) => "logout",
         }
     }
 }
@@ -666,6 +669,17 @@ pub struct ExporterArgs {
     /// The health rule's limits (urbackup_client_backup_state).
     #[command(flatten)]
     pub health: HealthArgs,
+}
+
+/// `logout`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "The CLI keeps the session of each server and user between runs (see --no-session-cache); logout deletes it here. UrBackup has no logout action: the server forgets the session by itself after 30 minutes without a request, or when it restarts."
+)]
+pub struct LogoutArgs {
+    /// Forget the cached sessions of every server and user
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Parses `26h`, `3d`...

@@ -28,11 +28,13 @@
 //! `default` key, or the only profile). Within a profile, command-line flags win over the
 //! profile, and the profile over the environment.
 
+use crate::session_cache::SessionCache;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use urbackup::UrbackupServer;
 
@@ -79,6 +81,9 @@ pub struct ConnArgs {
     /// Send the clear password at login, as LDAP accounts need (use HTTPS)
     #[arg(long, global = true, help_heading = "Connection")]
     pub ldap: bool,
+    /// Neither use nor store a cached session: log in on every run [env: URBACKUP_NO_SESSION_CACHE=1]
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub no_session_cache: bool,
 }
 
 /// One profile of the config file.
@@ -144,10 +149,23 @@ pub struct Resolved {
     pub timeout: Option<f64>,
     /// Clear-password login.
     pub ldap: bool,
+    /// Where sessions are kept between runs (`None`: the cache is off).
+    pub session_cache: Option<Arc<SessionCache>>,
 }
 
 impl Resolved {
-    /// Builds the library handle (does not contact the server).
+    /// The session cache entry of this server and user.
+    pub fn cache_entry(&self) -> Result<Option<crate::session_cache::Entry>> {
+        let Some(cache) = &self.session_cache else {
+            return Ok(None);
+        };
+        let url = UrbackupServer::builder(&self.url).endpoint()?;
+        let password = self.password.as_deref().unwrap_or("");
+        Ok(Some(cache.entry(&url, &self.user, password)))
+    }
+
+    /// Builds the library handle (does not contact the server). With the session cache on,
+    /// the handle resumes the cached session and stores every new one.
     pub fn build(&self) -> Result<UrbackupServer> {
         let mut b = UrbackupServer::builder(&self.url)
             .credentials(&self.user, self.password.as_deref().unwrap_or(""))
@@ -168,6 +186,12 @@ impl Resolved {
             }
             let d = Duration::from_secs_f64(t);
             b = b.timeout(d).connect_timeout(d.min(Duration::from_secs(10)));
+        }
+        if let Some(entry) = self.cache_entry()? {
+            if let Some(session) = entry.load() {
+                b = b.resume_session(session);
+            }
+            b = b.on_session_change(move |s| entry.store(s));
         }
         Ok(b.build()?)
     }
@@ -383,6 +407,7 @@ fn from_profile(args: &ConnArgs, name: &str, p: &Profile, use_env: bool) -> Resu
         insecure: args.insecure || p.insecure,
         timeout: args.timeout.or(p.timeout),
         ldap: args.ldap || p.ldap,
+        session_cache: None,
     })
 }
 

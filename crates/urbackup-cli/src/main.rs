@@ -10,6 +10,7 @@ mod commands;
 mod config;
 mod output;
 mod progress;
+mod session_cache;
 
 use anyhow::Result;
 use clap::Parser;
@@ -137,8 +138,23 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::Demo(args) => return commands::demo::run(args, &style).await,
         _ => {}
     }
+    if let Command::Logout(a) = &cli.command {
+        if a.all {
+            return commands::logout_all(&style);
+        }
+    }
     let cfg = config::load(cli.conn.config.as_deref())?;
     let mut targets = config::resolve(&cli.conn, &cfg)?;
+    if let Command::Logout(_) = &cli.command {
+        return commands::logout(&targets, &style);
+    }
+    let cache_off = cli.conn.no_session_cache || session_cache::disabled_by_env();
+    if let Some(cache) = session_cache::SessionCache::locate().filter(|_| !cache_off) {
+        let cache = std::sync::Arc::new(cache);
+        for t in &mut targets {
+            t.session_cache = Some(cache.clone());
+        }
+    }
 
     // The fleet commands read every server given, one task each.
     if matches!(

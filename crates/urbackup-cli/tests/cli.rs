@@ -51,8 +51,10 @@ fn bare() -> Command {
     ] {
         c.env_remove(v);
     }
+    // The session cache is off here; tests/session_cache.rs tests it.
     c.env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
         .env("HOME", "/nonexistent/urbackup-cli-tests")
+        .env("URBACKUP_NO_SESSION_CACHE", "1")
         .env("NO_COLOR", "1")
         .timeout(Duration::from_secs(60));
     c
@@ -1167,6 +1169,7 @@ fn plain(body: &str) -> String {
 /// Starts `urbackup exporter` on a free port against `sim`, with `extra` arguments.
 fn start_exporter(sim: &SimServer, extra: &[&str]) -> Exporter {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
+        .env("URBACKUP_NO_SESSION_CACHE", "1")
         .args([
             "--url",
             &sim.url(),
@@ -1639,6 +1642,7 @@ fn help_everywhere_and_completions() {
 fn logs_tail_follow_prints_new_lines() {
     let sim = sim();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
+        .env("URBACKUP_NO_SESSION_CACHE", "1")
         .args([
             "--url",
             &sim.url(),
@@ -1757,6 +1761,7 @@ fn restore_outcomes_come_from_the_restore_log() {
 
     // Refused at the client while the CLI waits: reported as failed from the log, exit 1.
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
+        .env("URBACKUP_NO_SESSION_CACHE", "1")
         .args(["--url", &sim.url(), "--user", "admin", "--output", "json"])
         .args([
             "backups",

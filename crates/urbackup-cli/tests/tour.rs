@@ -30,6 +30,8 @@ fn the_real_server_tour_passes_against_the_simulator() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../scripts/real-server-tour.sh"
     );
+    // The tour runs with the session cache on, in a directory of its own.
+    let cache = tempfile::tempdir().unwrap();
     let out = Command::new("bash")
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_urbackup"))
@@ -42,6 +44,8 @@ fn the_real_server_tour_passes_against_the_simulator() {
         .env_remove("URBACKUP_PROFILE")
         .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
         .env("HOME", "/nonexistent/urbackup-cli-tests")
+        .env("URBACKUP_SESSION_DIR", cache.path())
+        .env_remove("URBACKUP_NO_SESSION_CACHE")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -71,6 +71,11 @@ impl UrbackupServer {
     pub fn forget_session(&self) {
         self.inner.forget_session()
     }
+
+    /// Like [`crate::UrbackupServer::session`].
+    pub fn session(&self) -> Option<crate::Session> {
+        self.inner.session()
+    }
 }
 
 impl UrbackupServerBuilder {

@@ -2,6 +2,7 @@
 
 use crate::error::{Result, UrbackupError};
 use crate::secret::Secret;
+use crate::session::{Session, SessionObserver};
 use crate::transport::{Limits, LoginInfo, LoginMethod, Transport, TransportConfig};
 use std::fmt;
 use std::path::Path;
@@ -64,6 +65,14 @@ impl UrbackupServer {
     pub fn forget_session(&self) {
         self.transport.forget_session()
     }
+
+    /// The session in use, to resume it in another process with
+    /// [`UrbackupServerBuilder::resume_session`]; `None` before the first login, after
+    /// [`forget_session`](Self::forget_session), or after the server refused the session
+    /// and no new login succeeded.
+    pub fn session(&self) -> Option<Session> {
+        self.transport.session()
+    }
 }
 
 /// Builds an [`UrbackupServer`].
@@ -90,6 +99,8 @@ pub struct UrbackupServerBuilder {
     user_agent: String,
     certs: Vec<std::result::Result<Vec<u8>, String>>,
     accept_invalid_certs: bool,
+    resume: Option<Session>,
+    observer: Option<SessionObserver>,
 }
 
 impl fmt::Debug for UrbackupServerBuilder {
@@ -102,6 +113,8 @@ impl fmt::Debug for UrbackupServerBuilder {
             .field("login_method", &self.login_method)
             .field("limits", &self.limits)
             .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .field("resume_session", &self.resume)
+            .field("on_session_change", &self.observer.is_some())
             .finish()
     }
 }
@@ -119,7 +132,39 @@ impl UrbackupServerBuilder {
             user_agent: concat!("urbackup-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             certs: Vec::new(),
             accept_invalid_certs: false,
+            resume: None,
+            observer: None,
         }
+    }
+
+    /// The action endpoint the handle will talk to (`.../x`, without credentials or query):
+    /// the same text as [`UrbackupServer::url`], e.g. a key to store sessions under.
+    pub fn endpoint(&self) -> Result<String> {
+        Ok(crate::transport::endpoint_url(&self.url)?.0.into())
+    }
+
+    /// Starts with a session made earlier (by another process, see
+    /// [`UrbackupServer::session`]) instead of logging in: the first call is then one
+    /// request. A server that has forgotten the session (30 minutes idle, a restart) answers
+    /// as if none was given; the call then logs in once with the credentials and is repeated,
+    /// as for any expired session. That holds for writes too: the server checks the session
+    /// before it does anything, so a write refused for lack of a session was not executed.
+    /// The credentials are still needed for that login.
+    pub fn resume_session(mut self, session: Session) -> Self {
+        self.resume = Some(session);
+        self
+    }
+
+    /// Calls `observer` with every new session (after each login) and with `None` when the
+    /// session is gone ([`UrbackupServer::forget_session`], or refused by the server with no
+    /// new login possible), e.g. to keep a stored copy current. It runs on the task that
+    /// made the call, between the login and the call's repeat: keep it short.
+    pub fn on_session_change(
+        mut self,
+        observer: impl Fn(Option<&Session>) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(std::sync::Arc::new(observer));
+        self
     }
 
     /// The UrBackup user and password (spec: `username`, `password`).
@@ -256,6 +301,8 @@ impl UrbackupServerBuilder {
             user_agent: self.user_agent,
             root_certificates_pem: certs,
             accept_invalid_certs: self.accept_invalid_certs,
+            resume: self.resume,
+            observer: self.observer,
         })?;
         Ok(UrbackupServer {
             transport: Arc::new(transport),

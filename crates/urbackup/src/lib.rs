@@ -38,6 +38,10 @@
 //!   concurrent callers wait for one login. When the server answers with its
 //!   expired-session shape (after 30 minutes idle, or a restart), the call logs in again once
 //!   and is repeated; a second refusal is [`UrbackupError::AccessDenied`].
+//! * **Sessions across processes.** [`UrbackupServer::session`] exports the session,
+//!   [`UrbackupServerBuilder::resume_session`] starts a handle with it (no login: a read is
+//!   one request), [`UrbackupServerBuilder::on_session_change`] reports every new login; a
+//!   resumed session the server has forgotten takes the same one-login-one-repeat path.
 //! * **Errors.** The server answers everything with HTTP 200; the in-body error shapes
 //!   (`{"error":1}`, empty bodies, `{"err":"access_denied"}`...) are mapped in one table.
 //!   Login failures say which: [`AuthFailure::UnknownUser`], [`AuthFailure::WrongPassword`],
@@ -187,6 +191,7 @@ mod http;
 mod legacy;
 pub mod models;
 mod secret;
+mod session;
 mod stream;
 mod transport;
 
@@ -197,4 +202,5 @@ pub use health::{
     BackupKind, BackupState, ClientHealth, HealthPolicy, KindHealth, ServerSwitches, Severity,
 };
 pub use models::*;
+pub use session::Session;
 pub use transport::{LoginInfo, LoginMethod};

@@ -8,6 +8,7 @@
 use crate::error::{snippet, AuthFailure, Result, UrbackupError};
 use crate::http::{HttpClient, HttpError, Response, TlsOptions};
 use crate::secret::Secret;
+use crate::session::{Session, SessionObserver};
 use crate::stream::ListSplitter;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -134,7 +135,7 @@ impl Default for Limits {
 }
 
 /// What the last successful login reported.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoginInfo {
     /// The session is the anonymous admin session (the server has no users).
     pub anonymous: bool,
@@ -180,6 +181,8 @@ pub(crate) struct Transport {
     /// The server refused an anonymous login once: it has users, skip that probe next time.
     has_users: AtomicBool,
     last_login: Mutex<Option<LoginInfo>>,
+    /// Told of every new session and of a session that is gone.
+    observer: Option<SessionObserver>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -248,6 +251,9 @@ pub(crate) struct TransportConfig {
     pub user_agent: String,
     pub root_certificates_pem: Vec<Vec<u8>>,
     pub accept_invalid_certs: bool,
+    /// A session made earlier (by another process) to use until the server refuses it.
+    pub resume: Option<Session>,
+    pub observer: Option<SessionObserver>,
 }
 
 impl Transport {
@@ -265,6 +271,16 @@ impl Transport {
             },
         )
         .map_err(UrbackupError::InvalidInput)?;
+        let (slot, last_login) = match cfg.resume {
+            Some(s) if !s.token().is_empty() => (
+                SessionSlot {
+                    token: Some(s.token().clone()),
+                    generation: 0,
+                },
+                Some(s.login_info().clone()),
+            ),
+            _ => (SessionSlot::default(), None),
+        };
         Ok(Transport {
             http,
             endpoint,
@@ -274,10 +290,11 @@ impl Transport {
             login_method: cfg.login_method,
             anonymous_first: cfg.anonymous_first,
             limits: cfg.limits,
-            session: RwLock::new(SessionSlot::default()),
+            session: RwLock::new(slot),
             login_lock: tokio::sync::Mutex::new(()),
             has_users: AtomicBool::new(false),
-            last_login: Mutex::new(None),
+            last_login: Mutex::new(last_login),
+            observer: cfg.observer,
         })
     }
 
@@ -287,6 +304,18 @@ impl Transport {
 
     pub(crate) fn last_login(&self) -> Option<LoginInfo> {
         self.last_login.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// The session in use, if any (made by a login of this handle or resumed).
+    pub(crate) fn session(&self) -> Option<Session> {
+        let (token, _) = self.current()?;
+        Some(Session::new(token, self.last_login().unwrap_or_default()))
+    }
+
+    fn notify(&self, session: Option<&Session>) {
+        if let Some(observer) = &self.observer {
+            observer(session);
+        }
     }
 
     /// Calls an action and decodes its reply as `T`.
@@ -458,20 +487,44 @@ impl Transport {
                 return Ok((t, g));
             }
         }
-        let (token, info) = self.perform_login().await?;
-        let mut slot = self.session.write().unwrap_or_else(|p| p.into_inner());
-        slot.token = Some(token.clone());
-        slot.generation += 1;
+        let (token, info) = match self.perform_login().await {
+            Ok(ok) => ok,
+            Err(e) => {
+                // The server refused the session of generation `stale`: it is of no use any
+                // more, even though no new one could be made.
+                if stale.is_some() && self.clear_session(stale) {
+                    self.notify(None);
+                }
+                return Err(e);
+            }
+        };
+        let generation = {
+            let mut slot = self.session.write().unwrap_or_else(|p| p.into_inner());
+            slot.token = Some(token.clone());
+            slot.generation += 1;
+            slot.generation
+        };
         if let Ok(mut l) = self.last_login.lock() {
-            *l = Some(info);
+            *l = Some(info.clone());
         }
-        Ok((token, slot.generation))
+        self.notify(Some(&Session::new(token.clone(), info)));
+        Ok((token, generation))
+    }
+
+    /// Drops the session (of generation `only`, if given); true when there was one.
+    fn clear_session(&self, only: Option<u64>) -> bool {
+        let mut slot = self.session.write().unwrap_or_else(|p| p.into_inner());
+        if only.is_some_and(|g| g != slot.generation) {
+            return false;
+        }
+        slot.token.take().is_some()
     }
 
     /// Forgets the session (the next call logs in again).
     pub(crate) fn forget_session(&self) {
-        let mut slot = self.session.write().unwrap_or_else(|p| p.into_inner());
-        slot.token = None;
+        if self.clear_session(None) {
+            self.notify(None);
+        }
     }
 
     /// Makes sure a session exists, logging in if needed.

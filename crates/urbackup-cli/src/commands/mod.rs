@@ -157,6 +157,50 @@ pub async fn run_all_profiles(cmd: Command, targets: Vec<Resolved>, style: &Styl
     Ok(u8::from(failed))
 }
 
+/// `logout`: forgets the cached session of each target (no request: the server has no
+/// logout action).
+pub fn logout(targets: &[Resolved], style: &Style) -> Result<u8> {
+    let Some(cache) = crate::session_cache::SessionCache::locate() else {
+        bail!("no session cache directory is known on this system");
+    };
+    let cache = std::sync::Arc::new(cache);
+    let mut forgotten = Vec::new();
+    let mut lines = Vec::new();
+    for t in targets {
+        let url = UrbackupServer::builder(&t.url).endpoint()?;
+        let entry = cache.entry(&url, &t.user, "");
+        let was = entry.forget()?;
+        let who = if t.user.is_empty() {
+            format!("the anonymous session at {url}")
+        } else {
+            format!("the session of {} at {url}", t.user)
+        };
+        lines.push(if was {
+            format!("forgot {who}")
+        } else {
+            format!("no cached session: {who}")
+        });
+        forgotten.push(serde_json::json!({"url": url, "user": t.user, "forgotten": was}));
+    }
+    Output::done(lines.join("\n"), serde_json::Value::Array(forgotten)).print(style)?;
+    Ok(0)
+}
+
+/// `logout --all`: forgets every cached session.
+pub fn logout_all(style: &Style) -> Result<u8> {
+    let Some(cache) = crate::session_cache::SessionCache::locate() else {
+        bail!("no session cache directory is known on this system");
+    };
+    let n = cache.forget_all()?;
+    let dir = cache.dir().display().to_string();
+    let message = format!(
+        "forgot {n} cached session{} in {dir}",
+        if n == 1 { "" } else { "s" }
+    );
+    Output::done(message, serde_json::json!({"forgotten": n, "dir": dir})).print(style)?;
+    Ok(0)
+}
+
 /// Finds a client by name (one `status` request).
 pub async fn client_by_name(ctx: &Ctx, name: &str) -> Result<ClientStatus> {
     match ctx.server.get_client_status_by_name(name).await {
