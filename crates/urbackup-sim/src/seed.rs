@@ -19,6 +19,7 @@ pub struct ClientSpec {
     pub(crate) file_off: bool,
     pub(crate) image_off: bool,
     pub(crate) last_failed: bool,
+    pub(crate) aged_secs: i64,
 }
 
 impl ClientSpec {
@@ -38,6 +39,7 @@ impl ClientSpec {
             file_off: false,
             image_off: false,
             last_failed: false,
+            aged_secs: 0,
         }
     }
     /// Online (connected) or offline.
@@ -101,6 +103,12 @@ impl ClientSpec {
     /// `file_ok: false` (the server's verdict) and one issue in `last_filebackup_issues`.
     pub fn last_backup_failed(mut self) -> Self {
         self.last_failed = true;
+        self
+    }
+    /// Moves the client's backup history `secs` seconds into the past (a client whose last
+    /// backup is days old, while the server's own verdict is still OK).
+    pub fn backups_older_by(mut self, secs: i64) -> Self {
+        self.aged_secs = secs.max(0);
         self
     }
     /// Restores to this client wait until a person at the client confirms them (the
@@ -332,6 +340,14 @@ pub fn add_spec(st: &mut State, spec: &ClientSpec, seed: u64) -> i64 {
         add_history(st, &mut c, &mut rng, spec.file_backups, nimage);
         c.file_ok = spec.file_backups > 0;
         c.image_ok = nimage > 0;
+    }
+    if spec.aged_secs > 0 {
+        for b in &mut c.file_backups {
+            b.backuptime -= spec.aged_secs;
+        }
+        for b in &mut c.image_backups {
+            b.backuptime -= spec.aged_secs;
+        }
     }
     if spec.last_failed {
         st.add_log(StoredLog {
