@@ -28,7 +28,8 @@ fn sim(clients: Vec<ClientSpec>) -> SimServer {
 /// east and west (live) and down (stopped: its port refuses connections).
 struct Fleet {
     east: SimServer,
-    west: SimServer,
+    /// Kept alive for the exporter and the reports.
+    _west: SimServer,
     _dir: tempfile::TempDir,
     config: PathBuf,
 }
@@ -84,7 +85,7 @@ fn fleet() -> Fleet {
     }
     Fleet {
         east,
-        west,
+        _west: west,
         _dir: dir,
         config,
     }
