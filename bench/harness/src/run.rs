@@ -855,9 +855,7 @@ impl Runner {
             &self.bin("urbackup"),
             &self.bin("urbackup-bench"),
             &self.o.out,
-            servers,
-            clients,
-            rounds,
+            (servers, clients, rounds),
             |n| self.log(n),
             |c| me.env(c),
         )?;

@@ -141,14 +141,12 @@ fn scrape(addr: &str) -> Result<(f64, String)> {
     Ok((wall, body.to_string()))
 }
 
-/// Runs part 6. `env` sets the children's environment (password, HOME, no session cache).
+/// Runs part 6 over `servers` x `clients`, timing `rounds` scrapes. `env` sets the children's environment (password, HOME, no session cache).
 pub fn run(
     urbackup: &Path,
     bench: &Path,
     out: &Path,
-    servers: usize,
-    clients: usize,
-    rounds: usize,
+    (servers, clients, rounds): (usize, usize, usize),
     log: impl Fn(&str) -> Stdio,
     env: impl Fn(&mut Command),
 ) -> Result<ScrapeResult> {
