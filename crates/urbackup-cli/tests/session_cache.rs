@@ -153,7 +153,10 @@ fn a_warm_run_is_one_request() {
         let (warm, requests, logins) = status(&sim, &dir);
         assert_eq!((requests, logins), (1, 0), "one status request");
         assert_eq!(sim.requests("status"), 1);
-        assert_eq!(without_last_seen(&warm.stdout), without_last_seen(&cold.stdout));
+        assert_eq!(
+            without_last_seen(&warm.stdout),
+            without_last_seen(&cold.stdout)
+        );
         assert!(warm.stderr.is_empty(), "{}", warm.stderr);
     }
     assert_eq!(token(&file), first, "the entry is not rewritten");
