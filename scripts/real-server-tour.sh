@@ -186,7 +186,7 @@ port=$((20000 + RANDOM % 20000))
 EXP_PID=$!
 for _ in $(seq 1 50); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/metrics')" 2>/dev/null && break; sleep 0.2; done
 step exporter 0 -- python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$port/metrics').read().decode())"
-expect "exporter: up and the client's series" "re.search(r'^urbackup_up(\{[^}]*\})? 1$', t, re.M) and '$C' in t"
+expect "exporter: up and the client's series" "re.search(r'^urbackup_up(\{[^}]*\})? 1(\.0)?$', t, re.M) and '$C' in t"
 kill "$EXP_PID" 2>/dev/null; wait "$EXP_PID" 2>/dev/null; EXP_PID=
 
 step wrong-password 1 -- env URBACKUP_PASSWORD=urbackup-rs-wrong "$U" status

@@ -8,6 +8,7 @@ mod floor;
 mod ours;
 mod procs;
 mod run;
+mod scrape;
 mod stats;
 mod worker;
 
@@ -65,8 +66,8 @@ enum Cmd {
         /// Where results and logs go.
         #[arg(long)]
         out: PathBuf,
-        /// Parts to run (1 warm, 2 one-shot, 3 requests, 4 RSS, 5 fleet).
-        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
+        /// Parts to run (1 warm, 2 one-shot, 3 requests, 4 RSS, 5 fleet, 6 exporter scrape).
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6")]
         parts: Vec<u32>,
         /// Clients per simulated server in the fleet (part 5).
         #[arg(long, default_value_t = 100)]

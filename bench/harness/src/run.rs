@@ -99,6 +99,8 @@ struct Rows {
     /// (contender, median peak RSS bytes, median wall ms)
     rss: Vec<(String, f64, f64)>,
     json_bytes: usize,
+    /// Part 6 (scrape.rs).
+    scrape: Option<crate::scrape::ScrapeResult>,
     /// (latency ms, contender, bytes printed by the one-shot)
     printed: Vec<(u64, String, usize)>,
     /// (contender, mean ms, stddev ms) of the hyperfine cross-check
@@ -230,6 +232,7 @@ impl Runner {
                 3 => self.part_requests(),
                 4 => self.part_rss(),
                 5 => self.part_fleet(),
+                6 => self.part_scrape(),
                 _ => Err(anyhow!("no part {part}")),
             };
             if let Err(e) = res {
@@ -839,6 +842,37 @@ impl Runner {
         Ok(())
     }
 
+    /// Part 6: one exporter scrape over a fleet (scrape.rs).
+    fn part_scrape(&mut self) -> Result<()> {
+        let (servers, clients, rounds) = if self.o.quick {
+            (20, 1000, 3)
+        } else {
+            (100, 1000, 10)
+        };
+        println!("\n== 6. exporter: one scrape of `--all-profiles exporter` over {servers} servers x {clients} clients");
+        let me = self.clone_env();
+        let res = crate::scrape::run(
+            &self.bin("urbackup"),
+            &self.bin("urbackup-bench"),
+            &self.o.out,
+            (servers, clients, rounds),
+            |n| self.log(n),
+            |c| me.env(c),
+        )?;
+        println!(
+            "  median {:.2} s (n={}, MAD {:.1}%), peak RSS {:.1} MiB, {} requests per scrape, {} samples",
+            res.median_s,
+            res.rounds,
+            res.mad_pct,
+            res.rss_bytes as f64 / 1048576.0,
+            res.requests,
+            res.samples
+        );
+        self.r["scrape"] = res.json();
+        self.rows.scrape = Some(res);
+        Ok(())
+    }
+
     fn error(&mut self, msg: String) {
         eprintln!("  ! {msg}");
         self.rows.errors.push(msg);
@@ -1144,6 +1178,10 @@ impl Runner {
                 ));
             }
         }
+        if let Some(r) = &self.rows.scrape {
+            ratios.extend(r.ratios());
+            goals.extend(r.goals());
+        }
         (ratios, goals)
     }
 
@@ -1346,6 +1384,9 @@ impl Runner {
                     );
                 }
             }
+        }
+        if let Some(r) = &self.rows.scrape {
+            let _ = write!(s, "\n{}", r.markdown());
         }
         let _ = writeln!(s, "\n### Goals\n");
         let _ = writeln!(s, "| goal | result | measured |");

@@ -80,8 +80,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Nagios/Icinga/Checkmk plugin: one status line, perfdata, exit 0/1/2/3
     Check(CheckArgs),
-    /// Serve Prometheus metrics over HTTP
+    /// Serve Prometheus metrics over HTTP (one server, several profiles or --all-profiles)
     Exporter(ExporterArgs),
+    /// The fleet at a glance: a summary per server and the clients that need attention
+    Report(ReportArgs),
+    /// Zabbix: low-level discovery JSON of the clients, or their item values
+    Zabbix(ZabbixArgs),
     /// Forget the cached session of this server and user (--all: of every server)
     Logout(LogoutArgs),
 }
@@ -107,6 +111,8 @@ impl Command {
             Command::Demo(_) => "demo",
             Command::Check(_) => "check",
             Command::Exporter(_) => "exporter",
+            Command::Report(_) => "report",
+            Command::Zabbix(_) => "zabbix",
             Command::Logout(_) => "logout",
         }
     }
@@ -130,6 +136,69 @@ pub struct StatusArgs {
     /// Only this client (repeatable)
     #[arg(long, value_name = "NAME")]
     pub client: Vec<String>,
+    /// The health rule's limits (a FILE/IMAGE column says `stale` past them).
+    #[command(flatten)]
+    pub health: HealthArgs,
+}
+
+/// The limits of the health rule (`urbackup::HealthPolicy`), shared by `status`, `check`,
+/// `report`, `zabbix` and `exporter`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HealthArgs {
+    /// A client's last file backup older than this is stale, WARNING (e.g. 26h, 3d)
+    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+    pub file_warning: Option<i64>,
+    /// A client's last file backup older than this is stale, CRITICAL
+    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+    pub file_critical: Option<i64>,
+    /// A client's last image backup older than this is stale, WARNING
+    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+    pub image_warning: Option<i64>,
+    /// A client's last image backup older than this is stale, CRITICAL
+    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+    pub image_critical: Option<i64>,
+    /// How bad a kind that was never backed up is (default: warning)
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub never: Option<SeverityArg>,
+    /// The server's version (e.g. 2.5.33; its web API does not report it): clients with an
+    /// older version are counted as outdated
+    #[arg(long, value_name = "VERSION")]
+    pub server_version: Option<String>,
+}
+
+impl HealthArgs {
+    /// The library's policy.
+    pub fn policy(&self) -> urbackup::HealthPolicy {
+        urbackup::HealthPolicy {
+            file_warning: self.file_warning,
+            file_critical: self.file_critical,
+            image_warning: self.image_warning,
+            image_critical: self.image_critical,
+            never: self.never.map(SeverityArg::severity),
+            server_version: self.server_version.clone(),
+        }
+    }
+}
+
+/// A severity on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    /// Not a problem.
+    Ok,
+    /// WARNING.
+    Warning,
+    /// CRITICAL.
+    Critical,
+}
+
+impl SeverityArg {
+    fn severity(self) -> urbackup::Severity {
+        match self {
+            SeverityArg::Ok => urbackup::Severity::Ok,
+            SeverityArg::Warning => urbackup::Severity::Warning,
+            SeverityArg::Critical => urbackup::Severity::Critical,
+        }
+    }
 }
 
 /// `client ...`.
@@ -504,18 +573,9 @@ pub struct DemoArgs {
     after_help = "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (server unreachable, login failed, any error).\nCost: one `status` request after the login.\nExample: urbackup check --file-warning 26h --file-critical 3d --offline-warning 1"
 )]
 pub struct CheckArgs {
-    /// WARNING when a client's last file backup is older (e.g. 26h, 3d)
-    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
-    pub file_warning: Option<i64>,
-    /// CRITICAL when a client's last file backup is older
-    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
-    pub file_critical: Option<i64>,
-    /// WARNING when a client's last image backup is older
-    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
-    pub image_warning: Option<i64>,
-    /// CRITICAL when a client's last image backup is older
-    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
-    pub image_critical: Option<i64>,
+    /// The health rule's limits.
+    #[command(flatten)]
+    pub health: HealthArgs,
     /// WARNING from this many clients with failed backups (the server's own verdict)
     #[arg(long, value_name = "COUNT")]
     pub failed_warning: Option<usize>,
@@ -537,6 +597,60 @@ pub struct CheckArgs {
     /// Ignore failed image backups (count file backups only)
     #[arg(long)]
     pub ignore_images: bool,
+    /// Output: one Nagios/Icinga line with perfdata, or Checkmk local-check lines (one
+    /// service per client)
+    #[arg(long, value_enum, default_value_t = CheckFormat::Nagios, value_name = "FORMAT")]
+    pub format: CheckFormat,
+    /// With --format checkmk: each client's service in a piggyback section for the host of
+    /// the client's name (`<<<<name>>>>`)
+    #[arg(long)]
+    pub piggyback: bool,
+}
+
+/// The output of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// `URBACKUP STATE - summary | perfdata` (Nagios, Icinga, Naemon, Checkmk's classic checks)
+    Nagios,
+    /// Checkmk local checks: `<status> "<service>" <perfdata> <text>`, one line per client
+    Checkmk,
+}
+
+/// `report`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Formats: --output table (default), json, csv, markdown, html (one self-contained file: inline CSS, no scripts, for a mail).\nExit codes like `check`: 0 all fine, 1 something needs a look (warning), 2 critical (failed backups, an unreachable server), 3 nothing could be read.\nExample (cron mails only on trouble): urbackup --all-profiles report --file-warning 26h --output html > fleet.html || mail-it fleet.html"
+)]
+pub struct ReportArgs {
+    /// The health rule's limits.
+    #[command(flatten)]
+    pub health: HealthArgs,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `zabbix`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Discovery: `urbackup zabbix discovery` prints {\"data\": [{\"{#SERVER}\": ..., \"{#CLIENT}\": ...}, ...]} for a Zabbix low-level discovery rule.\nValues: `urbackup zabbix values` prints one JSON object keyed by server and client with each client's health, for a master item and dependent items (JSONPath $.servers.SERVER.clients.CLIENT.file_state)."
+)]
+pub struct ZabbixArgs {
+    /// What to print
+    #[arg(value_enum)]
+    pub what: ZabbixWhat,
+    /// The health rule's limits.
+    #[command(flatten)]
+    pub health: HealthArgs,
+}
+
+/// `zabbix discovery` or `zabbix values`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ZabbixWhat {
+    /// Low-level discovery JSON
+    Discovery,
+    /// Item values
+    Values,
 }
 
 /// `exporter`.
@@ -552,6 +666,9 @@ pub struct ExporterArgs {
     /// counts
     #[arg(long, default_value_t = 8, value_name = "K")]
     pub backup_refresh_per_scrape: usize,
+    /// The health rule's limits (urbackup_client_backup_state).
+    #[command(flatten)]
+    pub health: HealthArgs,
 }
 
 /// `logout`.

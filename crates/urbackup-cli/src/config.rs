@@ -54,9 +54,10 @@ pub struct ConnArgs {
     /// Config file with profiles [env: URBACKUP_CONFIG; default: urbackup/config.toml in the platform config dir]
     #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
     pub config: Option<PathBuf>,
-    /// Use the profile NAME of the config file [env: URBACKUP_PROFILE]
+    /// Use the profile NAME of the config file [env: URBACKUP_PROFILE]; repeat it to read
+    /// several servers at once (read commands, exporter, report, zabbix)
     #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
-    pub profile: Option<String>,
+    pub profile: Vec<String>,
     /// Run a read command against every profile concurrently; rows get a `server` column
     #[arg(long, global = true, help_heading = "Connection", conflicts_with_all = ["url", "profile"])]
     pub all_profiles: bool,
@@ -316,10 +317,25 @@ pub fn resolve(args: &ConnArgs, cfg: &ConfigFile) -> Result<Vec<Resolved>> {
             .map(|(name, p)| from_profile(args, name, p, false))
             .collect();
     }
-    let named = args.profile.clone().or_else(|| env("URBACKUP_PROFILE"));
-    if let Some(name) = named {
-        let p = cfg.profile(&name)?;
-        return Ok(vec![from_profile(args, &name, p, true)?]);
+    let named: Vec<String> = if args.profile.is_empty() {
+        env("URBACKUP_PROFILE").into_iter().collect()
+    } else {
+        args.profile.clone()
+    };
+    if !named.is_empty() {
+        let mut out: Vec<Resolved> = Vec::new();
+        for name in &named {
+            if out
+                .iter()
+                .any(|r| r.profile.as_deref() == Some(name.as_str()))
+            {
+                continue;
+            }
+            let p = cfg.profile(name)?;
+            // Several servers: each from its profile alone, as with --all-profiles.
+            out.push(from_profile(args, name, p, named.len() == 1)?);
+        }
+        return Ok(out);
     }
     if args.url.is_some() || env("URBACKUP_URL").is_some() {
         return Ok(vec![from_profile(args, "", &Profile::default(), true)?]);

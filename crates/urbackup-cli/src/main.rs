@@ -63,7 +63,13 @@ fn main() -> ExitCode {
 
     // One server: one thread (the tool waits on the network, and a single thread keeps its
     // memory small). Every profile at once: all cores, as each login costs a PBKDF2 hash.
-    let mut builder = if cli.conn.all_profiles {
+    let many = cli.conn.all_profiles
+        || cli.conn.profile.len() > 1
+        || matches!(
+            cli.command,
+            Command::Exporter(_) | Command::Report(_) | Command::Zabbix(_)
+        );
+    let mut builder = if many {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
@@ -150,10 +156,25 @@ async fn run(cli: Cli) -> Result<u8> {
         }
     }
 
-    if cli.conn.all_profiles {
+    // The fleet commands read every server given, one task each.
+    if matches!(
+        cli.command,
+        Command::Exporter(_) | Command::Report(_) | Command::Zabbix(_)
+    ) {
+        for t in &mut targets {
+            config::ensure_password(t)?;
+        }
+    }
+    match &cli.command {
+        Command::Exporter(a) => return commands::exporter::run(targets, a).await,
+        Command::Report(a) => return commands::report::run(targets, a, &style).await,
+        Command::Zabbix(a) => return commands::zabbix::run(targets, a).await,
+        _ => {}
+    }
+    if cli.conn.all_profiles || targets.len() > 1 {
         if !commands::is_read(&cli.command) {
             anyhow::bail!(
-                "--all-profiles works with read commands only (status, usage, actions list, logs list, users list, groups list, extra-client list, backups list, settings get, identity), not `{}`",
+                "--all-profiles and several --profile work with read commands only (exporter, report, zabbix, status, usage, actions list, logs list, users list, groups list, extra-client list, backups list, settings get, identity), not `{}`",
                 cli.command.name()
             );
         }

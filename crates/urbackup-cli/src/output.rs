@@ -26,6 +26,10 @@ pub enum Format {
     Json,
     /// CSV with a header line, raw values as in JSON.
     Csv,
+    /// Markdown tables (values as for people, escaped).
+    Markdown,
+    /// One self-contained HTML file: inline CSS, no scripts, every value escaped.
+    Html,
 }
 
 /// How to print: the format and whether colours are wanted.
@@ -64,6 +68,24 @@ pub enum Flag {
     Disabled,
     /// The client cannot do this kind (images on Linux): not a failure.
     Unsupported,
+    /// The server is content, but the backup is older than the given age.
+    Stale,
+    /// Never backed up.
+    Never,
+}
+
+impl From<urbackup::BackupState> for Flag {
+    fn from(s: urbackup::BackupState) -> Flag {
+        use urbackup::BackupState as S;
+        match s {
+            S::Ok => Flag::Ok,
+            S::Stale => Flag::Stale,
+            S::Failed => Flag::Failed,
+            S::Never => Flag::Never,
+            S::Disabled => Flag::Disabled,
+            S::Unsupported => Flag::Unsupported,
+        }
+    }
 }
 
 impl Flag {
@@ -74,6 +96,8 @@ impl Flag {
             Flag::Failed => "failed",
             Flag::Disabled => "disabled",
             Flag::Unsupported => "unsupported",
+            Flag::Stale => "stale",
+            Flag::Never => "never",
         }
     }
 }
@@ -222,11 +246,13 @@ impl Cell {
             Cell::Flag(f) => (
                 match f {
                     Flag::Failed => "FAILED".into(),
+                    Flag::Stale => "STALE".into(),
                     other => other.word().into(),
                 },
                 Some(match f {
                     Flag::Ok => Color::Green,
                     Flag::Failed => Color::Red,
+                    Flag::Stale | Flag::Never => Color::Yellow,
                     Flag::Disabled | Flag::Unsupported => Color::Dim,
                 }),
             ),
@@ -547,6 +573,124 @@ impl Table {
     }
 }
 
+impl Table {
+    /// A Markdown table of the shown columns (values as for people, escaped).
+    pub fn markdown(&self) -> String {
+        let now = now();
+        let shown: Vec<usize> = (0..self.columns.len())
+            .filter(|i| self.columns[*i].in_table)
+            .collect();
+        let mut out = String::new();
+        let head: Vec<String> = shown
+            .iter()
+            .map(|i| markdown_escape(self.columns[*i].header))
+            .collect();
+        out.push_str(&format!("| {} |\n", head.join(" | ")));
+        out.push_str(&format!("|{}\n", "---|".repeat(shown.len())));
+        for r in &self.rows {
+            let cells: Vec<String> = shown
+                .iter()
+                .map(|i| markdown_escape(&r[*i].human(now).0))
+                .collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out
+    }
+
+    /// An HTML `<table>` of the shown columns, every value escaped; state words get a class
+    /// (`ok`, `failed`, `stale`, ...) that [`html_page`]'s CSS colours.
+    pub fn html(&self) -> String {
+        let now = now();
+        let shown: Vec<usize> = (0..self.columns.len())
+            .filter(|i| self.columns[*i].in_table)
+            .collect();
+        let mut out = String::from("<table>\n<thead><tr>");
+        for i in &shown {
+            out.push_str(&format!(
+                "<th>{}</th>",
+                html_escape(self.columns[*i].header)
+            ));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for r in &self.rows {
+            out.push_str("<tr>");
+            for i in &shown {
+                let (text, _) = r[*i].human(now);
+                let class = match &r[*i] {
+                    Cell::Flag(f) => Some(f.word()),
+                    Cell::Text(t) if matches!(&**t, "critical" | "warning" | "ok") => Some(&**t),
+                    _ => None,
+                };
+                match class {
+                    Some(c) => {
+                        out.push_str(&format!("<td class=\"{c}\">{}</td>", html_escape(&text)))
+                    }
+                    None => out.push_str(&format!("<td>{}</td>", html_escape(&text))),
+                }
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n");
+        out
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes text for a Markdown table cell: one line, no markup, no HTML.
+pub fn markdown_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A complete HTML document around `body` (already escaped HTML): inline CSS only, no
+/// scripts, no external resources, so that it reads the same in a mail client.
+pub fn html_page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n{}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
+        html_escape(title),
+        HTML_CSS
+    )
+}
+
+const HTML_CSS: &str = "body{font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;margin:16px}\n\
+h1{font-size:20px}h2{font-size:16px;margin-top:24px}\n\
+table{border-collapse:collapse;margin:8px 0}\n\
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\n\
+th{background:#f0f0f0}\n\
+td.ok{color:#1a7f37}td.failed,td.critical,td.unreachable{color:#fff;background:#c62828;font-weight:bold}\n\
+td.stale,td.warning,td.never{background:#fff3cd}\n\
+td.disabled,td.unsupported{color:#777}\n\
+p.meta{color:#666;font-size:12px}\n";
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -620,7 +764,17 @@ impl Output {
                 }
             }
             (Output::Table(t) | Output::Record(t), Format::Csv) => t.csv(),
-            (Output::Done { message, .. }, Format::Table | Format::Csv) => {
+            (Output::Table(t) | Output::Record(t), Format::Markdown) => t.markdown(),
+            (Output::Table(t) | Output::Record(t), Format::Html) => {
+                html_page("urbackup", &t.html())
+            }
+            (Output::Done { message, .. }, Format::Html) => {
+                html_page("urbackup", &format!("<p>{}</p>", html_escape(message)))
+            }
+            (Output::Text(t), Format::Html) => {
+                html_page("urbackup", &format!("<pre>{}</pre>", html_escape(t)))
+            }
+            (Output::Done { message, .. }, Format::Table | Format::Csv | Format::Markdown) => {
                 if message.is_empty() {
                     String::new()
                 } else {

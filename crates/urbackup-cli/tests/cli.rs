@@ -159,7 +159,7 @@ fn status_table_json_csv_and_filters() {
     assert!(alpha["last_file_backup"].as_i64().unwrap() > 1_000_000_000);
     assert_eq!(v[1]["image"], "unsupported");
     assert_eq!(v[1]["group"], Value::Null, "default group is null");
-    assert_eq!(v[2]["file"], "failed");
+    assert_eq!(v[2]["file"], "never", "never backed up: not failed");
     assert_eq!(v[2]["last_file_backup"], Value::Null, "never is null");
 
     assert_eq!(names(&run_json(&sim, &["status", "--offline"])), ["gamma"]);
@@ -171,8 +171,9 @@ fn status_table_json_csv_and_filters() {
         names(&run_json(&sim, &["status", "--group", "default"])),
         ["beta", "delta", "gamma"]
     );
-    // delta never had a backup; beta's Linux images are unsupported, not failed.
-    assert_eq!(names(&run_json(&sim, &["status", "--failed"])), ["delta"]);
+    // delta never had a backup (never, not failed); beta's Linux images are unsupported,
+    // not failed.
+    assert!(names(&run_json(&sim, &["status", "--failed"])).is_empty());
     assert_eq!(
         names(&run_json(&sim, &["status", "--stale", "30"])),
         ["delta"]
@@ -926,13 +927,32 @@ fn check_exit_codes_for_each_state() {
         .code(1)
         .stdout(predicate::str::contains("file backup older than 1m"))
         .stdout(predicate::str::contains("oldest_file_backup_age="));
-    // CRITICAL: a failed client (default), or an age over the critical threshold.
+    // A client that never had a backup is a warning (not failed, not stale).
+    cli(&sim)
+        .args(["check", "--file-critical", "1s"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("1 never backed up (delta)"))
+        .stdout(predicate::str::contains("failed=0;;1;0;4"))
+        .stdout(predicate::str::contains("never=1;;;0;4"));
+    cli(&sim)
+        .args(["check", "--client", "^delta$"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "URBACKUP WARNING - 1 client: 1 never backed up (delta)",
+        ));
+    cli(&sim)
+        .args(["check", "--client", "^delta$", "--never", "ok"])
+        .assert()
+        .code(0);
+    // CRITICAL: an age over the critical threshold (a failed client: below).
     cli(&sim)
         .arg("check")
         .assert()
-        .code(2)
+        .code(1)
         .stdout(predicate::str::starts_with(
-            "URBACKUP CRITICAL - 4 clients: 1 failed (delta)",
+            "URBACKUP WARNING - 4 clients: 1 never backed up (delta)",
         ));
     cli(&sim)
         .args(["check", "--client", "^alpha$", "--image-critical", "1s"])
@@ -969,6 +989,125 @@ fn check_exit_codes_for_each_state() {
         .stdout(predicate::str::starts_with("URBACKUP UNKNOWN"));
 }
 
+/// A fleet with a failed client, one whose file backups are switched off and one whose
+/// image backups are: `check` in both formats.
+#[test]
+fn check_failed_disabled_and_checkmk() {
+    let sim = Simulator::builder()
+        .client(ClientSpec::new("good").windows().backups(3, 1))
+        .client(
+            ClientSpec::new("broken")
+                .linux()
+                .backups(3, 0)
+                .last_backup_failed(),
+        )
+        .client(
+            ClientSpec::new("nofile")
+                .windows()
+                .backups(2, 1)
+                .file_backups_disabled(),
+        )
+        .client(
+            ClientSpec::new("noimage")
+                .windows()
+                .backups(2, 0)
+                .image_backups_disabled(),
+        )
+        .admin("admin", PASSWORD)
+        .login_failure_delay(Duration::ZERO)
+        .start_blocking()
+        .unwrap();
+    cli(&sim)
+        .arg("check")
+        .assert()
+        .code(2)
+        .stdout(predicate::str::starts_with(
+            "URBACKUP CRITICAL - 4 clients: 1 failed (broken)",
+        ))
+        .stdout(predicate::str::contains("failed=1;;1;0;4"))
+        .stdout(predicate::str::contains("never=0;;;0;4"));
+    // Switched-off kinds are never failures, whatever the age limits.
+    cli(&sim)
+        .args([
+            "check",
+            "--client",
+            "^(nofile|noimage|good)$",
+            "--file-critical",
+            "30d",
+            "--image-critical",
+            "30d",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "URBACKUP OK - 3 clients, 0 failed",
+        ));
+    // Checkmk: one service for the server and one per client.
+    let out = cli(&sim)
+        .args(["check", "--format", "checkmk", "--file-warning", "30d"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(
+        lines[0].starts_with("2 \"UrBackup\" clients=4|failed=1;;1;0;4|"),
+        "{text}"
+    );
+    let line = |c: &str| {
+        *lines
+            .iter()
+            .find(|l| l.contains(&format!("\"UrBackup {c}\"")))
+            .unwrap_or_else(|| panic!("{c}: {text}"))
+    };
+    assert!(
+        line("broken").starts_with("2 \"UrBackup broken\" file_backup_age="),
+        "{text}"
+    );
+    assert!(line("broken").contains("file failed"), "{text}");
+    assert!(line("broken").contains("image unsupported"), "{text}");
+    assert!(
+        line("nofile").starts_with("0 \"UrBackup nofile\" "),
+        "{text}"
+    );
+    assert!(line("nofile").contains("file disabled"), "{text}");
+    assert!(line("noimage").starts_with("0 "), "{text}");
+    assert!(line("noimage").contains("image disabled"), "{text}");
+    assert!(line("good").starts_with("0 "), "{text}");
+    // Each line: status, quoted service, perfdata (name=value;w;c;min;max joined by |), text.
+    for l in &lines {
+        let (status, rest) = l.split_once(' ').unwrap();
+        assert!(["0", "1", "2", "3"].contains(&status), "{l}");
+        let rest = rest.strip_prefix('"').unwrap();
+        let (_, rest) = rest.split_once("\" ").unwrap();
+        let (perf, _) = rest.split_once(' ').unwrap();
+        for p in perf.split('|') {
+            let (name, v) = p.split_once('=').unwrap_or_else(|| panic!("{p} in {l}"));
+            assert!(!name.is_empty() && !name.contains(' '), "{l}");
+            let value = v.split(';').next().unwrap().trim_end_matches('s');
+            value
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("{p} in {l}"));
+        }
+    }
+    // Piggyback: each client's service in a section for its host.
+    let text = String::from_utf8(
+        cli(&sim)
+            .args(["check", "--format", "checkmk", "--piggyback"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("<<<<nofile>>>>\n<<<local:sep(0)>>>\n0 \"UrBackup nofile\" "),
+        "{text}"
+    );
+    assert_eq!(text.matches("<<<<>>>>\n").count(), 4, "{text}");
+    assert!(text.ends_with("<<<local:sep(0)>>>\n"), "{text}");
+}
+
 /// A running `urbackup exporter` child, killed on drop.
 struct Exporter {
     child: std::process::Child,
@@ -993,7 +1132,38 @@ fn http_get(addr: &str, path: &str) -> (String, String) {
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (head.to_owned(), body.to_owned())
+    (head.to_owned(), plain(body))
+}
+
+/// A scrape without the `server` label and with whole numbers as integers, so that the
+/// single-server tests read as before (`urbackup_up 1`); other bodies unchanged.
+fn plain(body: &str) -> String {
+    if !body.ends_with("# EOF\n") {
+        return body.to_owned();
+    }
+    let mut out = String::new();
+    for line in body.lines() {
+        let mut l = line.to_owned();
+        if !l.starts_with('#') {
+            if let Some(start) = l.find("{server=\"") {
+                let rest = &l[start + 9..];
+                if let Some(end) = rest.find('"') {
+                    let after = &rest[end + 1..];
+                    let after = after
+                        .strip_prefix(',')
+                        .map(|a| format!("{{{a}"))
+                        .unwrap_or_else(|| after.strip_prefix('}').unwrap_or(after).to_owned());
+                    l = format!("{}{after}", &l[..start]);
+                }
+            }
+            if let Some(v) = l.strip_suffix(".0") {
+                l = v.to_owned();
+            }
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
 }
 
 /// Starts `urbackup exporter` on a free port against `sim`, with `extra` arguments.
@@ -1021,8 +1191,8 @@ fn start_exporter(sim: &SimServer, extra: &[&str]) -> Exporter {
     let mut line = String::new();
     BufReader::new(stderr).read_line(&mut line).unwrap();
     let addr = line
-        .split("http://")
-        .nth(2)
+        .rsplit("http://")
+        .next()
         .and_then(|s| s.strip_suffix("/metrics\n"))
         .unwrap_or_else(|| panic!("address in {line:?}"))
         .to_owned();
@@ -1049,7 +1219,7 @@ fn exporter_serves_metrics_with_bounded_requests() {
     sim.reset_counters();
     let (head, body) = http_get(&exp.addr, "/metrics");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    assert!(head.contains("application/openmetrics-text"), "{head}");
     for name in [
         "urbackup_up 1",
         "urbackup_scrape_duration_seconds ",
@@ -1060,7 +1230,7 @@ fn exporter_serves_metrics_with_bounded_requests() {
         "urbackup_client_last_image_backup_timestamp_seconds{client=\"alpha\"}",
         "urbackup_client_file_ok{client=\"alpha\"} 1",
         "urbackup_client_image_ok{client=\"alpha\"} 1",
-        "urbackup_client_file_failed{client=\"delta\"} 1",
+        "urbackup_client_file_failed{client=\"delta\"} 0",
         "urbackup_client_image_failed{client=\"beta\"} 0",
         "urbackup_client_used_bytes{client=\"alpha\",kind=\"files\"}",
         "urbackup_client_used_bytes{client=\"alpha\",kind=\"images\"}",
@@ -1081,7 +1251,13 @@ fn exporter_serves_metrics_with_bounded_requests() {
         "urbackup_backup_counts_age_seconds ",
         "urbackup_backup_counts_refreshed 4",
         "urbackup_backup_counts_errors_total 0",
-        "# TYPE urbackup_backup_counts_errors_total counter",
+        "# TYPE urbackup_backup_counts_errors counter",
+        "urbackup_scrape_errors_total 0",
+        "urbackup_client_backup_state{client=\"beta\",kind=\"image\",state=\"unsupported\"} 1",
+        "urbackup_client_backup_state{client=\"delta\",kind=\"file\",state=\"never\"} 1",
+        "urbackup_client_backup_state{client=\"alpha\",kind=\"file\",state=\"ok\"} 1",
+        "urbackup_client_backup_severity{client=\"delta\",kind=\"file\"} 1",
+        "urbackup_client_info{client=\"alpha\",group=\"office\"",
     ] {
         assert!(body.contains(name), "{name} missing:\n{body}");
     }

@@ -365,18 +365,20 @@ pub fn status_entry(st: &State, c: &Client) -> Value {
         m.insert("no_backup_paths".into(), json!(true));
     }
     m.insert("groupname".into(), json!(st.group_name(c.group_id)));
+    // A disabled kind is stored as `file_ok = -1` by the real server: `file_ok` false.
+    let (file_off, image_off) = (st.file_disabled(c.id), st.image_disabled(c.id));
     m.insert(
         "file_ok".into(),
-        json!(c.file_ok && !c.file_backups.is_empty()),
+        json!(c.file_ok && !file_off && !c.file_backups.is_empty()),
     );
     m.insert(
         "image_ok".into(),
-        json!(c.image_ok && !c.image_backups.is_empty()),
+        json!(c.image_ok && !image_off && !c.image_backups.is_empty()),
     );
-    if st.file_disabled(c.id) {
+    if file_off {
         m.insert("file_disabled".into(), json!(true));
     }
-    if st.image_disabled(c.id) {
+    if image_off {
         m.insert("image_disabled".into(), json!(true));
     }
     if c.image_not_supported {

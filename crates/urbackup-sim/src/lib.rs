@@ -139,6 +139,10 @@
 //! it, `.group("g")` puts it into a settings group, `.backups(file, image)` gives it a
 //! history, and `.never_seen()` makes it look like a client created with `add_client` that
 //! never connected (empty version/OS strings, ip `"-"`).
+//! `.file_backups_disabled()` / `.image_backups_disabled()` switch a kind off the way the web
+//! interface does (the client's own intervals negated; `status` says `file_disabled: true`,
+//! `file_ok: false`, as do the general settings `no_file_backups` / `no_images` for every
+//! client), and `.last_backup_failed()` adds a failed last file backup (`file_ok: false`).
 //!
 //! # Limitations
 //!

@@ -16,6 +16,10 @@ pub struct ClientSpec {
     pub(crate) ip: Option<String>,
     pub(crate) version: Option<String>,
     pub(crate) server_confirms_restore: bool,
+    pub(crate) file_off: bool,
+    pub(crate) image_off: bool,
+    pub(crate) last_failed: bool,
+    pub(crate) aged_secs: i64,
 }
 
 impl ClientSpec {
@@ -32,6 +36,10 @@ impl ClientSpec {
             ip: None,
             version: None,
             server_confirms_restore: true,
+            file_off: false,
+            image_off: false,
+            last_failed: false,
+            aged_secs: 0,
         }
     }
     /// Online (connected) or offline.
@@ -75,6 +83,32 @@ impl ClientSpec {
     /// Client software version.
     pub fn version(mut self, v: &str) -> Self {
         self.version = Some(v.to_string());
+        self
+    }
+    /// File backups switched off for this client, as the web interface stores it: the
+    /// client's own `update_freq_incr` and `update_freq_full` negated (`-18000`,
+    /// `-2592000`). `status` then shows `file_disabled: true` and `file_ok: false`, whatever
+    /// backups the client has, like the real server.
+    pub fn file_backups_disabled(mut self) -> Self {
+        self.file_off = true;
+        self
+    }
+    /// Image backups switched off for this client (`update_freq_image_incr` and
+    /// `update_freq_image_full` negated): `image_disabled: true`, `image_ok: false`.
+    pub fn image_backups_disabled(mut self) -> Self {
+        self.image_off = true;
+        self
+    }
+    /// The last file backup failed after the existing ones: a stored log with an error,
+    /// `file_ok: false` (the server's verdict) and one issue in `last_filebackup_issues`.
+    pub fn last_backup_failed(mut self) -> Self {
+        self.last_failed = true;
+        self
+    }
+    /// Moves the client's backup history `secs` seconds into the past (a client whose last
+    /// backup is days old, while the server's own verdict is still OK).
+    pub fn backups_older_by(mut self, secs: i64) -> Self {
+        self.aged_secs = secs.max(0);
         self
     }
     /// Restores to this client wait until a person at the client confirms them (the
@@ -306,6 +340,57 @@ pub fn add_spec(st: &mut State, spec: &ClientSpec, seed: u64) -> i64 {
         add_history(st, &mut c, &mut rng, spec.file_backups, nimage);
         c.file_ok = spec.file_backups > 0;
         c.image_ok = nimage > 0;
+    }
+    if spec.aged_secs > 0 {
+        for b in &mut c.file_backups {
+            b.backuptime -= spec.aged_secs;
+        }
+        for b in &mut c.image_backups {
+            b.backuptime -= spec.aged_secs;
+        }
+    }
+    if spec.last_failed {
+        st.add_log(StoredLog {
+            id: 0,
+            client_id: c.id,
+            time: st.now() - 600,
+            errors: 1,
+            warnings: 0,
+            image: false,
+            incremental: 1,
+            resumed: false,
+            restore: false,
+            data: None,
+        });
+        c.file_ok = false;
+        c.last_filebackup_issues = 1;
+    }
+    let off: &[(&str, &str)] = match (spec.file_off, spec.image_off) {
+        (true, true) => &[
+            ("update_freq_incr", "-18000"),
+            ("update_freq_full", "-2592000"),
+            ("update_freq_image_incr", "-604800"),
+            ("update_freq_image_full", "-5184000"),
+        ],
+        (true, false) => &[
+            ("update_freq_incr", "-18000"),
+            ("update_freq_full", "-2592000"),
+        ],
+        (false, true) => &[
+            ("update_freq_image_incr", "-604800"),
+            ("update_freq_image_full", "-5184000"),
+        ],
+        (false, false) => &[],
+    };
+    for (key, value) in off {
+        st.settings.entry(id).or_default().insert(
+            (*key).to_string(),
+            crate::state::SettingRow {
+                value: (*value).to_string(),
+                value_client: String::new(),
+                use_: 2,
+            },
+        );
     }
     st.insert_client(c);
     id

@@ -828,16 +828,19 @@ impl State {
         }
     }
 
-    /// File backups disabled for a client (both intervals ≤ 0).
+    /// File backups disabled for a client (both intervals ≤ 0, or `no_file_backups` in the
+    /// general settings: the real server's alert pass stores `file_ok = -1` for both).
     pub fn file_disabled(&self, cid: i64) -> bool {
-        self.effective_i64(cid, "update_freq_incr") <= 0
-            && self.effective_i64(cid, "update_freq_full") <= 0
+        self.general_value("no_file_backups") == Value::Bool(true)
+            || self.effective_i64(cid, "update_freq_incr") <= 0
+                && self.effective_i64(cid, "update_freq_full") <= 0
     }
 
-    /// Image backups disabled for a client.
+    /// Image backups disabled for a client (both intervals ≤ 0, or `no_images`).
     pub fn image_disabled(&self, cid: i64) -> bool {
-        self.effective_i64(cid, "update_freq_image_incr") <= 0
-            && self.effective_i64(cid, "update_freq_image_full") <= 0
+        self.general_value("no_images") == Value::Bool(true)
+            || self.effective_i64(cid, "update_freq_image_incr") <= 0
+                && self.effective_i64(cid, "update_freq_image_full") <= 0
     }
 
     // --------------------------------------------------------------- sessions

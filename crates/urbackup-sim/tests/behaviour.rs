@@ -1766,3 +1766,90 @@ async fn the_global_live_log_is_never_empty() {
         assert!(lines.iter().all(|l| l["id"].as_i64() > Some(0)), "{r}");
     }
 }
+
+/// Switched-off kinds look as on the real server: `file_disabled` / `image_disabled` with
+/// `*_ok` false (`realclient` in `status__after-backups` of the real captures), from the
+/// client's own negated intervals or from `no_file_backups` / `no_images`.
+#[tokio::test]
+async fn disabled_kinds_in_status_and_settings() {
+    let sim = Simulator::builder()
+        .client(
+            ClientSpec::new("nofile")
+                .windows()
+                .backups(2, 1)
+                .file_backups_disabled(),
+        )
+        .client(
+            ClientSpec::new("noimage")
+                .windows()
+                .backups(2, 1)
+                .image_backups_disabled(),
+        )
+        .client(
+            ClientSpec::new("failing")
+                .linux()
+                .backups(2, 0)
+                .last_backup_failed(),
+        )
+        .admin("admin", "secret")
+        .login_failure_delay(Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let (ses, _) = login_user(sim.addr(), "admin", "secret").await;
+    let st = post(sim.addr(), "status", &[("ses", &ses)]).await.json();
+    let c = |n: &str| {
+        st["status"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(c("nofile")["file_disabled"], Value::Bool(true));
+    assert_eq!(c("nofile")["file_ok"], Value::Bool(false));
+    assert!(c("nofile")["lastbackup"].as_i64().unwrap() > 0);
+    assert_eq!(c("nofile")["image_ok"], Value::Bool(true));
+    assert!(c("nofile").get("image_disabled").is_none());
+    assert_eq!(c("noimage")["image_disabled"], Value::Bool(true));
+    assert_eq!(c("noimage")["image_ok"], Value::Bool(false));
+    assert_eq!(c("noimage")["file_ok"], Value::Bool(true));
+    assert_eq!(c("failing")["file_ok"], Value::Bool(false));
+    assert!(c("failing").get("file_disabled").is_none());
+    assert_eq!(c("failing")["last_filebackup_issues"], 1);
+    assert_eq!(c("failing")["image_not_supported"], Value::Bool(true));
+    // The client's settings show the negated intervals as its own values.
+    let id = c("nofile")["id"].as_i64().unwrap().to_string();
+    let s = post(
+        sim.addr(),
+        "settings",
+        &[("ses", &ses), ("sa", "clientsettings"), ("t_clientid", &id)],
+    )
+    .await
+    .json();
+    assert_eq!(
+        s["settings"]["update_freq_incr"]["value"],
+        Value::String("-18000".into()),
+        "{s}"
+    );
+    // no_file_backups switches file backups off for every client.
+    let r = post(
+        sim.addr(),
+        "settings",
+        &[
+            ("ses", &ses),
+            ("sa", "general_save"),
+            ("no_file_backups", "true"),
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(r["saved_ok"], Value::Bool(true), "{r}");
+    let st = post(sim.addr(), "status", &[("ses", &ses)]).await.json();
+    assert_eq!(st["no_file_backups"], Value::Bool(true));
+    for c in st["status"].as_array().unwrap() {
+        assert_eq!(c["file_disabled"], Value::Bool(true), "{c}");
+        assert_eq!(c["file_ok"], Value::Bool(false), "{c}");
+    }
+}

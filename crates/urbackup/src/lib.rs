@@ -186,6 +186,7 @@ mod fixture_tests;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod health;
 mod http;
 mod legacy;
 pub mod models;
@@ -197,6 +198,9 @@ mod transport;
 pub use api::LogFilter;
 pub use client::{UrbackupServer, UrbackupServerBuilder};
 pub use error::{AuthFailure, Result, UrbackupError};
+pub use health::{
+    BackupKind, BackupState, ClientHealth, HealthPolicy, KindHealth, ServerSwitches, Severity,
+};
 pub use models::*;
 pub use session::Session;
 pub use transport::{LoginInfo, LoginMethod};

@@ -1,53 +1,104 @@
-//! `exporter`: Prometheus metrics over HTTP.
+//! `exporter`: Prometheus metrics over HTTP, for one server or a whole fleet.
 //!
-//! A tiny HTTP/1.1 server on tokio. `GET /metrics` scrapes the server with a bounded number of
-//! requests whatever the number of clients: `status`, `progress` and `usage` sent at once,
-//! then the backup lists (`backups`, one request per client) of at most K clients
-//! (`--backup-refresh-per-scrape`), plus a login when the session has expired. Backup counts
-//! come from a cache that those K requests refresh in rotation (see [`BackupCounts`]). One
-//! [`urbackup::UrbackupServer`] is shared by every scrape, so the exporter logs in once and
-//! keeps its session.
+//! Served with hyper (HTTP/1.1); the exposition is encoded by the `prometheus-client` crate
+//! (OpenMetrics text, label values escaped by it). Every series carries `server="<profile>"`
+//! (the URL without a profile). One scrape runs one task per server, concurrently; a server
+//! that does not answer gives `urbackup_up{server="X"} 0` and its error counter grows, the
+//! others are served as usual.
+//!
+//! Per server, `GET /metrics` costs a bounded number of requests whatever the number of
+//! clients: `status`, `progress` and `usage` sent at once, then the backup lists (`backups`,
+//! one request per client) of at most K clients (`--backup-refresh-per-scrape`), plus a login
+//! when the session has expired. Backup counts come from a cache that those K requests
+//! refresh in rotation (see [`BackupCounts`]). Each server's handle is kept across scrapes,
+//! so the exporter logs in once per server and keeps its session.
 
-use super::status::{file_flag, image_flag};
-use super::Ctx;
+use super::report::server_label;
 use crate::cli::ExporterArgs;
-use crate::output::Flag;
-use anyhow::{Context, Result};
+use crate::config::Resolved;
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
 use futures_util::StreamExt;
+use http_body_util::Full;
+use hyper::{Method, Request, Response, StatusCode};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use urbackup::{BackupEntry, ClientBackups, UrbackupError, UrbackupServer};
+use tokio::net::TcpListener;
+use urbackup::{
+    BackupEntry, BackupKind, BackupState, ClientBackups, HealthPolicy, ServerSwitches,
+    UrbackupError, UrbackupServer,
+};
 
 /// How many `backups` requests of one scrape run at the same time.
 const BACKUPS_CONCURRENCY: usize = 4;
 
+/// The content type of the exposition (`prometheus-client` writes OpenMetrics text).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 /// `exporter`.
-pub async fn run(ctx: &Ctx, a: &ExporterArgs) -> Result<u8> {
-    // Log in once up front: a wrong password must not be retried on every scrape (the
-    // server bans an address after 10 failed logins).
-    match ctx.server.login_typed().await {
-        Ok(_) => {}
-        Err(e @ UrbackupError::Authentication(_)) => return Err(e.into()),
-        Err(e) => {
-            eprintln!("warning: cannot log in yet ({e}); serving urbackup_up 0 until it works")
+pub async fn run(targets: Vec<Resolved>, a: &ExporterArgs) -> Result<u8> {
+    let policy = a.health.policy();
+    let mut servers = Vec::new();
+    for t in &targets {
+        let name = server_label(t);
+        if servers.iter().any(|s: &Arc<Exporter>| s.name == name) {
+            bail!("two servers named `{name}`");
+        }
+        servers.push(Arc::new(Exporter::new(
+            name,
+            t.build()?,
+            a.backup_refresh_per_scrape,
+            policy.clone(),
+        )));
+    }
+    // Log in once up front, every server at once: a wrong password must not be retried on
+    // every scrape (the server bans an address after 10 failed logins).
+    let logins =
+        futures_util::future::join_all(servers.iter().map(|s| s.server.login_typed())).await;
+    let many = servers.len() > 1;
+    for (s, r) in servers.iter().zip(logins) {
+        match r {
+            Ok(_) => {}
+            Err(e @ UrbackupError::Authentication(_)) if many => {
+                return Err(anyhow::Error::from(e).context(format!("server `{}`", s.name)))
+            }
+            Err(e @ UrbackupError::Authentication(_)) => return Err(e.into()),
+            Err(e) => eprintln!(
+                "warning: {}: cannot log in yet ({e}); serving urbackup_up 0 until it works",
+                s.name
+            ),
         }
     }
     let listener = TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
+    let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
     eprintln!(
-        "serving Prometheus metrics of {} on http://{}/metrics",
-        ctx.server.url(),
+        "serving Prometheus metrics of {} server{} ({}) on http://{}/metrics",
+        servers.len(),
+        if servers.len() == 1 { "" } else { "s" },
+        names.join(", "),
         listener.local_addr()?
     );
-    let exporter = Arc::new(Exporter::new(
-        ctx.server.clone(),
-        a.backup_refresh_per_scrape,
-    ));
+    let fleet = Arc::new(Fleet { servers });
+    serve(listener, fleet).await
+}
+
+/// The servers of one exporter.
+pub struct Fleet {
+    /// One per server, in the order given.
+    pub servers: Vec<Arc<Exporter>>,
+}
+
+/// Serves `/metrics` and `/` on `listener` with hyper, one task per connection.
+pub async fn serve(listener: TcpListener, fleet: Arc<Fleet>) -> Result<u8> {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -57,28 +108,269 @@ pub async fn run(ctx: &Ctx, a: &ExporterArgs) -> Result<u8> {
                 continue;
             }
         };
-        let exporter = exporter.clone();
+        let fleet = fleet.clone();
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(Duration::from_secs(120), handle(stream, &exporter)).await;
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let service = hyper::service::service_fn(move |req| {
+                let fleet = fleet.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(req, &fleet).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .header_read_timeout(Duration::from_secs(10))
+                .timer(hyper_util::rt::TokioTimer::new())
+                .serve_connection(io, service);
+            let _ = tokio::time::timeout(Duration::from_secs(300), conn).await;
         });
     }
 }
 
-/// What every scrape shares: the server (and its session) and the backup-count cache.
+fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+async fn handle<B>(req: Request<B>, fleet: &Fleet) -> Response<Full<Bytes>> {
+    let head = req.method() == Method::HEAD;
+    if req.method() != Method::GET && !head {
+        let mut r = reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=utf-8",
+            "method not allowed\n",
+        );
+        r.headers_mut().insert(
+            hyper::header::ALLOW,
+            hyper::header::HeaderValue::from_static("GET, HEAD"),
+        );
+        return r;
+    }
+    let (status, ctype, body) = match req.uri().path() {
+        "/metrics" => (StatusCode::OK, CONTENT_TYPE, scrape_fleet(fleet).await),
+        "/" => (
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            "<html><head><title>urbackup exporter</title></head><body><h1>urbackup exporter</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n".to_string(),
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "not found\n".to_string(),
+        ),
+    };
+    if head {
+        let len = body.len();
+        let mut r = reply(status, ctype, Bytes::new());
+        r.headers_mut().insert(
+            hyper::header::CONTENT_LENGTH,
+            hyper::header::HeaderValue::from(len),
+        );
+        return r;
+    }
+    reply(status, ctype, body)
+}
+
+/// One scrape of every server, one task each, encoded as one exposition.
+pub async fn scrape_fleet(fleet: &Fleet) -> String {
+    let tasks: Vec<_> = fleet
+        .servers
+        .iter()
+        .map(|s| {
+            let s = s.clone();
+            tokio::spawn(async move { s.scrape().await })
+        })
+        .collect();
+    let mut scrapes = Vec::with_capacity(tasks.len());
+    for (s, t) in fleet.servers.iter().zip(tasks) {
+        match t.await {
+            Ok(m) => scrapes.push(m),
+            Err(e) => {
+                eprintln!("warning: {}: the scrape task failed: {e}", s.name);
+                s.errors.fetch_add(1, Ordering::Relaxed);
+                let mut m = Metrics::new(&s.name);
+                m.gauge("urbackup_up", UP_HELP, vec![], 0.0);
+                m.counter(
+                    "urbackup_scrape_errors",
+                    ERRORS_HELP,
+                    vec![],
+                    s.errors.load(Ordering::Relaxed),
+                );
+                scrapes.push(m);
+            }
+        }
+    }
+    encode(scrapes)
+}
+
+const UP_HELP: &str = "1 when the server answered the status request, else 0";
+const ERRORS_HELP: &str =
+    "Failed requests (status, progress, usage) of scrapes since the exporter started";
+
+/// Encodes the metrics of every server with `prometheus-client`: the families in the order
+/// first seen, each with the samples of every server (so that a family is one group).
+pub fn encode(scrapes: Vec<Metrics>) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Snapshot(scrapes)));
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
+        out.clear();
+    }
+    out
+}
+
+#[derive(Debug)]
+struct Snapshot(Vec<Metrics>);
+
+impl prometheus_client::collector::Collector for Snapshot {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let mut order: Vec<&'static str> = Vec::new();
+        let mut seen = HashSet::new();
+        for m in &self.0 {
+            for f in &m.families {
+                if seen.insert(f.name) {
+                    order.push(f.name);
+                }
+            }
+        }
+        for name in order {
+            let first = self
+                .0
+                .iter()
+                .flat_map(|m| m.families.iter())
+                .find(|f| f.name == name);
+            let Some(first) = first else { continue };
+            let mut me = encoder.encode_descriptor(name, first.help, None, first.kind)?;
+            for m in &self.0 {
+                for f in m.families.iter().filter(|f| f.name == name) {
+                    for (labels, v) in &f.samples {
+                        if first.kind == MetricType::Info {
+                            // `name_info{server=..,labels..} 1`.
+                            let server = [("server", m.server.as_str())];
+                            let rest: Vec<(&str, &str)> =
+                                labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                            me.encode_family(&server)?.encode_info(&rest)?;
+                            continue;
+                        }
+                        let mut set: Vec<(&str, &str)> = Vec::with_capacity(labels.len() + 1);
+                        set.push(("server", m.server.as_str()));
+                        set.extend(labels.iter().map(|(k, v)| (*k, v.as_str())));
+                        let sample = me.encode_family(&set)?;
+                        match (first.kind, v) {
+                            (MetricType::Counter, Value::Counter(c)) => {
+                                ConstCounter::new(*c).encode(sample)?
+                            }
+                            (_, Value::Gauge(g)) => ConstGauge::new(*g).encode(sample)?,
+                            (_, Value::Counter(c)) => ConstGauge::new(*c as f64).encode(sample)?,
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A sample value.
+#[derive(Debug, Clone, Copy)]
+enum Value {
+    Gauge(f64),
+    Counter(u64),
+}
+
+/// Labels of a sample besides `server`.
+type Labels = Vec<(&'static str, String)>;
+
+#[derive(Debug)]
+struct FamilyData {
+    name: &'static str,
+    help: &'static str,
+    kind: MetricType,
+    samples: Vec<(Labels, Value)>,
+}
+
+/// The metrics of one server's scrape.
+#[derive(Debug)]
+pub struct Metrics {
+    server: String,
+    families: Vec<FamilyData>,
+}
+
+impl Metrics {
+    fn new(server: &str) -> Metrics {
+        Metrics {
+            server: server.to_string(),
+            families: Vec::new(),
+        }
+    }
+
+    /// Declares a family (so that it is listed even without samples).
+    fn family(&mut self, name: &'static str, help: &'static str, kind: MetricType) -> usize {
+        if let Some(i) = self.families.iter().position(|f| f.name == name) {
+            return i;
+        }
+        self.families.push(FamilyData {
+            name,
+            help,
+            kind,
+            samples: Vec::new(),
+        });
+        self.families.len() - 1
+    }
+
+    fn gauge(&mut self, name: &'static str, help: &'static str, labels: Labels, v: f64) {
+        let i = self.family(name, help, MetricType::Gauge);
+        self.families[i].samples.push((labels, Value::Gauge(v)));
+    }
+
+    fn counter(&mut self, name: &'static str, help: &'static str, labels: Labels, v: u64) {
+        let i = self.family(name, help, MetricType::Counter);
+        self.families[i].samples.push((labels, Value::Counter(v)));
+    }
+}
+
+fn b(v: bool) -> f64 {
+    if v {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+fn client(name: &str) -> Labels {
+    vec![("client", name.to_string())]
+}
+
+/// What every scrape of one server shares: the server (and its session), the backup-count
+/// cache and the error counter.
 pub struct Exporter {
+    /// The `server` label: the profile name (or the URL).
+    name: String,
     server: UrbackupServer,
     /// At most this many `backups` requests per scrape.
     per_scrape: usize,
+    policy: HealthPolicy,
     counts: Mutex<BackupCounts>,
+    /// Failed requests of scrapes (`status`, `progress`, `usage`) since the start.
+    errors: AtomicU64,
 }
 
 impl Exporter {
     /// An exporter refreshing the backup lists of at most `per_scrape` clients per scrape.
-    pub fn new(server: UrbackupServer, per_scrape: usize) -> Exporter {
+    pub fn new(
+        name: String,
+        server: UrbackupServer,
+        per_scrape: usize,
+        policy: HealthPolicy,
+    ) -> Exporter {
         Exporter {
+            name,
             server,
             per_scrape,
+            policy,
             counts: Mutex::new(BackupCounts::default()),
+            errors: AtomicU64::new(0),
         }
     }
 
@@ -113,7 +405,8 @@ impl Exporter {
         // One line per scrape at most.
         if let Some((id, e)) = failed.first() {
             eprintln!(
-                "warning: {} backup list(s) failed (client id {id}: {e})",
+                "warning: {}: {} backup list(s) failed (client id {id}: {e})",
+                self.name,
                 failed.len()
             );
         }
@@ -225,149 +518,10 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn handle(mut stream: TcpStream, exporter: &Exporter) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
-            .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n") {
-            break;
-        }
-        if buf.len() > 16 * 1024 {
-            return respond(
-                &mut stream,
-                431,
-                "text/plain",
-                "request header too large\n",
-                false,
-            )
-            .await;
-        }
-    }
-    let head = String::from_utf8_lossy(&buf);
-    let mut parts = head.lines().next().unwrap_or("").split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("");
-    let head_only = method == "HEAD";
-    if method != "GET" && !head_only {
-        return respond(
-            &mut stream,
-            405,
-            "text/plain",
-            "method not allowed\n",
-            false,
-        )
-        .await;
-    }
-    match path {
-        "/metrics" => {
-            let body = exporter.scrape().await;
-            respond(
-                &mut stream,
-                200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                &body,
-                head_only,
-            )
-            .await
-        }
-        "/" => {
-            respond(
-                &mut stream,
-                200,
-                "text/html; charset=utf-8",
-                "<html><head><title>UrBackup exporter</title></head><body><h1>UrBackup exporter</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n",
-                head_only,
-            )
-            .await
-        }
-        _ => respond(&mut stream, 404, "text/plain", "not found\n", head_only).await,
-    }
-}
-
-async fn respond(
-    stream: &mut TcpStream,
-    status: u16,
-    content_type: &str,
-    body: &str,
-    head_only: bool,
-) -> std::io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Error",
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    if !head_only {
-        stream.write_all(body.as_bytes()).await?;
-    }
-    stream.shutdown().await
-}
-
-/// Prometheus text builder.
-struct Metrics {
-    out: String,
-}
-
-impl Metrics {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.out, "# HELP {name} {help}");
-        let _ = writeln!(self.out, "# TYPE {name} {kind}");
-    }
-
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        self.out.push_str(name);
-        if !labels.is_empty() {
-            self.out.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(',');
-                }
-                let _ = write!(self.out, "{k}=\"{}\"", escape(v));
-            }
-            self.out.push('}');
-        }
-        let _ = writeln!(self.out, " {}", fmt_value(value));
-    }
-}
-
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn fmt_value(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
-
-fn b(v: bool) -> f64 {
-    if v {
-        1.0
-    } else {
-        0.0
-    }
-}
-
 impl Exporter {
-    /// One scrape: `status`, `progress` and `usage`, sent concurrently, then at most
-    /// `per_scrape` `backups` requests (only when `status` answered).
-    pub async fn scrape(&self) -> String {
+    /// One scrape of this server: `status`, `progress` and `usage`, sent concurrently, then
+    /// at most `per_scrape` `backups` requests (only when `status` answered).
+    pub async fn scrape(&self) -> Metrics {
         let server = &self.server;
         let t0 = Instant::now();
         let (status, progress, usage) = tokio::join!(
@@ -375,41 +529,45 @@ impl Exporter {
             server.get_actions_typed(),
             server.get_usage_typed()
         );
-        let mut m = Metrics { out: String::new() };
-        m.family(
-            "urbackup_up",
-            "gauge",
-            "1 when the server answered the status request, else 0",
-        );
-        m.sample("urbackup_up", &[], b(status.is_ok()));
+        let mut m = Metrics::new(&self.name);
+        m.gauge("urbackup_up", UP_HELP, vec![], b(status.is_ok()));
+        let failed_requests =
+            u64::from(status.is_err()) + u64::from(progress.is_err()) + u64::from(usage.is_err());
         if let Err(e) = &status {
-            eprintln!("warning: scrape failed: {e}");
+            eprintln!("warning: {}: scrape failed: {e}", self.name);
         }
-
         if let Ok(report) = &status {
+            let now = unix_now() as i64;
+            let switches = ServerSwitches::from(report);
             let clients: Vec<_> = report.status.iter().filter(|c| !c.rejected).collect();
-            m.family("urbackup_clients", "gauge", "Number of clients");
-            m.sample("urbackup_clients", &[], clients.len() as f64);
-
-            m.family(
-                "urbackup_client_info",
-                "gauge",
-                "Client facts as labels (always 1)",
+            m.gauge(
+                "urbackup_clients",
+                "Number of clients",
+                vec![],
+                clients.len() as f64,
+            );
+            let info = m.family(
+                "urbackup_client",
+                "Client facts as labels",
+                MetricType::Info,
             );
             for c in &clients {
-                m.sample(
-                    "urbackup_client_info",
-                    &[
-                        ("client", &c.name),
-                        ("group", &c.groupname),
-                        ("version", &c.client_version_string),
-                        ("os", &c.os_simple),
+                m.families[info].samples.push((
+                    vec![
+                        ("client", c.name.clone()),
+                        ("group", c.groupname.clone()),
+                        ("version", c.client_version_string.clone()),
+                        ("os", c.os_simple.clone()),
                     ],
-                    1.0,
-                );
+                    Value::Gauge(1.0),
+                ));
             }
-            type Getter = fn(&urbackup::ClientStatus, &urbackup::StatusReport) -> f64;
-            let per_client: [(&str, &str, Getter); 9] = [
+            let health: Vec<_> = clients
+                .iter()
+                .map(|c| self.policy.client(c, switches, now))
+                .collect();
+            type Getter = fn(&urbackup::ClientStatus, &urbackup::ClientHealth) -> f64;
+            let per_client: [(&'static str, &'static str, Getter); 9] = [
                 (
                     "urbackup_client_online",
                     "1 when the client is connected",
@@ -442,13 +600,13 @@ impl Exporter {
                 ),
                 (
                     "urbackup_client_file_failed",
-                    "1 when file backups are neither OK nor disabled",
-                    |c, r| b(file_flag(c, Some(r)) == Flag::Failed),
+                    "1 when the server's verdict on file backups is not OK (not disabled, backed up before)",
+                    |_, h| b(h.file.state == BackupState::Failed),
                 ),
                 (
                     "urbackup_client_image_failed",
-                    "1 when image backups are neither OK, disabled nor unsupported",
-                    |c, r| b(image_flag(c, Some(r)) == Flag::Failed),
+                    "1 when the server's verdict on image backups is not OK (not disabled or unsupported, backed up before)",
+                    |_, h| b(h.image.state == BackupState::Failed),
                 ),
                 (
                     "urbackup_client_last_file_backup_issues",
@@ -457,9 +615,56 @@ impl Exporter {
                 ),
             ];
             for (name, help, get) in per_client {
-                m.family(name, "gauge", help);
-                for c in &clients {
-                    m.sample(name, &[("client", &c.name)], get(c, report));
+                let i = m.family(name, help, MetricType::Gauge);
+                for (c, h) in clients.iter().zip(&health) {
+                    m.families[i]
+                        .samples
+                        .push((client(&c.name), Value::Gauge(get(c, h))));
+                }
+            }
+            let state = m.family(
+                "urbackup_client_backup_state",
+                "The health rule's state of a backup kind: 1 for the current state (ok, stale, failed, never, disabled, unsupported)",
+                MetricType::Gauge,
+            );
+            for h in &health {
+                for kind in [BackupKind::File, BackupKind::Image] {
+                    m.families[state].samples.push((
+                        vec![
+                            ("client", h.name.clone()),
+                            ("kind", kind.as_str().to_string()),
+                            ("state", h.kind(kind).state.as_str().to_string()),
+                        ],
+                        Value::Gauge(1.0),
+                    ));
+                }
+            }
+            let sev = m.family(
+                "urbackup_client_backup_severity",
+                "The health rule's severity of a backup kind: 0 ok, 1 warning, 2 critical",
+                MetricType::Gauge,
+            );
+            for h in &health {
+                for kind in [BackupKind::File, BackupKind::Image] {
+                    m.families[sev].samples.push((
+                        vec![
+                            ("client", h.name.clone()),
+                            ("kind", kind.as_str().to_string()),
+                        ],
+                        Value::Gauge(f64::from(h.kind(kind).severity.code())),
+                    ));
+                }
+            }
+            if self.policy.server_version.is_some() {
+                let i = m.family(
+                    "urbackup_client_outdated",
+                    "1 when the client's version is older than the server's (--server-version)",
+                    MetricType::Gauge,
+                );
+                for h in &health {
+                    m.families[i]
+                        .samples
+                        .push((client(&h.name), Value::Gauge(b(h.outdated))));
                 }
             }
             if self.per_scrape > 0 {
@@ -472,83 +677,80 @@ impl Exporter {
             }
         }
 
-        m.family(
+        m.gauge(
             "urbackup_usage_up",
-            "gauge",
             "1 when the usage request succeeded (needs the statistics right)",
+            vec![],
+            b(usage.is_ok()),
         );
-        m.sample("urbackup_usage_up", &[], b(usage.is_ok()));
         if let Ok(usage) = &usage {
-            m.family(
+            let i = m.family(
                 "urbackup_client_used_bytes",
-                "gauge",
                 "Storage used by the client's backups, by kind (files, images)",
+                MetricType::Gauge,
             );
             for u in usage {
-                m.sample(
-                    "urbackup_client_used_bytes",
-                    &[("client", &u.name), ("kind", "files")],
-                    u.files as f64,
-                );
-                m.sample(
-                    "urbackup_client_used_bytes",
-                    &[("client", &u.name), ("kind", "images")],
-                    u.images as f64,
-                );
+                for (kind, v) in [("files", u.files), ("images", u.images)] {
+                    m.families[i].samples.push((
+                        vec![("client", u.name.clone()), ("kind", kind.to_string())],
+                        Value::Gauge(v as f64),
+                    ));
+                }
             }
-            m.family(
+            let i = m.family(
                 "urbackup_client_used_total_bytes",
-                "gauge",
                 "Storage used by all backups of the client",
+                MetricType::Gauge,
             );
             for u in usage {
-                m.sample(
-                    "urbackup_client_used_total_bytes",
-                    &[("client", &u.name)],
-                    u.used as f64,
-                );
+                m.families[i]
+                    .samples
+                    .push((client(&u.name), Value::Gauge(u.used as f64)));
             }
+            m.gauge(
+                "urbackup_used_bytes",
+                "Storage used by the backups of all clients",
+                vec![],
+                usage.iter().map(|u| u.used.max(0) as f64).sum(),
+            );
         }
 
         if let Ok(actions) = &progress {
-            m.family("urbackup_actions_running", "gauge", "Running actions");
-            m.sample("urbackup_actions_running", &[], actions.len() as f64);
-            let families: [(&str, &str); 5] = [
-            (
-                "urbackup_action_progress_ratio",
-                "Progress of a running action, 0 to 1 (absent while unknown)",
-            ),
-            (
-                "urbackup_action_done_bytes",
-                "Bytes done by a running action",
-            ),
-            (
-                "urbackup_action_total_bytes",
-                "Total bytes of a running action (absent while unknown)",
-            ),
-            (
-                "urbackup_action_speed_bytes_per_second",
-                "Current speed of a running action",
-            ),
-            (
-                "urbackup_action_eta_seconds",
-                "Estimated time left of a running action (absent while unknown; 60 = under a minute)",
-            ),
-        ];
+            m.gauge(
+                "urbackup_actions_running",
+                "Running actions",
+                vec![],
+                actions.len() as f64,
+            );
+            let families: [(&'static str, &'static str); 5] = [
+                (
+                    "urbackup_action_progress_ratio",
+                    "Progress of a running action, 0 to 1 (absent while unknown)",
+                ),
+                (
+                    "urbackup_action_done_bytes",
+                    "Bytes done by a running action",
+                ),
+                (
+                    "urbackup_action_total_bytes",
+                    "Total bytes of a running action (absent while unknown)",
+                ),
+                (
+                    "urbackup_action_speed_bytes_per_second",
+                    "Current speed of a running action",
+                ),
+                (
+                    "urbackup_action_eta_seconds",
+                    "Estimated time left of a running action (absent while unknown; 60 = under a minute)",
+                ),
+            ];
             for (i, (name, help)) in families.iter().enumerate() {
-                m.family(name, "gauge", help);
+                let fi = m.family(name, help, MetricType::Gauge);
                 for a in actions {
-                    let id = a.id.to_string();
-                    let action = a.action.description();
-                    let client = if a.name.is_empty() {
-                        ""
-                    } else {
-                        a.name.as_str()
-                    };
-                    let labels = [
-                        ("client", client),
-                        ("action", action.as_str()),
-                        ("id", id.as_str()),
+                    let labels = vec![
+                        ("client", a.name.clone()),
+                        ("action", a.action.description()),
+                        ("id", a.id.to_string()),
                     ];
                     let v = match i {
                         0 => a.percent().map(|p| f64::from(p) / 100.0),
@@ -561,23 +763,20 @@ impl Exporter {
                         _ => None,
                     };
                     if let Some(v) = v {
-                        m.sample(name, &labels, v);
+                        m.families[fi].samples.push((labels, Value::Gauge(v)));
                     }
                 }
             }
         }
-
-        m.family(
+        let errors = self.errors.fetch_add(failed_requests, Ordering::Relaxed) + failed_requests;
+        m.counter("urbackup_scrape_errors", ERRORS_HELP, vec![], errors);
+        m.gauge(
             "urbackup_scrape_duration_seconds",
-            "gauge",
-            "Time this scrape took (all its requests)",
-        );
-        m.sample(
-            "urbackup_scrape_duration_seconds",
-            &[],
+            "Time the scrape of this server took (all its requests)",
+            vec![],
             t0.elapsed().as_secs_f64(),
         );
-        m.out
+        m
     }
 
     /// The backup-count metrics from the cache, for the clients of this scrape.
@@ -594,74 +793,71 @@ impl Exporter {
             .filter_map(|c| counts.get(c.id).map(|k| (c.name.as_str(), k)))
             .collect();
         type Getter = fn(&Counts) -> Option<f64>;
-        let families: [(&str, &str, Getter); 5] = [
-        (
-            "urbackup_client_file_backups",
-            "File backups of the client (from the backup-count cache)",
-            |k| Some(k.file as f64),
-        ),
-        (
-            "urbackup_client_image_backups",
-            "Image backups of the client (from the backup-count cache)",
-            |k| Some(k.image as f64),
-        ),
-        (
-            "urbackup_client_last_file_backup_size_bytes",
-            "Size of the newest file backup as the server reports it (incremental: what it added; absent when unknown)",
-            |k| k.last_file_size.map(|v| v as f64),
-        ),
-        (
-            "urbackup_client_last_image_backup_size_bytes",
-            "Size of the newest image backup as the server reports it (absent when unknown)",
-            |k| k.last_image_size.map(|v| v as f64),
-        ),
-        (
-            "urbackup_client_backup_counts_timestamp_seconds",
-            "Unix time the client's backup counts were read",
-            |k| Some(k.unix),
-        ),
-    ];
+        let families: [(&'static str, &'static str, Getter); 5] = [
+            (
+                "urbackup_client_file_backups",
+                "File backups of the client (from the backup-count cache)",
+                |k| Some(k.file as f64),
+            ),
+            (
+                "urbackup_client_image_backups",
+                "Image backups of the client (from the backup-count cache)",
+                |k| Some(k.image as f64),
+            ),
+            (
+                "urbackup_client_last_file_backup_size_bytes",
+                "Size of the newest file backup as the server reports it (incremental: what it added; absent when unknown)",
+                |k| k.last_file_size.map(|v| v as f64),
+            ),
+            (
+                "urbackup_client_last_image_backup_size_bytes",
+                "Size of the newest image backup as the server reports it (absent when unknown)",
+                |k| k.last_image_size.map(|v| v as f64),
+            ),
+            (
+                "urbackup_client_backup_counts_timestamp_seconds",
+                "Unix time the client's backup counts were read",
+                |k| Some(k.unix),
+            ),
+        ];
         for (name, help, get) in families {
-            m.family(name, "gauge", help);
-            for (client, k) in &known {
+            let i = m.family(name, help, MetricType::Gauge);
+            for (c, k) in &known {
                 if let Some(v) = get(k) {
-                    m.sample(name, &[("client", client)], v);
+                    m.families[i].samples.push((client(c), Value::Gauge(v)));
                 }
             }
         }
-        m.family(
+        m.gauge(
             "urbackup_backup_counts_clients",
-            "gauge",
             "Clients that have backup counts so far",
+            vec![],
+            known.len() as f64,
         );
-        m.sample("urbackup_backup_counts_clients", &[], known.len() as f64);
         m.family(
             "urbackup_backup_counts_age_seconds",
-            "gauge",
             "Age of the oldest backup counts (absent before any)",
+            MetricType::Gauge,
         );
         if let Some(oldest) = known.iter().map(|(_, k)| k.at).min() {
-            m.sample(
+            m.gauge(
                 "urbackup_backup_counts_age_seconds",
-                &[],
+                "",
+                vec![],
                 now.saturating_duration_since(oldest).as_secs_f64().round(),
             );
         }
-        m.family(
+        m.gauge(
             "urbackup_backup_counts_refreshed",
-            "gauge",
             "Clients whose backup list this scrape read (at most --backup-refresh-per-scrape)",
+            vec![],
+            refreshed as f64,
         );
-        m.sample("urbackup_backup_counts_refreshed", &[], refreshed as f64);
-        m.family(
-            "urbackup_backup_counts_errors_total",
-            "counter",
+        m.counter(
+            "urbackup_backup_counts_errors",
             "Backup-list requests that failed since the exporter started",
-        );
-        m.sample(
-            "urbackup_backup_counts_errors_total",
-            &[],
-            counts.errors as f64,
+            vec![],
+            counts.errors,
         );
     }
 }
@@ -669,6 +865,33 @@ impl Exporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_label_values_are_escaped() {
+        let mut m = Metrics::new("prod \"eu\"");
+        m.gauge("urbackup_client_online", "help", client("a\"b\\c\nd"), 1.0);
+        m.counter("urbackup_scrape_errors", "errors", vec![], 3);
+        let text = encode(vec![m, Metrics::new("second")]);
+        assert!(
+            text.contains(
+                "urbackup_client_online{server=\"prod \\\"eu\\\"\",client=\"a\\\"b\\\\c\\nd\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE urbackup_scrape_errors counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("urbackup_scrape_errors_total{server="),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 2);
+        for l in text.lines() {
+            assert!(!l.is_empty(), "no broken lines: {text}");
+        }
+    }
 
     #[test]
     fn counts_rotate_oldest_first_with_changed_clients_first() {

@@ -9,9 +9,11 @@ pub mod clients;
 pub mod demo;
 pub mod exporter;
 pub mod logs;
+pub mod report;
 pub mod settings;
 pub mod status;
 pub mod users;
+pub mod zabbix;
 
 use crate::cli::{
     ActionsCmd, BackupsCmd, Command, ExtraClientCmd, GroupsCmd, LogsCmd, SettingsCmd, UsersCmd,
@@ -63,7 +65,6 @@ pub async fn dispatch(ctx: &Ctx, cmd: &Command) -> Result<u8> {
         Command::Groups(c) => users::groups(ctx, c).await?,
         Command::Installer(a) => clients::installer(ctx, a).await?,
         Command::Check(a) => return check::run(ctx, a).await,
-        Command::Exporter(a) => return exporter::run(ctx, a).await,
         other => bail!("`{}` cannot run here", other.name()),
     };
     ctx.print(&out)?;

@@ -4,38 +4,42 @@ use super::Ctx;
 use crate::cli::StatusArgs;
 use crate::output::{now, Cell, Flag, Output, Table};
 use anyhow::Result;
-use urbackup::{ActionType, ClientStatus, StatusReport};
+use urbackup::{
+    ActionType, ClientHealth, ClientStatus, HealthPolicy, ServerSwitches, StatusReport,
+};
 
-/// File backup state of a client (`no_file_backups`: disabled server-wide).
+/// The server-wide switches of a reply (none when it is not known yet).
+fn switches(report: Option<&StatusReport>) -> ServerSwitches {
+    report.map(ServerSwitches::from).unwrap_or_default()
+}
+
+/// File backup state of a client by the library's health rule without age limits
+/// (`no_file_backups`: disabled server-wide).
 pub fn file_flag(c: &ClientStatus, report: Option<&StatusReport>) -> Flag {
-    let own = if c.file_disabled {
-        Flag::Disabled
-    } else if c.file_ok {
-        Flag::Ok
-    } else {
-        Flag::Failed
-    };
-    switched_off(own, report.is_some_and(|r| r.no_file_backups))
+    Flag::from(
+        HealthPolicy::default()
+            .client(c, switches(report), now())
+            .file
+            .state,
+    )
 }
 
 /// Image backup state of a client (`no_images`: disabled server-wide).
 pub fn image_flag(c: &ClientStatus, report: Option<&StatusReport>) -> Flag {
-    let own = if c.image_not_supported {
-        Flag::Unsupported
-    } else if c.image_disabled {
-        Flag::Disabled
-    } else if c.image_ok {
-        Flag::Ok
-    } else {
-        Flag::Failed
-    };
-    switched_off(own, report.is_some_and(|r| r.no_images))
+    Flag::from(
+        HealthPolicy::default()
+            .client(c, switches(report), now())
+            .image
+            .state,
+    )
 }
 
-/// A kind switched off server-wide is disabled for every client that could do it.
+/// A kind switched off server-wide is disabled for every client that could do it (the
+/// health rule's order: unsupported, then disabled, then the rest).
 fn switched_off(flag: Flag, off: bool) -> Flag {
     match flag {
-        Flag::Ok | Flag::Failed if off => Flag::Disabled,
+        Flag::Unsupported | Flag::Disabled => flag,
+        _ if off => Flag::Disabled,
         other => other,
     }
 }
@@ -93,8 +97,8 @@ pub fn status_table() -> Table {
     .hidden("last_file_backup_issues")
 }
 
-/// One row of [`status_table`], before the server-wide switches are known (see [`status`]).
-pub fn status_row(c: &ClientStatus) -> Vec<Cell> {
+/// One row of [`status_table`] for a client judged by the health rule.
+pub fn status_row_with(c: &ClientStatus, h: &ClientHealth) -> Vec<Cell> {
     vec![
         Cell::from(&c.name),
         if c.groupname.is_empty() {
@@ -105,8 +109,8 @@ pub fn status_row(c: &ClientStatus) -> Vec<Cell> {
         Cell::YesNo(c.online),
         Cell::Time(c.lastbackup),
         Cell::Time(c.lastbackup_image),
-        Cell::Flag(file_flag(c, None)),
-        Cell::Flag(image_flag(c, None)),
+        Cell::Flag(Flag::from(h.file.state)),
+        Cell::Flag(Flag::from(h.image.state)),
         Cell::from(&c.client_version_string),
         Cell::text(activity(c)),
         Cell::Int(c.id),
@@ -130,6 +134,8 @@ pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
     // Each client becomes its row as the reply arrives and is dropped: memory for the rows,
     // not for the whole reply (megabytes for a large fleet).
     let mut rows = Vec::new();
+    let policy = a.health.policy();
+    let now = now();
     let report = ctx
         .server
         .for_each_client_status(|c| {
@@ -140,7 +146,8 @@ pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
                 })
                 || (!a.client.is_empty() && !a.client.contains(&c.name));
             if !skip {
-                rows.push(status_row(&c));
+                let h = policy.client(&c, ServerSwitches::default(), now);
+                rows.push(status_row_with(&c, &h));
             }
         })
         .await?;
@@ -152,7 +159,6 @@ pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
             }
         }
     }
-    let now = now();
     let flag = |row: &[Cell], i: usize| match row[i] {
         Cell::Flag(f) => f,
         _ => Flag::Ok,
