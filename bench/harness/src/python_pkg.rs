@@ -22,6 +22,9 @@ use crate::stats::{mad_pct, median};
 pub const NAME: &str = "urbackup-rs (python)";
 /// The peer whose scripts it runs and against which its ratios are taken.
 pub const PEER: &str = "python-urbackup";
+/// The CLI contender it is compared with: the cold one, which logs in like the package and
+/// the peer do (`ours` reuses a cached session: one request instead of three).
+const CLI: &str = "ours (cold)";
 
 /// Measurements of this part: (latency ms, median start-up ms, runs, MAD %).
 #[derive(Default)]
@@ -94,7 +97,7 @@ pub fn ratios_and_goals(
         let (Some(pkg), Some(peer), Some(cli)) = (
             oneshot(latency, NAME),
             oneshot(latency, PEER),
-            oneshot(latency, "ours"),
+            oneshot(latency, CLI),
         ) else {
             continue;
         };
@@ -104,7 +107,7 @@ pub fn ratios_and_goals(
         };
         goals.push((
             format!(
-                "python package one-shot: ratio over {PEER} no worse than the CLI's by more than the interpreter's start-up (latency {latency} ms)"
+                "python package one-shot: ratio over {PEER} no worse than the (cold) CLI's by more than the interpreter's start-up (latency {latency} ms)"
             ),
             pkg <= cli + start,
             format!(
@@ -153,9 +156,9 @@ pub fn markdown(
     }
     let _ = writeln!(
         s,
-        "\n| one-shot, latency | CLI | {NAME} | {PEER} | python start-up | CLI ratio | package ratio |"
+        "\n| one-shot, latency | CLI, cold (logs in) | CLI, session cache | {NAME} | {PEER} | python start-up | cold CLI ratio | package ratio |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
     for &latency in latencies {
         let cell = |who: &str| oneshot(latency, who).map_or("–".into(), |m| format!("{m:.1} ms"));
         let start = rows
@@ -169,11 +172,12 @@ pub fn markdown(
         };
         let _ = writeln!(
             s,
-            "| {latency} ms | {} | {} | {} | {start} | {} | {} |",
+            "| {latency} ms | {} | {} | {} | {} | {start} | {} | {} |",
+            cell(CLI),
             cell("ours"),
             cell(NAME),
             cell(PEER),
-            ratio("ours"),
+            ratio(CLI),
             ratio(NAME)
         );
     }
