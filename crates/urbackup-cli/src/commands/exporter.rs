@@ -210,7 +210,7 @@ struct ChunkWriter {
 impl ChunkWriter {
     fn flush(&mut self) {
         if !self.buf.is_empty() {
-            let chunk = std::mem::replace(&mut self.buf, String::new());
+            let chunk = std::mem::take(&mut self.buf);
             let _ = self.tx.blocking_send(Bytes::from(chunk));
         }
     }
