@@ -305,6 +305,51 @@ pub struct Column {
     pub in_table: bool,
 }
 
+/// One row as a JSON object, serialized from its cells.
+struct JsonRow<'a> {
+    columns: &'a [Column],
+    order: &'a [usize],
+    cells: &'a [Cell],
+}
+
+impl serde::Serialize for JsonRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for &i in self.order {
+            if let Some(cell) = self.cells.get(i) {
+                m.serialize_entry(self.columns[i].key, &CellJson(cell))?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// A cell as [`Cell::json`] shows it, serialized without building the `Value`.
+struct CellJson<'a>(&'a Cell);
+
+impl serde::Serialize for CellJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Cell::Text(t) => s.serialize_str(t),
+            Cell::Int(v) => s.serialize_i64(*v),
+            Cell::Bool(b) | Cell::YesNo(b) => s.serialize_bool(*b),
+            Cell::Bytes(v) | Cell::Secs(v) | Cell::Percent(v) | Cell::Eta(v, _) if *v >= 0 => {
+                s.serialize_i64(*v)
+            }
+            Cell::Time(t) | Cell::Date(t) if *t > 0 => s.serialize_i64(*t),
+            Cell::Flag(f) => s.serialize_str(f.word()),
+            Cell::Bytes(_)
+            | Cell::Secs(_)
+            | Cell::Percent(_)
+            | Cell::Eta(..)
+            | Cell::Time(_)
+            | Cell::Date(_)
+            | Cell::Null => s.serialize_unit(),
+        }
+    }
+}
+
 /// Rows of typed cells under named columns.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
@@ -370,20 +415,33 @@ impl Table {
         self.rows.extend(other.rows);
     }
 
-    /// Writes the rows as a pretty JSON array, one row at a time.
+    /// Writes the rows as a pretty JSON array, one row at a time, straight from the cells
+    /// (the same text as [`Table::json_rows`], without building a `Value` per row).
     fn write_json_rows(&self, out: &mut impl Write) -> std::io::Result<()> {
         use serde::ser::{SerializeSeq, Serializer};
+        // The order a JSON object of `json_rows` lists its keys in (and, for a key repeated,
+        // the column whose cell it keeps): taken from a `serde_json::Map` once.
+        let order: Vec<usize> = {
+            let mut m = Map::new();
+            for (i, c) in self.columns.iter().enumerate() {
+                m.insert(c.key.to_owned(), Value::from(i));
+            }
+            m.values()
+                .filter_map(Value::as_u64)
+                .map(|i| i as usize)
+                .collect()
+        };
         let mut ser = serde_json::Serializer::pretty(out);
         let mut seq = ser
             .serialize_seq(Some(self.rows.len()))
             .map_err(std::io::Error::other)?;
         for r in &self.rows {
-            let mut m = Map::new();
-            for (c, cell) in self.columns.iter().zip(r) {
-                m.insert(c.key.to_owned(), cell.json());
-            }
-            seq.serialize_element(&Value::Object(m))
-                .map_err(std::io::Error::other)?;
+            let row = JsonRow {
+                columns: &self.columns,
+                order: &order,
+                cells: r,
+            };
+            seq.serialize_element(&row).map_err(std::io::Error::other)?;
         }
         seq.end().map_err(std::io::Error::other)
     }
@@ -900,6 +958,42 @@ mod tests {
             let rendered = Output::Table(t).render(&style);
             assert_eq!(String::from_utf8(streamed).unwrap(), rendered, "{n} rows");
         }
+    }
+
+    #[test]
+    fn json_rows_written_from_the_cells_match_the_values_for_every_cell() {
+        let keys = [
+            "zeta", "alpha", "mid", "b", "yn", "bytes", "time", "date", "secs", "pct", "eta",
+            "flag", "null", "alpha",
+        ];
+        let mut t = Table::new(&[("zeta", "Z")]);
+        for k in &keys[1..] {
+            t = t.hidden(k);
+        }
+        for v in [-1i64, 0, 7] {
+            t.push(vec![
+                Cell::from(format!("t\u{e4}\"{v}\\")),
+                Cell::Int(v),
+                Cell::Null,
+                Cell::Bool(v > 0),
+                Cell::YesNo(v < 0),
+                Cell::Bytes(v),
+                Cell::Time(v),
+                Cell::Date(v),
+                Cell::Secs(v),
+                Cell::Percent(v),
+                Cell::Eta(v, true),
+                Cell::Flag(Flag::Failed),
+                Cell::Null,
+                Cell::Int(v * 10), // a repeated key: the last column's cell, as in a Map
+            ]);
+        }
+        let mut streamed = Vec::new();
+        t.write_json_rows(&mut streamed).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            serde_json::to_string_pretty(&Value::Array(t.json_rows())).unwrap()
+        );
     }
 
     #[test]

@@ -1821,3 +1821,106 @@ fn restore_outcomes_come_from_the_restore_log() {
     assert_eq!(v["result"], "failed", "{v}");
     assert!(v["errors"][0].as_str().unwrap().contains("denied"), "{v}");
 }
+
+/// `backup start alpha --wait` in a thread; returns its JSON rows and stderr.
+fn backup_wait_in_thread(sim: &SimServer) -> std::thread::JoinHandle<(Value, String, bool)> {
+    let mut c = cli(sim);
+    c.args([
+        "backup",
+        "start",
+        "alpha",
+        "--incr",
+        "--file",
+        "--wait",
+        "--interval",
+        "0.2",
+        "--output",
+        "json",
+    ]);
+    std::thread::spawn(move || {
+        let out = c.output().unwrap();
+        let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            v,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.success(),
+        )
+    })
+}
+
+fn wait_for_progress_polls(sim: &SimServer, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sim.requests("progress") < n {
+        assert!(Instant::now() < deadline, "the CLI never polled progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn backup_wait_finds_a_new_backup_whose_id_an_old_restore_has() {
+    // The real server numbers backups and restores in tables of their own: its `lastacts`
+    // showed restore 7 and then the new backup 7, and the CLI, which looked for ids it had
+    // not seen before, reported a backup that had succeeded as "ended without a new backup".
+    let sim = Simulator::builder()
+        .client(ClientSpec::new("alpha").linux().backups(1, 0))
+        .admin("admin", PASSWORD)
+        .login_failure_delay(Duration::ZERO)
+        .backup_duration(Duration::from_secs(2))
+        .start_blocking()
+        .unwrap();
+    let cid = sim.client_id("alpha").unwrap();
+    sim.with_state(|st| {
+        for _ in 0..3 {
+            st.fail_restore_at_once(cid, "backup-source/x", "/backup-source/x");
+        }
+    });
+    let restore_ids: Vec<i64> = sim.with_state(|st| {
+        st.activities
+            .iter()
+            .filter(|a| a.restore)
+            .map(|a| a.id)
+            .collect()
+    });
+    assert_eq!(restore_ids, [1, 2, 3]);
+    let (v, stderr, ok) = backup_wait_in_thread(&sim).join().unwrap();
+    assert!(ok, "{stderr}");
+    assert_eq!(v[0]["result"], "ok", "{v} {stderr}");
+    let id = v[0]["backup_id"].as_i64().unwrap();
+    assert!(
+        restore_ids.contains(&id),
+        "the new backup {id} shares an id with a restore"
+    );
+}
+
+#[test]
+fn backup_wait_names_the_log_of_a_backup_that_failed() {
+    let sim = Simulator::builder()
+        .client(ClientSpec::new("alpha").linux().backups(1, 0))
+        .admin("admin", PASSWORD)
+        .login_failure_delay(Duration::ZERO)
+        .backup_duration(Duration::from_secs(4))
+        .start_blocking()
+        .unwrap();
+    let run = backup_wait_in_thread(&sim);
+    wait_for_progress_polls(&sim, 2);
+    // Stopped on the server: it ends without a backup, with a log that says so.
+    sim.with_state(|st| st.processes.iter_mut().for_each(|p| p.stop = true));
+    let (v, stderr, ok) = run.join().unwrap();
+    assert!(!ok, "a failed backup exits non-zero: {stderr}");
+    assert_eq!(v[0]["result"], "failed", "{v}");
+    let note = v[0]["note"].as_str().unwrap();
+    let logid: i64 = note
+        .split("urbackup logs show ")
+        .nth(1)
+        .and_then(|s| s.trim_end_matches('`').parse().ok())
+        .unwrap_or_else(|| panic!("the note names the log: {note}"));
+    let log = run_json(&sim, &["logs", "show", &logid.to_string()]);
+    assert!(
+        log.to_string().contains("failed") || log.to_string().contains("stopped"),
+        "{log}"
+    );
+    assert!(
+        stderr.contains("alpha: ended without a new backup"),
+        "{stderr}"
+    );
+}

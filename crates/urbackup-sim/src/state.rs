@@ -488,6 +488,9 @@ pub struct State {
     pub processes: Vec<Process>,
     /// Next process id.
     pub next_process_id: i64,
+    /// Next restore id: the real server numbers restores in their own table, so a restore
+    /// and a backup often share an id in `lastacts`.
+    pub next_restore_id: i64,
     /// Sessions by token.
     pub sessions: HashMap<String, Session>,
     /// Restore wait keys → ready time (virtual ms).
@@ -597,6 +600,7 @@ impl State {
             livelogs,
             processes: Vec::new(),
             next_process_id: 1,
+            next_restore_id: 1,
             sessions: HashMap::new(),
             restore_waits: HashMap::new(),
             mounted_images: HashSet::new(),
@@ -1169,8 +1173,6 @@ impl State {
     pub fn fail_restore_at_once(&mut self, cid: i64, details: &str, folder: &str) -> String {
         let logid = self.next_log_id;
         self.next_log_id += 1;
-        let id = self.next_process_id;
-        self.next_process_id += 1;
         let t = self.now();
         let msg = format!("Cannot read files from folder {folder}. Cannot start restore.");
         self.livelog(cid, 2, msg.clone(), t, Some(logid));
@@ -1186,6 +1188,8 @@ impl State {
             restore: true,
             data: Some(format!("2-{t}-{msg}\n")),
         });
+        let id = self.next_restore_id;
+        self.next_restore_id += 1;
         self.activities.push(Activity {
             id,
             clientid: cid,
@@ -1446,8 +1450,10 @@ impl State {
                             self.livelog(p.client_id, level, m, t, Some(p.logid));
                         }
                         self.finish_log(&p, ok);
+                        let id = self.next_restore_id;
+                        self.next_restore_id += 1;
                         self.activities.push(Activity {
-                            id: p.id,
+                            id,
                             clientid: p.client_id,
                             backuptime: p.start_ms / 1000,
                             incremental: 0,

@@ -7,10 +7,52 @@ use crate::progress::ProgressView;
 use anyhow::{bail, Result};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
-use urbackup::{ActionProgress, ActionType, Activity, BackupType};
+use urbackup::{ActionProgress, ActionType, Activity, BackupType, LogFilter, LogLevel, LogSummary};
 
 /// How long a queued backup may take to show up in `progress` before it counts as not started.
 const APPEAR_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a backup may be gone from `progress` with nothing recorded before the wait ends
+/// with an unknown outcome.
+const GONE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The complete backup of kind `ty` that client `id` has in `acts` and did not have before.
+fn new_backup<'a>(
+    acts: &'a [Activity],
+    id: i64,
+    ty: BackupType,
+    before: &HashSet<(i64, bool, i64)>,
+) -> Option<&'a Activity> {
+    acts.iter().find(|a| {
+        a.clientid == id
+            && a.image == ty.is_image()
+            && !a.deletion
+            && !a.restore
+            && !before.contains(&(a.clientid, a.image, a.id))
+    })
+}
+
+/// The first log of a backup of kind `ty` of client `id` saved after log id `after`.
+async fn new_backup_log(
+    ctx: &Ctx,
+    id: i64,
+    ty: BackupType,
+    after: i64,
+) -> Result<Option<LogSummary>> {
+    Ok(ctx
+        .server
+        .get_logs(&all_logs_of(id))
+        .await?
+        .into_iter()
+        .filter(|l| l.id > after && !l.restore && l.image == ty.is_image())
+        .min_by_key(|l| l.id))
+}
+
+fn all_logs_of(id: i64) -> LogFilter {
+    LogFilter {
+        clientids: vec![id],
+        min_level: Some(LogLevel::Info),
+    }
+}
 
 /// True when `a` is a backup of the kind `ty` (file or image).
 pub fn is_backup_of_kind(a: ActionType, image: bool) -> bool {
@@ -129,10 +171,27 @@ pub async fn start_and_wait(
             .last_activities()
             .await?
             .iter()
+            .filter(|a| !a.restore && !a.deletion)
             .map(|a| (a.clientid, a.image, a.id))
             .collect()
     } else {
         HashSet::new()
+    };
+    // Where the logs stand: the backup's own log is the first newer one.
+    let logs_before = if wait && !ids.is_empty() {
+        let filter = LogFilter {
+            clientids: ids.clone(),
+            min_level: Some(LogLevel::Info),
+        };
+        ctx.server
+            .get_logs(&filter)
+            .await?
+            .iter()
+            .map(|l| l.id)
+            .max()
+            .unwrap_or(0)
+    } else {
+        0
     };
     let started = Instant::now();
     let results = ctx.server.start_backups(&ids, ty).await?;
@@ -182,7 +241,7 @@ pub async fn start_and_wait(
     ));
     // Per client: whether its action was seen, and how many polls it has been gone.
     let mut seen: HashMap<i64, bool> = HashMap::new();
-    let mut gone_polls: HashMap<i64, u32> = HashMap::new();
+    let mut gone_since: HashMap<i64, Instant> = HashMap::new();
     loop {
         let actions = ctx.server.get_actions_typed().await?;
         let mine: Vec<&ActionProgress> = actions
@@ -201,10 +260,11 @@ pub async fn start_and_wait(
         for (id, _) in &waiting {
             if !idle.contains(id) {
                 seen.insert(*id, true);
+                gone_since.remove(id);
             }
         }
         if !idle.is_empty() {
-            let acts = ctx.server.last_activities().await?;
+            let mut acts = ctx.server.last_activities().await?;
             let mut done = Vec::new();
             for id in idle {
                 let name = waiting
@@ -212,52 +272,72 @@ pub async fn start_and_wait(
                     .find(|(i, _)| *i == id)
                     .map(|(_, n)| n.clone())
                     .unwrap_or_default();
-                let new = acts.iter().find(|a| {
-                    a.clientid == id
-                        && a.image == ty.is_image()
-                        && !a.deletion
-                        && !a.restore
-                        && !before.contains(&(a.clientid, a.image, a.id))
-                });
-                if let Some(act) = new {
-                    view.println(&format!(
-                        "{name}: finished: backup {} ({})",
-                        act.id,
-                        crate::output::human_bytes(act.size_bytes.max(0) as u64)
-                    ));
-                    outcomes.push(Outcome {
-                        client: name,
-                        result: "ok",
-                        activity: Some(act.clone()),
-                        note: String::new(),
-                    });
-                    done.push(id);
-                    continue;
+                // The server saves the backup's log after marking the backup complete and
+                // only then drops its `progress` item (Backup.cpp). So: a new complete backup
+                // is a success, a new backup log without one a failure, and neither (yet)
+                // means the server has not recorded the end.
+                let mut verdict = new_backup(&acts, id, ty, &before).map(|a| Ok(a.clone()));
+                if verdict.is_none() {
+                    if let Some(log) = new_backup_log(ctx, id, ty, logs_before).await? {
+                        acts = ctx.server.last_activities().await?;
+                        verdict = Some(new_backup(&acts, id, ty, &before).cloned().ok_or(log));
+                    }
                 }
-                let polls = gone_polls.entry(id).or_insert(0);
-                if seen.get(&id).copied().unwrap_or(false) {
-                    *polls += 1;
-                    // It may take the server a moment to list the finished backup.
-                    if *polls >= 3 {
+                match verdict {
+                    Some(Ok(act)) => {
+                        view.println(&format!(
+                            "{name}: finished: backup {} ({})",
+                            act.id,
+                            crate::output::human_bytes(act.size_bytes.max(0) as u64)
+                        ));
+                        outcomes.push(Outcome {
+                            client: name,
+                            result: "ok",
+                            activity: Some(act),
+                            note: String::new(),
+                        });
+                        done.push(id);
+                    }
+                    Some(Err(log)) => {
                         view.println(&format!("{name}: ended without a new backup"));
                         outcomes.push(Outcome {
-                            client: name.clone(),
+                            client: name,
                             result: "failed",
                             activity: None,
                             note: format!(
-                                "no new backup; see `urbackup logs list --client {name}`"
+                                "no new backup; its log {} has {} error(s): `urbackup logs show {}`",
+                                log.id, log.errors, log.id
                             ),
                         });
                         done.push(id);
                     }
-                } else if started.elapsed() > APPEAR_TIMEOUT {
-                    outcomes.push(Outcome {
-                        client: name.clone(),
-                        result: "failed",
-                        activity: None,
-                        note: "the backup did not start".into(),
-                    });
-                    done.push(id);
+                    None if seen.get(&id).copied().unwrap_or(false) => {
+                        let since = *gone_since.entry(id).or_insert_with(Instant::now);
+                        if since.elapsed() >= GONE_TIMEOUT {
+                            outcomes.push(Outcome {
+                                client: name.clone(),
+                                result: "unknown",
+                                activity: None,
+                                note: format!(
+                                    "gone from progress for {} min and the server recorded \
+                                     neither a backup nor a log; see `urbackup logs list \
+                                     --client {name}`",
+                                    GONE_TIMEOUT.as_secs() / 60
+                                ),
+                            });
+                            done.push(id);
+                        }
+                    }
+                    None if started.elapsed() > APPEAR_TIMEOUT => {
+                        outcomes.push(Outcome {
+                            client: name.clone(),
+                            result: "failed",
+                            activity: None,
+                            note: "the backup did not start".into(),
+                        });
+                        done.push(id);
+                    }
+                    None => {}
                 }
             }
             waiting.retain(|(id, _)| !done.contains(id));
