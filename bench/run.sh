@@ -70,6 +70,24 @@ if [ $quick = 0 ] && ! command -v hyperfine >/dev/null && command -v apt-get >/d
         || echo "   (not available: no cross-check)"
 fi
 
+# This repository's Python package (python/, issue 13) in a venv of its own: it is also
+# `import urbackup`, so it cannot share the peers' venv. Wheel built with maturin (release).
+VENV_PKG=$BENCH/venv-pkg
+if [ ! -x "$VENV_PKG/bin/python" ]; then
+    echo "== creating $VENV_PKG"
+    python3 -m venv "$VENV_PKG"
+fi
+"$VENV_PKG/bin/python" -c 'import maturin' 2>/dev/null \
+    || "$VENV_PKG/bin/python" -m pip install --quiet --disable-pip-version-check maturin
+echo "== maturin build --release (python/) into $VENV_PKG"
+rm -rf "$BENCH/wheels"
+(cd python && CARGO_TARGET_DIR=$TARGET "$VENV_PKG/bin/maturin" build --quiet --release \
+    --interpreter "$VENV_PKG/bin/python" -o "$BENCH/wheels" >/dev/null)
+"$VENV_PKG/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall \
+    "$BENCH"/wheels/urbackup_rs-*.whl
+"$VENV_PKG/bin/python" -m compileall -q -j 0 \
+    "$("$VENV_PKG/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null || true
+
 # ---- 2. build --------------------------------------------------------------------------------
 echo "== cargo build --release -p urbackup-cli -p urbackup-sim -p urbackup-bench"
 cargo build --release --quiet -p urbackup-cli -p urbackup-sim -p urbackup-bench
@@ -78,6 +96,7 @@ cargo build --release --quiet -p urbackup-cli -p urbackup-sim -p urbackup-bench
 exec "$TARGET/release/urbackup-bench" run \
     --bin-dir "$TARGET/release" \
     --python "$VENV/bin/python" \
+    --python-pkg "$VENV_PKG/bin/python" \
     --node "$(command -v node)" \
     --peers-dir "$ROOT/bench/peers" \
     --node-modules "$NODE_PREFIX/node_modules" \

@@ -10,6 +10,8 @@
 //! pure-Python layer (`urbackup/__init__.py`) turns those into the specification's dataclasses.
 //! Errors become the exception classes of `urbackup._errors`.
 
+mod models;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -112,6 +114,33 @@ fn to_py(py: Python<'_>, v: &Value) -> PyResult<PyObject> {
     Ok(pythonize::pythonize(py, v)?.unbind())
 }
 
+/// Raw objects as the server sent them, as one Python list: their JSON texts joined and
+/// parsed by `json.loads` (C speed, no intermediate tree).
+fn raw_list<'a>(py: Python<'_>, raws: impl Iterator<Item = &'a str>) -> PyResult<PyObject> {
+    let mut text = String::from("[");
+    for (i, r) in raws.enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(r);
+    }
+    text.push(']');
+    models::json_loads(py, &text)
+}
+
+/// The legacy surface's answer to a failure: `None` (the error is dropped, as the
+/// specification says; the crate's legacy methods log it through `tracing`).
+fn none_on_error<T>(
+    py: Python<'_>,
+    r: Result<T, UrbackupError>,
+    f: impl FnOnce(T) -> PyResult<PyObject>,
+) -> PyResult<PyObject> {
+    match r {
+        Ok(v) => f(v),
+        Err(_) => Ok(py.None()),
+    }
+}
+
 fn opt_to_py(py: Python<'_>, v: Option<Value>) -> PyResult<PyObject> {
     match v {
         Some(v) => to_py(py, &v),
@@ -158,10 +187,6 @@ fn model_value<M: Model>(m: &M) -> Value {
 fn model_list<M: Model>(py: Python<'_>, items: &[M]) -> PyResult<PyObject> {
     let v = Value::Array(items.iter().map(model_value).collect());
     to_py(py, &v)
-}
-
-fn model<M: Model>(py: Python<'_>, m: &M) -> PyResult<PyObject> {
-    to_py(py, &model_value(m))
 }
 
 fn plain<T: Serialize>(py: Python<'_>, t: &T) -> PyResult<PyObject> {
@@ -370,14 +395,14 @@ impl Server {
 
     /// All client statuses (raw), `None` on failure.
     fn get_status(&self, py: Python<'_>) -> PyResult<PyObject> {
-        let v = block(py, self.inner.get_status())?;
-        opt_to_py(py, v)
+        let r = block(py, self.inner.get_client_statuses())?;
+        none_on_error(py, r, |v| raw_list(py, v.iter().map(|c| c.raw.get())))
     }
 
     /// One client's status (raw), `None` on failure or when there is no such client.
     fn get_client_status(&self, py: Python<'_>, clientname: &str) -> PyResult<PyObject> {
-        let v = block(py, self.inner.get_client_status(clientname))?;
-        opt_to_py(py, v)
+        let r = block(py, self.inner.get_client_status_by_name(clientname))?;
+        none_on_error(py, r, |c| models::json_loads(py, c.raw.get()))
     }
 
     /// The server identity, `None` on failure.
@@ -387,27 +412,27 @@ impl Server {
 
     /// Storage usage per client (raw), `None` on failure.
     fn get_usage(&self, py: Python<'_>) -> PyResult<PyObject> {
-        let v = block(py, self.inner.get_usage())?;
-        opt_to_py(py, v)
+        let r = block(py, self.inner.get_usage_typed())?;
+        none_on_error(py, r, |v| raw_list(py, v.iter().map(|c| c.raw.get())))
     }
 
     /// Running actions (raw), `None` on failure.
     fn get_actions(&self, py: Python<'_>) -> PyResult<PyObject> {
-        let v = block(py, self.inner.get_actions())?;
-        opt_to_py(py, v)
+        let r = block(py, self.inner.get_actions_typed())?;
+        none_on_error(py, r, |v| raw_list(py, v.iter().map(|c| c.raw.get())))
     }
 
     /// The live log (raw; `clientid` 0 = server log), `None` on failure. An empty log is `[]`.
     #[pyo3(signature = (clientid = 0))]
     fn get_livelog(&self, py: Python<'_>, clientid: i64) -> PyResult<PyObject> {
-        let v = block(py, self.inner.get_livelog(clientid))?;
-        opt_to_py(py, v)
+        let r = block(py, self.inner.get_livelog_typed(clientid))?;
+        none_on_error(py, r, |v| raw_list(py, v.iter().map(|c| c.raw.get())))
     }
 
     /// Extra clients (raw), `None` on failure.
     fn get_extra_clients(&self, py: Python<'_>) -> PyResult<PyObject> {
-        let v = block(py, self.inner.get_extra_clients())?;
-        opt_to_py(py, v)
+        let r = block(py, self.inner.get_extra_clients_typed())?;
+        none_on_error(py, r, |v| raw_list(py, v.iter().map(|c| c.raw.get())))
     }
 
     /// Global settings (raw), `None` on failure.
@@ -532,49 +557,53 @@ impl Server {
         plain(py, &info)
     }
 
-    fn _get_client_statuses(&self, py: Python<'_>) -> PyResult<PyObject> {
+    fn get_client_statuses(&self, py: Python<'_>) -> PyResult<PyObject> {
         let v = block(py, self.inner.get_client_statuses())?.or_raise(py)?;
-        model_list(py, &v)
+        models::ClientStatus::list(py, v)
     }
 
-    fn _get_client_status_by_name(&self, py: Python<'_>, clientname: &str) -> PyResult<PyObject> {
+    fn get_client_status_by_name(
+        &self,
+        py: Python<'_>,
+        clientname: &str,
+    ) -> PyResult<models::ClientStatus> {
         let v = block(py, self.inner.get_client_status_by_name(clientname))?.or_raise(py)?;
-        model(py, &v)
+        Ok(models::ClientStatus::new(v))
     }
 
     fn get_server_identity_str(&self, py: Python<'_>) -> PyResult<String> {
         block(py, self.inner.get_server_identity_str())?.or_raise(py)
     }
 
-    fn _get_usage_typed(&self, py: Python<'_>) -> PyResult<PyObject> {
+    fn get_usage_typed(&self, py: Python<'_>) -> PyResult<PyObject> {
         let v = block(py, self.inner.get_usage_typed())?.or_raise(py)?;
-        model_list(py, &v)
+        models::UsageEntry::list(py, v)
     }
 
-    fn _get_actions_typed(&self, py: Python<'_>) -> PyResult<PyObject> {
+    fn get_actions_typed(&self, py: Python<'_>) -> PyResult<PyObject> {
         let v = block(py, self.inner.get_actions_typed())?.or_raise(py)?;
-        model_list(py, &v)
+        models::ActionProgress::list(py, v)
     }
 
     #[pyo3(signature = (clientid = 0))]
-    fn _get_livelog_typed(&self, py: Python<'_>, clientid: i64) -> PyResult<PyObject> {
+    fn get_livelog_typed(&self, py: Python<'_>, clientid: i64) -> PyResult<PyObject> {
         let v = block(py, self.inner.get_livelog_typed(clientid))?.or_raise(py)?;
-        model_list(py, &v)
+        models::LogEntry::list(py, v)
     }
 
-    fn _get_extra_clients_typed(&self, py: Python<'_>) -> PyResult<PyObject> {
+    fn get_extra_clients_typed(&self, py: Python<'_>) -> PyResult<PyObject> {
         let v = block(py, self.inner.get_extra_clients_typed())?.or_raise(py)?;
-        model_list(py, &v)
+        models::ExtraClient::list(py, v)
     }
 
-    fn _get_backups(&self, py: Python<'_>, clientid: i64) -> PyResult<PyObject> {
+    fn get_backups(&self, py: Python<'_>, clientid: i64) -> PyResult<PyObject> {
         let v = block(py, self.inner.get_backups(clientid))?.or_raise(py)?;
-        model_list(py, &v)
+        models::BackupEntry::list(py, v)
     }
 
-    fn _get_image_backups(&self, py: Python<'_>, clientid: i64) -> PyResult<PyObject> {
+    fn get_image_backups(&self, py: Python<'_>, clientid: i64) -> PyResult<PyObject> {
         let v = block(py, self.inner.get_image_backups(clientid))?.or_raise(py)?;
-        model_list(py, &v)
+        models::BackupEntry::list(py, v)
     }
 
     /// Global settings as the server sent them (raises `AccessDeniedError`).
@@ -627,19 +656,21 @@ impl Server {
         block(py, self.inner.start_backup_typed(clientname, t))?.or_raise(py)
     }
 
-    /// Stops a running action by client id and action id.
-    fn _stop_action_ids(&self, py: Python<'_>, clientid: i64, id: i64) -> PyResult<bool> {
+    /// Stops a running action of `get_actions_typed()` (any object with `clientid` and `id`).
+    fn stop_action_typed(&self, py: Python<'_>, action: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let clientid: i64 = action.getattr("clientid")?.extract()?;
+        let id: i64 = action.getattr("id")?.extract()?;
         block(py, self.inner.stop_action_ids(clientid, id))?.or_raise(py)
     }
 
-    fn _get_users(&self, py: Python<'_>) -> PyResult<PyObject> {
+    fn get_users(&self, py: Python<'_>) -> PyResult<PyObject> {
         let v = block(py, self.inner.get_users())?.or_raise(py)?;
-        model_list(py, &v)
+        models::User::list(py, v)
     }
 
-    fn _get_groups(&self, py: Python<'_>) -> PyResult<PyObject> {
+    fn get_groups(&self, py: Python<'_>) -> PyResult<PyObject> {
         let v = block(py, self.inner.get_groups())?.or_raise(py)?;
-        model_list(py, &v)
+        models::Group::list(py, v)
     }
 
     /// Adds a user (raises `UserAlreadyExistsError`); `True` once the user is listed.
@@ -687,9 +718,10 @@ impl Server {
         model_list(py, &v)
     }
 
-    fn _client_actions(&self, py: Python<'_>, clientid: i64) -> PyResult<PyObject> {
+    /// Running actions of one client.
+    fn client_actions(&self, py: Python<'_>, clientid: i64) -> PyResult<PyObject> {
         let v = block(py, self.inner.client_actions(clientid))?.or_raise(py)?;
-        model_list(py, &v)
+        models::ActionProgress::list(py, v)
     }
 
     #[pyo3(signature = (clientid, backupid, path = "/", image = false))]
@@ -832,8 +864,9 @@ impl Server {
         }
     }
 
+    /// Live-log lines after `lastid` (the server waits up to 10 s for new ones).
     #[pyo3(signature = (clientid = 0, lastid = None, logid = None))]
-    fn _livelog(
+    fn livelog(
         &self,
         py: Python<'_>,
         clientid: i64,
@@ -841,7 +874,7 @@ impl Server {
         logid: Option<i64>,
     ) -> PyResult<PyObject> {
         let v = block(py, self.inner.livelog(clientid, lastid, logid))?.or_raise(py)?;
-        model_list(py, &v)
+        models::LogEntry::list(py, v)
     }
 
     #[pyo3(signature = (clientids = None, min_level = None))]
@@ -882,9 +915,10 @@ impl Server {
         block(py, self.inner.set_user_rights(userid, rights))?.or_raise(py)
     }
 
-    fn _add_group(&self, py: Python<'_>, name: &str) -> PyResult<PyObject> {
+    /// Adds a client group.
+    fn add_group(&self, py: Python<'_>, name: &str) -> PyResult<models::Group> {
         let g = block(py, self.inner.add_group(name))?.or_raise(py)?;
-        model(py, &g)
+        Ok(models::Group::new(g))
     }
 
     /// Removes a group by id.
@@ -1000,6 +1034,7 @@ impl Server {
 fn _urbackup(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Server>()?;
     m.add_class::<RestoreStarted>()?;
+    models::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

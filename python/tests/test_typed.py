@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from conftest import setting
 
@@ -37,11 +35,15 @@ SPEC_FIELDS = {
 }
 
 
-def test_data_types_have_the_spec_fields_first_and_raw():
+def test_data_types_have_the_spec_fields_first_and_raw(server):
     for cls, names in SPEC_FIELDS.items():
-        fields = [f.name for f in dataclasses.fields(cls)]
-        assert fields[: len(names)] == names, cls
-        assert "raw" in fields, cls
+        assert list(cls._fields[: len(names)]) == names, cls
+    c = server.get_client_statuses()[0]
+    assert all(hasattr(c, f) for f in ClientStatus._fields)
+    assert c.raw is c.raw and c.raw["name"] == c.name  # parsed once, then kept
+    assert repr(c).startswith("ClientStatus(id=1, name='client-00001', online=True")
+    assert ClientStatus.from_dict(c.raw) == c and c.to_dict()["name"] == c.name
+    assert ClientStatus.from_dict({"id": 9, "name": "x"}).name == "x"  # python-urbackup's from_dict
 
 
 def test_enums_have_the_spec_values():

@@ -1,12 +1,105 @@
 """Type stubs of the extension module `urbackup._urbackup` (the Rust side)."""
 
 from os import PathLike
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
 
 _Path = Union[str, "PathLike[str]"]
 _Value = Union[bool, int, float, str]
 
 __version__: str
+
+class _Model:
+    _fields: tuple[str, ...]
+    @property
+    def raw(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls: type[_M], data: Dict[str, Any]) -> _M: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+_M = TypeVar("_M", bound=_Model)
+
+class ClientStatus(_Model):
+    id: int
+    name: str
+    online: bool
+    lastbackup: int
+    lastbackup_image: int
+    file_ok: bool
+    image_ok: bool
+    ip: str
+    client_version_string: str
+    os_version_string: str
+    os_simple: str
+    lastseen: int
+    groupname: str
+    delete_pending: bool
+    file_disabled: bool
+    image_disabled: bool
+    image_not_supported: bool
+    no_backup_paths: bool
+    last_filebackup_issues: int
+    status: int
+    uid: str
+    processes: List[Dict[str, Any]]
+    rejected: bool
+
+class BackupEntry(_Model):
+    id: int
+    clientid: int
+    backuptime: int
+    incremental: int
+    size_bytes: int
+    archived: bool
+    archive_timeout: Optional[int]
+    delete_pending: bool
+    disable_delete: bool
+    letter: Optional[str]
+    image: bool
+
+class UsageEntry(_Model):
+    name: str
+    used: int
+    files: int
+    images: int
+
+class ActionProgress(_Model):
+    clientid: int
+    id: int
+    name: str
+    action: int  # an ActionType when known
+    progress_percent: int
+    details: str
+    detail_pc: int
+    total_bytes: int
+    done_bytes: int
+    speed_bpms: float
+    eta_ms: int
+    queue: int
+    logid: int
+    paused: bool
+    can_stop_backup: bool
+    can_show_backup_log: bool
+
+class LogEntry(_Model):
+    id: int
+    message: str
+    level: int  # a LogLevel
+    time: int
+
+class ExtraClient(_Model):
+    id: int
+    hostname: str
+    online: bool
+
+class User(_Model):
+    id: int
+    name: str
+    rights: str
+    right_list: List[Dict[str, str]]
+
+class Group(_Model):
+    id: int
+    name: str
 
 class RestoreStarted:
     """A restore that was started: pass it to `restore_outcome` / `wait_for_restore_outcome`."""
@@ -74,6 +167,17 @@ class Server:
     def set_global_setting_typed(self, key: str, value: _Value) -> bool: ...
     def get_client_settings_typed(self, clientname: str) -> Dict[str, Any]: ...
     def change_client_setting_typed(self, clientname: str, key: str, new_value: _Value) -> bool: ...
+    def get_client_statuses(self) -> List[ClientStatus]: ...
+    def get_client_status_by_name(self, clientname: str) -> ClientStatus: ...
+    def get_usage_typed(self) -> List[UsageEntry]: ...
+    def get_actions_typed(self) -> List[ActionProgress]: ...
+    def get_livelog_typed(self, clientid: int = 0) -> List[LogEntry]: ...
+    def get_extra_clients_typed(self) -> List[ExtraClient]: ...
+    def get_backups(self, clientid: int) -> List[BackupEntry]: ...
+    def get_image_backups(self, clientid: int) -> List[BackupEntry]: ...
+    def stop_action_typed(self, action: ActionProgress) -> bool: ...
+    def get_users(self) -> List[User]: ...
+    def get_groups(self) -> List[Group]: ...
     def start_backup_typed(self, clientname: str, backup_type: str) -> bool: ...
     def add_user(self, username: str, password: str, rights: str = "all") -> bool: ...
     def download_installer_typed(
@@ -82,6 +186,9 @@ class Server:
 
     # Beyond the specification.
     def client_id(self, clientname: str) -> int: ...
+    def client_actions(self, clientid: int) -> List[ActionProgress]: ...
+    def livelog(self, clientid: int = 0, lastid: Optional[int] = None, logid: Optional[int] = None) -> List[LogEntry]: ...
+    def add_group(self, name: str) -> Group: ...
     def download_file(
         self, clientid: int, backupid: int, path: str, dest: _Path, *, image: bool = False
     ) -> int: ...
@@ -106,19 +213,7 @@ class Server:
 
     # Used by the Python layer.
     def _login_typed(self) -> Dict[str, Any]: ...
-    def _get_client_statuses(self) -> List[Dict[str, Any]]: ...
-    def _get_client_status_by_name(self, clientname: str) -> Dict[str, Any]: ...
-    def _get_usage_typed(self) -> List[Dict[str, Any]]: ...
-    def _get_actions_typed(self) -> List[Dict[str, Any]]: ...
-    def _get_livelog_typed(self, clientid: int = 0) -> List[Dict[str, Any]]: ...
-    def _get_extra_clients_typed(self) -> List[Dict[str, Any]]: ...
-    def _get_backups(self, clientid: int) -> List[Dict[str, Any]]: ...
-    def _get_image_backups(self, clientid: int) -> List[Dict[str, Any]]: ...
-    def _stop_action_ids(self, clientid: int, id: int) -> bool: ...
-    def _get_users(self) -> List[Dict[str, Any]]: ...
-    def _get_groups(self) -> List[Dict[str, Any]]: ...
     def _last_activities(self) -> List[Dict[str, Any]]: ...
-    def _client_actions(self, clientid: int) -> List[Dict[str, Any]]: ...
     def _browse_backup(self, clientid: int, backupid: int, path: str = "/", image: bool = False) -> Dict[str, Any]: ...
     def _restore_outcome(self, restore: RestoreStarted) -> Optional[Dict[str, Any]]: ...
     def _wait_for_restore_outcome(
@@ -128,7 +223,5 @@ class Server:
         timeout: Optional[float] = None,
         on_phase: Optional[Callable[[str, Optional[Dict[str, Any]]], None]] = None,
     ) -> Optional[Dict[str, Any]]: ...
-    def _livelog(self, clientid: int = 0, lastid: Optional[int] = None, logid: Optional[int] = None) -> List[Dict[str, Any]]: ...
     def _get_logs(self, clientids: Optional[List[int]] = None, min_level: Optional[int] = None) -> List[Dict[str, Any]]: ...
     def _get_log(self, logid: int) -> Optional[Dict[str, Any]]: ...
-    def _add_group(self, name: str) -> Dict[str, Any]: ...

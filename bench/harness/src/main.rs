@@ -7,6 +7,7 @@ mod fleet;
 mod floor;
 mod ours;
 mod procs;
+mod python_pkg;
 mod run;
 mod scrape;
 mod stats;
@@ -72,6 +73,9 @@ enum Cmd {
         /// Clients per simulated server in the fleet (part 5).
         #[arg(long, default_value_t = 100)]
         fleet_clients: usize,
+        /// Python of a venv holding this repository's Python package (an extra contender).
+        #[arg(long)]
+        python_pkg: Option<PathBuf>,
     },
     /// Warm-loop worker (stdin protocol, see worker.rs). Password in URBACKUP_PASSWORD.
     Worker {
@@ -128,6 +132,7 @@ fn main() -> Result<()> {
             out,
             parts,
             fleet_clients,
+            python_pkg,
         } => {
             let bin_dir = match bin_dir {
                 Some(d) => d,
@@ -150,6 +155,7 @@ fn main() -> Result<()> {
                 },
                 parts,
                 fleet_clients,
+                python_pkg,
             };
             run::Runner::new(opts)?.run()
         }

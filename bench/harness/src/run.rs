@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::cli;
 use crate::floor::{self, Floor};
 use crate::procs::{request_counts, run_measured, Measured, SimCounters, SimProcess, Worker};
+use crate::python_pkg;
 use crate::stats::{mad_pct, median};
 
 const ADMIN: &str = "admin:secret";
@@ -33,6 +34,8 @@ pub struct Opts {
     pub out: PathBuf,
     pub parts: Vec<u32>,
     pub fleet_clients: usize,
+    /// Python of the venv holding this repository's Python package (python_pkg.rs).
+    pub python_pkg: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -110,6 +113,8 @@ struct Rows {
     /// The same without the session cache (a login per server and run).
     fleet_cold: Vec<(u64, usize, f64, usize, f64, Option<u64>)>,
     errors: Vec<String>,
+    /// The Python package's own measurements (python_pkg.rs).
+    python_pkg: python_pkg::Rows,
 }
 
 impl Runner {
@@ -277,6 +282,9 @@ impl Runner {
             for p in &PEERS {
                 starts.push((p.name.into(), self.peer_cmd(p, "warm", &url, &[])));
             }
+            if let Some(c) = self.python_pkg_cmd("warm", &url) {
+                starts.push((python_pkg::NAME.into(), c));
+            }
             for (name, cmd) in starts {
                 match Worker::start(&name, cmd, self.log(&format!("warm-{name}"))) {
                     Ok(w) => workers.push(w),
@@ -350,7 +358,26 @@ impl Runner {
                 cmd: Box::new(move || me.peer_cmd(&PEERS[i], "oneshot", &url, &[])),
             });
         }
+        if self.o.python_pkg.is_some() {
+            let me = self.clone_env();
+            let url = url.to_string();
+            v.push(Proc {
+                name: python_pkg::NAME.into(),
+                cmd: Box::new(move || {
+                    me.python_pkg_cmd("oneshot", &url)
+                        .unwrap_or_else(|| Command::new("false"))
+                }),
+            });
+        }
         v
+    }
+
+    /// A command of the Python package's contender (None without `--python-pkg`).
+    fn python_pkg_cmd(&self, mode: &str, url: &str) -> Option<Command> {
+        let py = self.o.python_pkg.as_ref()?;
+        let mut c = python_pkg::command(py, &self.o.peers_dir, mode, url, USER);
+        self.env(&mut c);
+        Some(c)
     }
 
     /// A copy of what building commands needs (closures outlive `&self` borrows).
@@ -414,6 +441,15 @@ impl Runner {
                     mad_pct(&walls),
                     reqs,
                 ));
+            }
+            if let Some(py) = self.o.python_pkg.clone() {
+                let me = self.clone_env();
+                let env = |c: &mut Command| me.env(c);
+                if let Err(e) =
+                    python_pkg::startup(&py, rounds, latency, env, &mut self.rows.python_pkg)
+                {
+                    self.error(format!("python start-up: {e:#}"));
+                }
             }
             if latency == 0 && !self.o.quick {
                 if let Err(e) = self.hyperfine(&procs) {
@@ -1178,6 +1214,14 @@ impl Runner {
                 ));
             }
         }
+        let (r, g) = python_pkg::ratios_and_goals(
+            &self.rows.python_pkg,
+            |s, w| self.warm_of(s, w),
+            |l, w| self.oneshot_of(l, w),
+            &[0, LATENCY_MS],
+        );
+        ratios.extend(r);
+        goals.extend(g);
         if let Some(r) = &self.rows.scrape {
             ratios.extend(r.ratios());
             goals.extend(r.goals());
@@ -1384,6 +1428,15 @@ impl Runner {
                     );
                 }
             }
+        }
+        if self.o.python_pkg.is_some() {
+            s.push_str(&python_pkg::markdown(
+                &self.rows.python_pkg,
+                |z, w| self.warm_of(z, w),
+                |l, w| self.oneshot_of(l, w),
+                &[0, LATENCY_MS],
+                fmt_us,
+            ));
         }
         if let Some(r) = &self.rows.scrape {
             let _ = write!(s, "\n{}", r.markdown());

@@ -160,9 +160,10 @@ pub struct HealthArgs {
     /// How bad a kind that was never backed up is (default: warning)
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub never: Option<SeverityArg>,
-    /// The server's version (e.g. 2.5.33; its web API does not report it): clients with an
-    /// older version are counted as outdated
-    #[arg(long, value_name = "VERSION")]
+    /// Clients with an older version are counted as outdated (the web API does not report the
+    /// server's version; UrBackup numbers clients apart: client 2.5.26 goes with server
+    /// 2.5.33, so give the client version you expect)
+    #[arg(long, alias = "min-client-version", value_name = "VERSION")]
     pub server_version: Option<String>,
 }
 
