@@ -138,7 +138,28 @@ fn scrape(addr: &str) -> Result<(f64, String)> {
     if !head.starts_with("HTTP/1.1 200") {
         bail!("scrape: {head}");
     }
-    Ok((wall, body.to_string()))
+    Ok((wall, dechunk(head, body)))
+}
+
+/// The body of an HTTP/1.1 reply, with a chunked transfer coding undone.
+fn dechunk(head: &str, body: &str) -> String {
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return body.to_owned();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
 }
 
 /// Runs part 6 over `servers` x `clients`, timing `rounds` scrapes. `env` sets the children's environment (password, HOME, no session cache).

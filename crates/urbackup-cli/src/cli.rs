@@ -160,9 +160,10 @@ pub struct HealthArgs {
     /// How bad a kind that was never backed up is (default: warning)
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub never: Option<SeverityArg>,
-    /// The server's version (e.g. 2.5.33; its web API does not report it): clients with an
-    /// older version are counted as outdated
-    #[arg(long, value_name = "VERSION")]
+    /// Clients with an older version are counted as outdated (the web API does not report the
+    /// server's version; UrBackup numbers clients apart: client 2.5.26 goes with server
+    /// 2.5.33, so give the client version you expect)
+    #[arg(long, alias = "min-client-version", value_name = "VERSION")]
     pub server_version: Option<String>,
 }
 
@@ -656,7 +657,7 @@ pub enum ZabbixWhat {
 /// `exporter`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Endpoints: /metrics (Prometheus text format), / (a short page).\n\nCost of one scrape, whatever the number of clients: at most 3 + K requests, K = --backup-refresh-per-scrape: status, progress and usage (sent at once), then the backup lists (`backups`, one request per client, 4 at a time) of at most K clients; plus a login when the session has expired. Without an answer to status, only the 3.\n\nBackup counts (urbackup_client_file_backups, urbackup_client_image_backups, sizes of the newest backups) come from a cache those K requests refresh in rotation: never-read clients first, then clients whose last backup time changed, then the oldest counts. With N clients, every client has counts after ceil(N/K) scrapes and they are refreshed about every N/K scrapes; urbackup_backup_counts_clients and urbackup_backup_counts_age_seconds say how far it got.\n\nThe exporter logs in once and keeps its session."
+    after_help = "Servers: one (--url or --profile), several (--profile A --profile B) or every profile (--all-profiles); every series has the label server=\"<profile>\", a server that does not answer gives urbackup_up 0 and the others are still served.\n\nEndpoints: /metrics (OpenMetrics text format, streamed), / (a short page).\n\nCost of one scrape per server, whatever the number of clients: at most 3 + K requests, K = --backup-refresh-per-scrape: status, progress and usage (sent at once), then the backup lists (`backups`, one request per client, 4 at a time) of at most K clients; plus a login when the session has expired. Without an answer to status, only the 3.\n\nBackup counts (urbackup_client_file_backups, urbackup_client_image_backups, sizes of the newest backups) come from a cache those K requests refresh in rotation: never-read clients first, then clients whose last backup time changed, then the oldest counts. With N clients, every client has counts after ceil(N/K) scrapes and they are refreshed about every N/K scrapes; urbackup_backup_counts_clients and urbackup_backup_counts_age_seconds say how far it got.\n\nThe exporter logs in once and keeps its session."
 )]
 pub struct ExporterArgs {
     /// Address to listen on

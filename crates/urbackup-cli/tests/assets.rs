@@ -125,6 +125,8 @@ fn scraped() -> BTreeSet<String> {
     s.read_to_string(&mut text).unwrap();
     let _ = child.kill();
     let _ = child.wait();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let text = dechunk(head, body);
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty() && l.starts_with("urbackup_"))
         .filter_map(|l| l.split(['{', ' ']).next())
@@ -216,4 +218,25 @@ fn the_mapping_table_names_emitted_metrics() {
     let emitted = scraped();
     let missing: Vec<&String> = ours.iter().filter(|n| !emitted.contains(*n)).collect();
     assert!(missing.is_empty(), "not emitted: {missing:?}");
+}
+
+/// The body of an HTTP/1.1 reply, with a chunked transfer coding undone.
+fn dechunk(head: &str, body: &str) -> String {
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return body.to_owned();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
 }

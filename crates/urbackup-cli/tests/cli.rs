@@ -1026,6 +1026,41 @@ fn check_failed_disabled_and_checkmk() {
         ))
         .stdout(predicate::str::contains("failed=1;;1;0;4"))
         .stdout(predicate::str::contains("never=0;;;0;4"));
+    // Nagios perfdata: space-separated `label=value[UOM];[warn];[crit];[min];[max]`.
+    for args in [
+        &["check"][..],
+        &[
+            "check",
+            "--file-warning",
+            "1h",
+            "--file-critical",
+            "30d",
+            "--server-version",
+            "2.5.26",
+        ][..],
+    ] {
+        let out = cli(&sim).args(args).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let line = text.lines().next().unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let (_, perf) = line.split_once(" | ").unwrap();
+        for p in perf.split(' ') {
+            let (label, rest) = p.split_once('=').unwrap_or_else(|| panic!("{p}"));
+            assert!(
+                !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "{p}"
+            );
+            let fields: Vec<&str> = rest.split(';').collect();
+            assert!(fields.len() <= 5, "{p}");
+            let value = fields[0].trim_end_matches('s');
+            value
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("value of {p}"));
+            for f in &fields[1..] {
+                assert!(f.is_empty() || f.parse::<f64>().is_ok(), "{p}");
+            }
+        }
+    }
     // Switched-off kinds are never failures, whatever the age limits.
     cli(&sim)
         .args([
@@ -1132,7 +1167,28 @@ fn http_get(addr: &str, path: &str) -> (String, String) {
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (head.to_owned(), plain(body))
+    (head.to_owned(), plain(&dechunk(head, body)))
+}
+
+/// The body of an HTTP/1.1 reply, with a chunked transfer coding undone.
+fn dechunk(head: &str, body: &str) -> String {
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return body.to_owned();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
 }
 
 /// A scrape without the `server` label and with whole numbers as integers, so that the

@@ -199,6 +199,21 @@ impl ClientHealth {
         self.file.state == BackupState::Never || self.image.state == BackupState::Never
     }
 
+    /// Applies server-wide switches learnt after judging (e.g. at the end of a streamed
+    /// `status` reply): the same result as judging with them, since `disabled` comes right
+    /// after `unsupported` in the rule.
+    pub fn apply_switches(&mut self, switches: ServerSwitches) {
+        for (kind, off) in [
+            (&mut self.file, switches.no_file_backups),
+            (&mut self.image, switches.no_images),
+        ] {
+            if off && kind.state != BackupState::Unsupported {
+                kind.state = BackupState::Disabled;
+                kind.severity = Severity::Ok;
+            }
+        }
+    }
+
     /// Nothing needs attention (both kinds ok, disabled or unsupported).
     pub fn is_ok(&self) -> bool {
         self.severity() == Severity::Ok
@@ -444,6 +459,25 @@ mod tests {
         let h = HealthPolicy::default().fleet(&r, 0);
         assert_eq!(by_name(&h, "realclient").file.state, BackupState::Disabled);
         assert!(by_name(&h, "realclient").is_ok());
+        // Applied afterwards: the same.
+        let sw = ServerSwitches::from(&r);
+        r.no_file_backups = false;
+        let mut late = HealthPolicy::default().fleet(&r, 0);
+        assert_eq!(late[0].file.state, BackupState::Never);
+        for c in &mut late {
+            c.apply_switches(sw);
+        }
+        assert_eq!(late, h);
+        let mut img = late[0].clone();
+        img.apply_switches(ServerSwitches {
+            no_file_backups: false,
+            no_images: true,
+        });
+        assert_eq!(
+            img.image.state,
+            BackupState::Unsupported,
+            "unsupported stays"
+        );
     }
 
     fn client(json: &str) -> ClientStatus {

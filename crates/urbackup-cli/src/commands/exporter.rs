@@ -19,7 +19,9 @@ use crate::config::Resolved;
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::{Method, Request, Response, StatusCode};
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -124,8 +126,10 @@ pub async fn serve(listener: TcpListener, fleet: Arc<Fleet>) -> Result<u8> {
     }
 }
 
-fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(body.into()));
+type Body = BoxBody<Bytes, std::convert::Infallible>;
+
+fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()).boxed());
     *r.status_mut() = status;
     if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
         r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
@@ -133,7 +137,7 @@ fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Resp
     r
 }
 
-async fn handle<B>(req: Request<B>, fleet: &Fleet) -> Response<Full<Bytes>> {
+async fn handle<B>(req: Request<B>, fleet: &Fleet) -> Response<Body> {
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
         let mut r = reply(
@@ -147,33 +151,87 @@ async fn handle<B>(req: Request<B>, fleet: &Fleet) -> Response<Full<Bytes>> {
         );
         return r;
     }
-    let (status, ctype, body) = match req.uri().path() {
-        "/metrics" => (StatusCode::OK, CONTENT_TYPE, scrape_fleet(fleet).await),
-        "/" => (
+    match req.uri().path() {
+        "/metrics" => {
+            let scrapes = gather(fleet).await;
+            if head {
+                return reply(StatusCode::OK, CONTENT_TYPE, Bytes::new());
+            }
+            // Encoded on a blocking thread into chunks that the response streams: the whole
+            // exposition (tens of megabytes for a large fleet) is never in memory at once.
+            let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+            tokio::task::spawn_blocking(move || {
+                let mut w = ChunkWriter {
+                    buf: String::with_capacity(CHUNK),
+                    tx,
+                };
+                if encode_into(scrapes, &mut w).is_ok() {
+                    w.flush();
+                }
+            });
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv()
+                    .await
+                    .map(|b| (Ok::<_, std::convert::Infallible>(Frame::data(b)), rx))
+            });
+            let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(CONTENT_TYPE),
+            );
+            r
+        }
+        "/" => reply(
             StatusCode::OK,
             "text/html; charset=utf-8",
-            "<html><head><title>urbackup exporter</title></head><body><h1>urbackup exporter</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n".to_string(),
+            if head {
+                ""
+            } else {
+                "<html><head><title>urbackup exporter</title></head><body><h1>urbackup exporter</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n"
+            },
         ),
-        _ => (
+        _ => reply(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
-            "not found\n".to_string(),
+            if head { "" } else { "not found\n" },
         ),
-    };
-    if head {
-        let len = body.len();
-        let mut r = reply(status, ctype, Bytes::new());
-        r.headers_mut().insert(
-            hyper::header::CONTENT_LENGTH,
-            hyper::header::HeaderValue::from(len),
-        );
-        return r;
     }
-    reply(status, ctype, body)
 }
 
-/// One scrape of every server, one task each, encoded as one exposition.
-pub async fn scrape_fleet(fleet: &Fleet) -> String {
+/// Size of the chunks of a streamed exposition.
+const CHUNK: usize = 256 * 1024;
+
+/// A `fmt::Write` that hands full chunks to the response body.
+struct ChunkWriter {
+    buf: String,
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+}
+
+impl ChunkWriter {
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let chunk = std::mem::take(&mut self.buf);
+            let _ = self.tx.blocking_send(Bytes::from(chunk));
+        }
+    }
+}
+
+impl std::fmt::Write for ChunkWriter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.buf.push_str(s);
+        if self.buf.len() >= CHUNK {
+            let chunk = std::mem::replace(&mut self.buf, String::with_capacity(CHUNK + 4096));
+            // The client went away: stop encoding.
+            self.tx
+                .blocking_send(Bytes::from(chunk))
+                .map_err(|_| std::fmt::Error)?;
+        }
+        Ok(())
+    }
+}
+
+/// One scrape of every server, one task each.
+async fn gather(fleet: &Fleet) -> Vec<Metrics> {
     let tasks: Vec<_> = fleet
         .servers
         .iter()
@@ -201,7 +259,7 @@ pub async fn scrape_fleet(fleet: &Fleet) -> String {
             }
         }
     }
-    encode(scrapes)
+    scrapes
 }
 
 const UP_HELP: &str = "1 when the server answered the status request, else 0";
@@ -210,14 +268,20 @@ const ERRORS_HELP: &str =
 
 /// Encodes the metrics of every server with `prometheus-client`: the families in the order
 /// first seen, each with the samples of every server (so that a family is one group).
-pub fn encode(scrapes: Vec<Metrics>) -> String {
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(Snapshot(scrapes)));
+#[cfg(test)]
+fn encode(scrapes: Vec<Metrics>) -> String {
     let mut out = String::new();
-    if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
+    if encode_into(scrapes, &mut out).is_err() {
         out.clear();
     }
     out
+}
+
+/// [`encode`] into any writer.
+fn encode_into(scrapes: Vec<Metrics>, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Snapshot(scrapes)));
+    prometheus_client::encoding::text::encode(out, &registry)
 }
 
 #[derive(Debug)]
@@ -268,6 +332,144 @@ impl prometheus_client::collector::Collector for Snapshot {
                 }
             }
         }
+        self.encode_clients(&mut encoder)
+    }
+}
+
+impl Snapshot {
+    /// The per-client families, from the compact rows of every server.
+    fn encode_clients(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
+        let servers = &self.0;
+        if servers.iter().any(|m| !m.clients.is_empty()) {
+            let mut me = encoder.encode_descriptor(
+                "urbackup_client",
+                "Client facts as labels",
+                None,
+                MetricType::Info,
+            )?;
+            for m in servers {
+                for r in &m.clients {
+                    let server = [("server", m.server.as_str())];
+                    let facts = [
+                        ("client", r.h.name.as_str()),
+                        ("group", r.h.group.as_str()),
+                        ("version", r.h.version.as_str()),
+                        ("os", r.os.as_str()),
+                    ];
+                    me.encode_family(&server)?.encode_info(&facts)?;
+                }
+            }
+            for (name, help, get) in CLIENT_GAUGES {
+                let mut me = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+                for m in servers {
+                    for r in &m.clients {
+                        let labels = [("server", m.server.as_str()), ("client", r.h.name.as_str())];
+                        ConstGauge::new(get(r)).encode(me.encode_family(&labels)?)?;
+                    }
+                }
+            }
+            let mut me = encoder.encode_descriptor(
+                "urbackup_client_backup_state",
+                "The health rule's state of a backup kind: 1 for the current state (ok, stale, failed, never, disabled, unsupported)",
+                None,
+                MetricType::Gauge,
+            )?;
+            for m in servers {
+                for r in &m.clients {
+                    for kind in [BackupKind::File, BackupKind::Image] {
+                        let labels = [
+                            ("server", m.server.as_str()),
+                            ("client", r.h.name.as_str()),
+                            ("kind", kind.as_str()),
+                            ("state", r.h.kind(kind).state.as_str()),
+                        ];
+                        ConstGauge::new(1.0).encode(me.encode_family(&labels)?)?;
+                    }
+                }
+            }
+            let mut me = encoder.encode_descriptor(
+                "urbackup_client_backup_severity",
+                "The health rule's severity of a backup kind: 0 ok, 1 warning, 2 critical",
+                None,
+                MetricType::Gauge,
+            )?;
+            for m in servers {
+                for r in &m.clients {
+                    for kind in [BackupKind::File, BackupKind::Image] {
+                        let labels = [
+                            ("server", m.server.as_str()),
+                            ("client", r.h.name.as_str()),
+                            ("kind", kind.as_str()),
+                        ];
+                        let v = f64::from(r.h.kind(kind).severity.code());
+                        ConstGauge::new(v).encode(me.encode_family(&labels)?)?;
+                    }
+                }
+            }
+            if servers.iter().any(|m| m.outdated) {
+                let mut me = encoder.encode_descriptor(
+                    "urbackup_client_outdated",
+                    "1 when the client's version is older than --server-version",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                for m in servers.iter().filter(|m| m.outdated) {
+                    for r in &m.clients {
+                        let labels = [("server", m.server.as_str()), ("client", r.h.name.as_str())];
+                        ConstGauge::new(b(r.h.outdated)).encode(me.encode_family(&labels)?)?;
+                    }
+                }
+            }
+        }
+        if servers.iter().any(|m| m.counts.is_some()) {
+            for (name, help, get) in COUNT_GAUGES {
+                let mut me = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+                for m in servers {
+                    for (i, k) in m.counts.iter().flatten() {
+                        let Some(r) = m.clients.get(*i as usize) else {
+                            continue;
+                        };
+                        if let Some(v) = get(k) {
+                            let labels =
+                                [("server", m.server.as_str()), ("client", r.h.name.as_str())];
+                            ConstGauge::new(v).encode(me.encode_family(&labels)?)?;
+                        }
+                    }
+                }
+            }
+        }
+        if servers.iter().any(|m| m.usage.is_some()) {
+            let mut me = encoder.encode_descriptor(
+                "urbackup_client_used_bytes",
+                "Storage used by the client's backups, by kind (files, images)",
+                None,
+                MetricType::Gauge,
+            )?;
+            for m in servers {
+                for u in m.usage.iter().flatten() {
+                    for (kind, v) in [("files", u.files), ("images", u.images)] {
+                        let labels = [
+                            ("server", m.server.as_str()),
+                            ("client", u.name.as_str()),
+                            ("kind", kind),
+                        ];
+                        ConstGauge::new(v as f64).encode(me.encode_family(&labels)?)?;
+                    }
+                }
+            }
+            let mut me = encoder.encode_descriptor(
+                "urbackup_client_used_total_bytes",
+                "Storage used by all backups of the client",
+                None,
+                MetricType::Gauge,
+            )?;
+            for m in servers {
+                for u in m.usage.iter().flatten() {
+                    let labels = [("server", m.server.as_str()), ("client", u.name.as_str())];
+                    ConstGauge::new(u.used as f64).encode(me.encode_family(&labels)?)?;
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -295,6 +497,14 @@ struct FamilyData {
 pub struct Metrics {
     server: String,
     families: Vec<FamilyData>,
+    /// The clients (when `status` answered), for the per-client families.
+    clients: Vec<ClientRow>,
+    /// Whether `urbackup_client_outdated` is exported.
+    outdated: bool,
+    /// The `usage` reply, when it answered.
+    usage: Option<Vec<UsageRow>>,
+    /// Backup counts known: (index into `clients`, counts), when counts are on.
+    counts: Option<Vec<(u32, Counts)>>,
 }
 
 impl Metrics {
@@ -302,6 +512,10 @@ impl Metrics {
         Metrics {
             server: server.to_string(),
             families: Vec::new(),
+            clients: Vec::new(),
+            outdated: false,
+            usage: None,
+            counts: None,
         }
     }
 
@@ -338,6 +552,7 @@ fn b(v: bool) -> f64 {
     }
 }
 
+#[cfg(test)]
 fn client(name: &str) -> Labels {
     vec![("client", name.to_string())]
 }
@@ -524,11 +739,26 @@ impl Exporter {
     pub async fn scrape(&self) -> Metrics {
         let server = &self.server;
         let t0 = Instant::now();
-        let (status, progress, usage) = tokio::join!(
-            server.status_report(),
-            server.get_actions_typed(),
-            server.get_usage_typed()
-        );
+        // Each client becomes a compact row as the reply arrives (the reply itself is never
+        // held whole: memory per client, not per reply).
+        let now = unix_now() as i64;
+        let policy = &self.policy;
+        let mut rows: Vec<ClientRow> = Vec::new();
+        let mut ids: Vec<(i64, LastBackups)> = Vec::new();
+        let status = server.for_each_client_status(|c| {
+            if c.rejected {
+                return;
+            }
+            ids.push((c.id, (c.lastbackup, c.lastbackup_image)));
+            rows.push(ClientRow {
+                h: policy.client(&c, ServerSwitches::default(), now),
+                os: c.os_simple,
+                file_ok: c.file_ok,
+                image_ok: c.image_ok,
+            });
+        });
+        let (status, progress, usage) =
+            tokio::join!(status, server.get_actions_typed(), server.get_usage_typed());
         let mut m = Metrics::new(&self.name);
         m.gauge("urbackup_up", UP_HELP, vec![], b(status.is_ok()));
         let failed_requests =
@@ -536,145 +766,23 @@ impl Exporter {
         if let Err(e) = &status {
             eprintln!("warning: {}: scrape failed: {e}", self.name);
         }
-        if let Ok(report) = &status {
-            let now = unix_now() as i64;
-            let switches = ServerSwitches::from(report);
-            let clients: Vec<_> = report.status.iter().filter(|c| !c.rejected).collect();
+        if let Ok(rest) = &status {
+            let switches = ServerSwitches::from(rest);
+            for r in &mut rows {
+                r.h.apply_switches(switches);
+            }
             m.gauge(
                 "urbackup_clients",
                 "Number of clients",
                 vec![],
-                clients.len() as f64,
+                rows.len() as f64,
             );
-            let info = m.family(
-                "urbackup_client",
-                "Client facts as labels",
-                MetricType::Info,
-            );
-            for c in &clients {
-                m.families[info].samples.push((
-                    vec![
-                        ("client", c.name.clone()),
-                        ("group", c.groupname.clone()),
-                        ("version", c.client_version_string.clone()),
-                        ("os", c.os_simple.clone()),
-                    ],
-                    Value::Gauge(1.0),
-                ));
-            }
-            let health: Vec<_> = clients
-                .iter()
-                .map(|c| self.policy.client(c, switches, now))
-                .collect();
-            type Getter = fn(&urbackup::ClientStatus, &urbackup::ClientHealth) -> f64;
-            let per_client: [(&'static str, &'static str, Getter); 9] = [
-                (
-                    "urbackup_client_online",
-                    "1 when the client is connected",
-                    |c, _| b(c.online),
-                ),
-                (
-                    "urbackup_client_last_file_backup_timestamp_seconds",
-                    "Unix time of the last file backup (0 = never)",
-                    |c, _| c.lastbackup as f64,
-                ),
-                (
-                    "urbackup_client_last_image_backup_timestamp_seconds",
-                    "Unix time of the last image backup (0 = never)",
-                    |c, _| c.lastbackup_image as f64,
-                ),
-                (
-                    "urbackup_client_last_seen_timestamp_seconds",
-                    "Unix time the client was last seen",
-                    |c, _| c.lastseen as f64,
-                ),
-                (
-                    "urbackup_client_file_ok",
-                    "The server's file backup status flag",
-                    |c, _| b(c.file_ok),
-                ),
-                (
-                    "urbackup_client_image_ok",
-                    "The server's image backup status flag",
-                    |c, _| b(c.image_ok),
-                ),
-                (
-                    "urbackup_client_file_failed",
-                    "1 when the server's verdict on file backups is not OK (not disabled, backed up before)",
-                    |_, h| b(h.file.state == BackupState::Failed),
-                ),
-                (
-                    "urbackup_client_image_failed",
-                    "1 when the server's verdict on image backups is not OK (not disabled or unsupported, backed up before)",
-                    |_, h| b(h.image.state == BackupState::Failed),
-                ),
-                (
-                    "urbackup_client_last_file_backup_issues",
-                    "Issues in the last file backup",
-                    |c, _| c.last_filebackup_issues as f64,
-                ),
-            ];
-            for (name, help, get) in per_client {
-                let i = m.family(name, help, MetricType::Gauge);
-                for (c, h) in clients.iter().zip(&health) {
-                    m.families[i]
-                        .samples
-                        .push((client(&c.name), Value::Gauge(get(c, h))));
-                }
-            }
-            let state = m.family(
-                "urbackup_client_backup_state",
-                "The health rule's state of a backup kind: 1 for the current state (ok, stale, failed, never, disabled, unsupported)",
-                MetricType::Gauge,
-            );
-            for h in &health {
-                for kind in [BackupKind::File, BackupKind::Image] {
-                    m.families[state].samples.push((
-                        vec![
-                            ("client", h.name.clone()),
-                            ("kind", kind.as_str().to_string()),
-                            ("state", h.kind(kind).state.as_str().to_string()),
-                        ],
-                        Value::Gauge(1.0),
-                    ));
-                }
-            }
-            let sev = m.family(
-                "urbackup_client_backup_severity",
-                "The health rule's severity of a backup kind: 0 ok, 1 warning, 2 critical",
-                MetricType::Gauge,
-            );
-            for h in &health {
-                for kind in [BackupKind::File, BackupKind::Image] {
-                    m.families[sev].samples.push((
-                        vec![
-                            ("client", h.name.clone()),
-                            ("kind", kind.as_str().to_string()),
-                        ],
-                        Value::Gauge(f64::from(h.kind(kind).severity.code())),
-                    ));
-                }
-            }
-            if self.policy.server_version.is_some() {
-                let i = m.family(
-                    "urbackup_client_outdated",
-                    "1 when the client's version is older than the server's (--server-version)",
-                    MetricType::Gauge,
-                );
-                for h in &health {
-                    m.families[i]
-                        .samples
-                        .push((client(&h.name), Value::Gauge(b(h.outdated))));
-                }
-            }
             if self.per_scrape > 0 {
-                let ids: Vec<(i64, LastBackups)> = clients
-                    .iter()
-                    .map(|c| (c.id, (c.lastbackup, c.lastbackup_image)))
-                    .collect();
                 let refreshed = self.refresh_counts(&ids).await;
-                self.backup_count_metrics(&mut m, &clients, refreshed);
+                self.backup_count_metrics(&mut m, &ids, &rows, refreshed);
             }
+            m.outdated = self.policy.server_version.is_some();
+            m.clients = rows;
         }
 
         m.gauge(
@@ -683,35 +791,23 @@ impl Exporter {
             vec![],
             b(usage.is_ok()),
         );
-        if let Ok(usage) = &usage {
-            let i = m.family(
-                "urbackup_client_used_bytes",
-                "Storage used by the client's backups, by kind (files, images)",
-                MetricType::Gauge,
-            );
-            for u in usage {
-                for (kind, v) in [("files", u.files), ("images", u.images)] {
-                    m.families[i].samples.push((
-                        vec![("client", u.name.clone()), ("kind", kind.to_string())],
-                        Value::Gauge(v as f64),
-                    ));
-                }
-            }
-            let i = m.family(
-                "urbackup_client_used_total_bytes",
-                "Storage used by all backups of the client",
-                MetricType::Gauge,
-            );
-            for u in usage {
-                m.families[i]
-                    .samples
-                    .push((client(&u.name), Value::Gauge(u.used as f64)));
-            }
+        if let Ok(usage) = usage {
             m.gauge(
                 "urbackup_used_bytes",
                 "Storage used by the backups of all clients",
                 vec![],
                 usage.iter().map(|u| u.used.max(0) as f64).sum(),
+            );
+            m.usage = Some(
+                usage
+                    .into_iter()
+                    .map(|u| UsageRow {
+                        name: u.name,
+                        files: u.files,
+                        images: u.images,
+                        used: u.used,
+                    })
+                    .collect(),
             );
         }
 
@@ -779,55 +875,22 @@ impl Exporter {
         m
     }
 
-    /// The backup-count metrics from the cache, for the clients of this scrape.
+    /// The backup-count metrics from the cache, for the clients of this scrape (`ids` and
+    /// `rows` in the same order).
     fn backup_count_metrics(
         &self,
         m: &mut Metrics,
-        clients: &[&urbackup::ClientStatus],
+        ids: &[(i64, LastBackups)],
+        rows: &[ClientRow],
         refreshed: usize,
     ) {
         let counts = self.counts();
         let now = Instant::now();
-        let known: Vec<(&str, &Counts)> = clients
+        let known: Vec<(u32, Counts)> = ids
             .iter()
-            .filter_map(|c| counts.get(c.id).map(|k| (c.name.as_str(), k)))
+            .enumerate()
+            .filter_map(|(i, (id, _))| counts.get(*id).map(|k| (i as u32, k.clone())))
             .collect();
-        type Getter = fn(&Counts) -> Option<f64>;
-        let families: [(&'static str, &'static str, Getter); 5] = [
-            (
-                "urbackup_client_file_backups",
-                "File backups of the client (from the backup-count cache)",
-                |k| Some(k.file as f64),
-            ),
-            (
-                "urbackup_client_image_backups",
-                "Image backups of the client (from the backup-count cache)",
-                |k| Some(k.image as f64),
-            ),
-            (
-                "urbackup_client_last_file_backup_size_bytes",
-                "Size of the newest file backup as the server reports it (incremental: what it added; absent when unknown)",
-                |k| k.last_file_size.map(|v| v as f64),
-            ),
-            (
-                "urbackup_client_last_image_backup_size_bytes",
-                "Size of the newest image backup as the server reports it (absent when unknown)",
-                |k| k.last_image_size.map(|v| v as f64),
-            ),
-            (
-                "urbackup_client_backup_counts_timestamp_seconds",
-                "Unix time the client's backup counts were read",
-                |k| Some(k.unix),
-            ),
-        ];
-        for (name, help, get) in families {
-            let i = m.family(name, help, MetricType::Gauge);
-            for (c, k) in &known {
-                if let Some(v) = get(k) {
-                    m.families[i].samples.push((client(c), Value::Gauge(v)));
-                }
-            }
-        }
         m.gauge(
             "urbackup_backup_counts_clients",
             "Clients that have backup counts so far",
@@ -859,8 +922,110 @@ impl Exporter {
             vec![],
             counts.errors,
         );
+        debug_assert_eq!(ids.len(), rows.len());
+        m.counts = Some(known);
     }
 }
+
+/// What the exporter keeps of one client between its `status` reply and the encoding.
+#[derive(Debug)]
+struct ClientRow {
+    h: urbackup::ClientHealth,
+    os: String,
+    file_ok: bool,
+    image_ok: bool,
+}
+
+/// One client of the `usage` reply.
+#[derive(Debug)]
+struct UsageRow {
+    name: String,
+    files: i64,
+    images: i64,
+    used: i64,
+}
+
+type RowGetter = fn(&ClientRow) -> f64;
+
+/// The per-client gauges, encoded from the rows.
+const CLIENT_GAUGES: [(&str, &str, RowGetter); 9] = [
+    (
+        "urbackup_client_online",
+        "1 when the client is connected",
+        |r| b(r.h.online),
+    ),
+    (
+        "urbackup_client_last_file_backup_timestamp_seconds",
+        "Unix time of the last file backup (0 = never)",
+        |r| r.h.file.last_backup.unwrap_or(0) as f64,
+    ),
+    (
+        "urbackup_client_last_image_backup_timestamp_seconds",
+        "Unix time of the last image backup (0 = never)",
+        |r| r.h.image.last_backup.unwrap_or(0) as f64,
+    ),
+    (
+        "urbackup_client_last_seen_timestamp_seconds",
+        "Unix time the client was last seen",
+        |r| r.h.last_seen as f64,
+    ),
+    (
+        "urbackup_client_file_ok",
+        "The server's file backup status flag",
+        |r| b(r.file_ok),
+    ),
+    (
+        "urbackup_client_image_ok",
+        "The server's image backup status flag",
+        |r| b(r.image_ok),
+    ),
+    (
+        "urbackup_client_file_failed",
+        "1 when the server's verdict on file backups is not OK (not disabled, backed up before)",
+        |r| b(r.h.file.state == BackupState::Failed),
+    ),
+    (
+        "urbackup_client_image_failed",
+        "1 when the server's verdict on image backups is not OK (not disabled or unsupported, backed up before)",
+        |r| b(r.h.image.state == BackupState::Failed),
+    ),
+    (
+        "urbackup_client_last_file_backup_issues",
+        "Issues in the last file backup",
+        |r| r.h.file_issues as f64,
+    ),
+];
+
+type CountsGetter = fn(&Counts) -> Option<f64>;
+
+/// The per-client backup-count gauges, encoded from the cache's snapshot.
+const COUNT_GAUGES: [(&str, &str, CountsGetter); 5] = [
+    (
+        "urbackup_client_file_backups",
+        "File backups of the client (from the backup-count cache)",
+        |k| Some(k.file as f64),
+    ),
+    (
+        "urbackup_client_image_backups",
+        "Image backups of the client (from the backup-count cache)",
+        |k| Some(k.image as f64),
+    ),
+    (
+        "urbackup_client_last_file_backup_size_bytes",
+        "Size of the newest file backup as the server reports it (incremental: what it added; absent when unknown)",
+        |k| k.last_file_size.map(|v| v as f64),
+    ),
+    (
+        "urbackup_client_last_image_backup_size_bytes",
+        "Size of the newest image backup as the server reports it (absent when unknown)",
+        |k| k.last_image_size.map(|v| v as f64),
+    ),
+    (
+        "urbackup_client_backup_counts_timestamp_seconds",
+        "Unix time the client's backup counts were read",
+        |k| Some(k.unix),
+    ),
+];
 
 #[cfg(test)]
 mod tests {
