@@ -5,10 +5,12 @@
 //! exporter.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::time::Duration;
 use urbackup_sim::{ClientSpec, Simulator};
+
+mod common;
 
 fn contrib(path: &str) -> String {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -114,19 +116,9 @@ fn scraped() -> BTreeSet<String> {
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
+    let (_, text) = common::http_get(&addr, "/metrics");
     let _ = child.kill();
     let _ = child.wait();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let text = dechunk(head, body);
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty() && l.starts_with("urbackup_"))
         .filter_map(|l| l.split(['{', ' ']).next())
@@ -218,25 +210,4 @@ fn the_mapping_table_names_emitted_metrics() {
     let emitted = scraped();
     let missing: Vec<&String> = ours.iter().filter(|n| !emitted.contains(*n)).collect();
     assert!(missing.is_empty(), "not emitted: {missing:?}");
-}
-
-/// The body of an HTTP/1.1 reply, with a chunked transfer coding undone.
-fn dechunk(head: &str, body: &str) -> String {
-    if !head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        return body.to_owned();
-    }
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
-        if n == 0 {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = &tail[n + 2..];
-    }
-    out
 }

@@ -5,10 +5,12 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use urbackup_sim::{ClientSpec, SimServer, Simulator};
+
+mod common;
 
 const PASSWORD: &str = "fleet-secret";
 const DAY: i64 = 86_400;
@@ -173,41 +175,6 @@ fn start_exporter(config: &Path, args: &[&str]) -> Exporter {
     }
 }
 
-fn get(addr: &str, path: &str) -> (String, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (head.to_owned(), dechunk(head, body))
-}
-
-/// The body of an HTTP/1.1 reply, with a chunked transfer coding undone.
-fn dechunk(head: &str, body: &str) -> String {
-    if !head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        return body.to_owned();
-    }
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
-        if n == 0 {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = &tail[n + 2..];
-    }
-    out
-}
-
 /// The value of the sample line starting with `series` (name and labels).
 fn value(body: &str, series: &str) -> Option<f64> {
     body.lines()
@@ -220,7 +187,7 @@ fn exporter_serves_every_profile_with_server_labels() {
     let f = fleet();
     let exp = start_exporter(&f.config, &["--all-profiles"]);
     f.east.reset_counters();
-    let (head, body) = get(&exp.addr, "/metrics");
+    let (head, body) = common::http_get(&exp.addr, "/metrics");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.contains("application/openmetrics-text"), "{head}");
     assert!(body.ends_with("# EOF\n"), "{body}");
@@ -297,14 +264,14 @@ fn exporter_serves_every_profile_with_server_labels() {
 
     // --profile A --profile B: only those.
     let exp2 = start_exporter(&f.config, &["--profile", "west", "--profile", "down"]);
-    let (_, body) = get(&exp2.addr, "/metrics");
+    let (_, body) = common::http_get(&exp2.addr, "/metrics");
     assert_eq!(value(&body, "urbackup_up{server=\"west\"}"), Some(1.0));
     assert_eq!(value(&body, "urbackup_up{server=\"down\"}"), Some(0.0));
     assert!(!body.contains("server=\"east\""));
     // Other paths and methods.
-    let (head, _) = get(&exp.addr, "/nope");
+    let (head, _) = common::http_get(&exp.addr, "/nope");
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
-    let (head, body) = get(&exp.addr, "/");
+    let (head, body) = common::http_get(&exp.addr, "/");
     assert!(head.starts_with("HTTP/1.1 200") && body.contains("/metrics"));
 }
 
