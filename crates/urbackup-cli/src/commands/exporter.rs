@@ -40,6 +40,8 @@ use urbackup::{
 
 /// How many `backups` requests of one scrape run at the same time.
 const BACKUPS_CONCURRENCY: usize = 4;
+/// Servers scraped at the same time.
+const SCRAPE_CONCURRENCY: usize = 32;
 
 /// The content type of the exposition (`prometheus-client` writes OpenMetrics text).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -230,14 +232,19 @@ impl std::fmt::Write for ChunkWriter {
     }
 }
 
-/// One scrape of every server, one task each.
+/// One scrape of every server, one task each; at most [`SCRAPE_CONCURRENCY`] of them hold
+/// replies at a time, which bounds the memory of a scrape of a large fleet.
 async fn gather(fleet: &Fleet) -> Vec<Metrics> {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(SCRAPE_CONCURRENCY));
     let tasks: Vec<_> = fleet
         .servers
         .iter()
         .map(|s| {
-            let s = s.clone();
-            tokio::spawn(async move { s.scrape().await })
+            let (s, permits) = (s.clone(), permits.clone());
+            tokio::spawn(async move {
+                let _permit = permits.acquire().await;
+                s.scrape().await
+            })
         })
         .collect();
     let mut scrapes = Vec::with_capacity(tasks.len());
