@@ -8,6 +8,9 @@
 //! that ends inside the list is reported as truncated.
 
 /// Splits the elements of `{"...": ..., "<key>": [elem, elem, ...], ...}` out of a stream.
+///
+/// An element that lies within one fed chunk is handed on as a slice of that chunk (no copy);
+/// only an element cut by a chunk boundary is gathered in a buffer.
 pub(crate) struct ListSplitter {
     key: &'static [u8],
     depth: u32,
@@ -20,11 +23,36 @@ pub(crate) struct ListSplitter {
     at_key: bool,
     in_list: bool,
     list_done: bool,
-    /// The element being collected, and whether one is open.
-    element: Vec<u8>,
+    /// Whether an element is open, and where it starts in the chunk being fed (0 when it
+    /// began in an earlier chunk: its first part is then in `carry`).
     in_element: bool,
+    start: usize,
+    carry: Vec<u8>,
     /// Every byte outside the list's elements: the reply with the list emptied.
     outside: Vec<u8>,
+}
+
+/// Bytes that end a run inside a string.
+const STRING_STOP: [bool; 256] = table(b"\\\"");
+/// Bytes that change the state inside an element's own object or array.
+const NESTED_STOP: [bool; 256] = table(b"\"{}[]");
+
+const fn table(stops: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < stops.len() {
+        t[stops[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+/// The index of the first byte at or after `i` that `stop` marks, or `bytes.len()`.
+fn run_end(bytes: &[u8], mut i: usize, stop: &[bool; 256]) -> usize {
+    while i < bytes.len() && !stop[bytes[i] as usize] {
+        i += 1;
+    }
+    i
 }
 
 impl ListSplitter {
@@ -39,8 +67,9 @@ impl ListSplitter {
             at_key: false,
             in_list: false,
             list_done: false,
-            element: Vec::with_capacity(1024),
             in_element: false,
+            start: 0,
+            carry: Vec::new(),
             outside: Vec::new(),
         }
     }
@@ -52,57 +81,105 @@ impl ListSplitter {
         bytes: &[u8],
         on_element: &mut impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.start = 0;
         let mut i = 0;
         while i < bytes.len() {
-            // Inside a string only `"` and `\` matter: copy the run up to the next one at once
-            // (most of a reply is string content).
+            if self.in_element && self.depth >= 3 {
+                // Inside an element's own object or array only quotes, escapes and brackets
+                // matter: skip the runs between them.
+                if self.escaped {
+                    // The byte after a backslash in a string, whatever it is.
+                    self.escaped = false;
+                    i += 1;
+                    continue;
+                }
+                let stop = if self.in_string {
+                    &STRING_STOP
+                } else {
+                    &NESTED_STOP
+                };
+                i = run_end(bytes, i, stop);
+                if i == bytes.len() {
+                    break;
+                }
+                if !self.in_string && (bytes[i] == b'}' || bytes[i] == b']') {
+                    self.depth -= 1;
+                    i += 1;
+                    if self.depth == 2 {
+                        self.finish_element(bytes, i, on_element)?;
+                    }
+                    continue;
+                }
+                self.nested_step(bytes[i]);
+                i += 1;
+                continue;
+            }
+            if !self.in_list && !self.in_string && self.depth >= 2 {
+                // Inside another top-level value (`client_downloads`...): only quotes and
+                // brackets matter, and every byte belongs to the rest of the reply.
+                let end = run_end(bytes, i, &NESTED_STOP);
+                if end > i {
+                    self.outside.extend_from_slice(&bytes[i..end]);
+                    i = end;
+                    continue;
+                }
+            }
             if self.in_string && !self.escaped {
-                let end = memchr::memchr2(b'"', b'\\', &bytes[i..]).map_or(bytes.len(), |o| i + o);
+                // Most of a reply is string content: take the run up to `"` or `\` at once.
+                let end = run_end(bytes, i, &STRING_STOP);
                 if end > i {
                     self.append_string_run(&bytes[i..end]);
                     i = end;
                     continue;
                 }
             }
-            // Inside an element's own object or array (depth 3 and more), outside strings, only
-            // quotes and brackets change the state: every other byte just belongs to the
-            // element. Copy such a run at once instead of stepping through it byte by byte.
-            if !self.in_string && self.in_element && self.depth >= 3 {
-                let end = bytes[i..]
-                    .iter()
-                    .position(|&b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))
-                    .map_or(bytes.len(), |o| i + o);
-                if end > i {
-                    self.element.extend_from_slice(&bytes[i..end]);
-                    i = end;
-                    continue;
-                }
-            }
-            self.step(bytes[i], on_element)?;
+            self.step(bytes, i, on_element)?;
             i += 1;
+        }
+        if self.in_element {
+            self.carry
+                .extend_from_slice(&bytes[self.start.min(bytes.len())..]);
         }
         Ok(())
     }
 
-    /// Where the bytes of a string go: the key being read, the reply outside the list, the
-    /// element being collected (the same places [`step`](Self::step) puts them one by one).
+    /// One byte inside an element at depth 3 or more that is not a closing bracket outside a
+    /// string: a quote, an escape or an opening bracket.
+    fn nested_step(&mut self, b: u8) {
+        if self.in_string {
+            match b {
+                b'\\' => self.escaped = true,
+                b'"' => self.in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth = self.depth.saturating_add(1),
+                _ => {}
+            }
+        }
+    }
+
+    /// Where the bytes of a string outside an element's own object go: the key being read or
+    /// the reply outside the list (an element's bytes stay where they are).
     fn append_string_run(&mut self, run: &[u8]) {
         if self.depth == 1 && self.expect_key {
             self.key_buf.extend_from_slice(run);
         }
         if !self.in_list {
             self.outside.extend_from_slice(run);
-        } else if self.in_element {
-            self.element.extend_from_slice(run);
         }
     }
 
-    /// Advances the state machine by one byte.
+    /// Advances the state machine by the byte at `bytes[i]`.
     fn step<E>(
         &mut self,
-        b: u8,
+        bytes: &[u8],
+        i: usize,
         on_element: &mut impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
+        let b = bytes[i];
         let depth_before = self.depth;
         let was_in_list = self.in_list;
         if self.in_string {
@@ -156,45 +233,55 @@ impl ListSplitter {
         if depth_before == 2 && self.depth == 1 {
             // `]` of the list: a scalar element may end here.
             self.outside.push(b);
-            self.finish_element(on_element)?;
+            self.finish_element(bytes, i, on_element)?;
             self.in_list = false;
             self.list_done = true;
             return Ok(());
         }
         if depth_before == 2 && self.depth == 2 && !self.in_string && b == b',' {
-            self.finish_element(on_element)?;
-            return Ok(());
+            return self.finish_element(bytes, i, on_element);
         }
         if !self.in_element {
             if b.is_ascii_whitespace() || b == b',' {
                 return Ok(());
             }
             self.in_element = true;
+            self.start = i;
+            self.carry.clear();
         }
-        self.element.push(b);
         // An object or array element ends when we are back at the list's depth.
         if depth_before == 3 && self.depth == 2 {
-            self.finish_element(on_element)?;
+            return self.finish_element(bytes, i + 1, on_element);
         }
         Ok(())
     }
 
+    /// Hands on the open element, which ends before `bytes[end]`.
     fn finish_element<E>(
         &mut self,
+        bytes: &[u8],
+        end: usize,
         on_element: &mut impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        if self.in_element {
-            self.in_element = false;
-            let trimmed = trim_ascii(&self.element);
-            let r = if trimmed.is_empty() {
-                Ok(())
-            } else {
-                on_element(trimmed)
-            };
-            self.element.clear();
-            return r;
+        if !self.in_element {
+            return Ok(());
         }
-        Ok(())
+        self.in_element = false;
+        let here = &bytes[self.start.min(end)..end];
+        let element = if self.carry.is_empty() {
+            here
+        } else {
+            self.carry.extend_from_slice(here);
+            &self.carry[..]
+        };
+        let trimmed = trim_ascii(element);
+        let r = if trimmed.is_empty() {
+            Ok(())
+        } else {
+            on_element(trimmed)
+        };
+        self.carry.clear();
+        r
     }
 
     /// The reply without the list's elements (the list left empty): its other fields.

@@ -7,6 +7,7 @@
 
 use crate::error::{snippet, AuthFailure, Result, UrbackupError};
 use crate::http::{HttpClient, HttpError, Response, TlsOptions};
+use crate::models::FromElement;
 use crate::secret::Secret;
 use crate::session::{Session, SessionObserver};
 use crate::stream::ListSplitter;
@@ -328,7 +329,7 @@ impl Transport {
     /// reply arrives, handing each to `on_item`; the whole reply is never held in memory.
     /// Returns the reply's other fields, decoded as `R` (the list left empty). Session
     /// handling, the error table and timeouts are those of [`Transport::call`].
-    pub(crate) async fn call_each<T: DeserializeOwned, R: DeserializeOwned>(
+    pub(crate) async fn call_each<T: FromElement, R: DeserializeOwned>(
         &self,
         call: Call<'_>,
         key: &'static str,
@@ -420,7 +421,7 @@ impl Transport {
     }
 
     /// Decodes the list elements of a complete small reply; returns the rest of it.
-    fn split_items<T: DeserializeOwned>(
+    fn split_items<T: FromElement>(
         &self,
         call: &Call<'_>,
         key: &'static str,
@@ -994,12 +995,12 @@ pub(crate) enum Verdict {
 }
 
 /// Decodes one list element and hands it on.
-fn element_decoder<'a, T: DeserializeOwned>(
+fn element_decoder<'a, T: FromElement>(
     action: &'a str,
     on_item: &'a mut (dyn FnMut(T) + Send),
 ) -> impl FnMut(&[u8]) -> Result<()> + 'a {
     move |bytes| {
-        let item = serde_json::from_slice::<T>(bytes).map_err(|e| {
+        let item = T::from_element(bytes).map_err(|e| {
             UrbackupError::unexpected(action, format!("cannot decode ({e})"), bytes)
         })?;
         on_item(item);

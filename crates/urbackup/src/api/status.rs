@@ -9,7 +9,12 @@ use serde_json::{Map, Value};
 impl UrbackupServer {
     /// The whole `status` reply: clients, extra clients and server flags (web action `status`).
     pub async fn status_report(&self) -> Result<StatusReport> {
-        self.transport.call(Call::read("status")).await
+        // Streamed even when the whole reply is kept: each client is decoded from its own
+        // bytes in one pass as they arrive, and the reply is never buffered whole.
+        let mut clients = Vec::new();
+        let mut report = self.for_each_client_status(|c| clients.push(c)).await?;
+        report.status = clients;
+        Ok(report)
     }
 
     /// All clients and their status (spec: `get_client_statuses`; web action `status`).

@@ -32,51 +32,71 @@ use std::fmt;
 /// Kept as text (not as a parsed tree) so that keeping it costs one copy of the bytes;
 /// [`Raw::to_value`] parses it on demand.
 #[derive(Clone)]
-pub struct Raw(Box<RawValue>);
+pub struct Raw(Box<str>);
 
 impl Raw {
     /// The JSON text.
     pub fn get(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// The object as a `serde_json::Value`.
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
+        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
     }
 
     pub(crate) fn from_box(b: Box<RawValue>) -> Self {
-        Raw(b)
+        Raw(b.into())
+    }
+
+    /// `text` must be one JSON value (the caller has just decoded it).
+    pub(crate) fn from_decoded(text: &str) -> Self {
+        Raw(text.into())
+    }
+
+    /// Empty, to be replaced before the model is handed out (allocates nothing).
+    pub(crate) fn placeholder() -> Self {
+        Raw(Box::default())
     }
 }
 
 impl Default for Raw {
     fn default() -> Self {
-        Raw(RawValue::from_string("null".to_owned()).expect("`null` is valid JSON"))
+        Raw("null".into())
     }
 }
 
 impl fmt::Debug for Raw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A model's `raw` can be large (a whole settings object); show its size only.
-        write!(f, "Raw({} bytes)", self.0.get().len())
+        write!(f, "Raw({} bytes)", self.0.len())
     }
 }
 
 impl PartialEq for Raw {
     fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
+        self.0 == other.0
     }
 }
 
 impl Serialize for Raw {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        // Written out as the JSON it is (not as a string).
+        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
     }
 }
 
-/// Declares a model: a public struct with the listed fields plus `raw`, decoded by first taking
-/// the object's text (kept as `raw`) and then decoding the fields from it.
+/// A model decoded from the bytes of one list element (the streamed `status` list): the
+/// fields in one pass, `raw` a copy of the bytes, which that pass has just checked.
+pub(crate) trait FromElement: Sized {
+    fn from_element(bytes: &[u8]) -> Result<Self, serde_json::Error>;
+}
+
+/// Declares a model: a public struct with the listed fields plus `raw`. Inside a reply it is
+/// decoded by first taking the object's text (kept as `raw`) and then decoding the fields from
+/// it; as a streamed list element ([`FromElement`]) its bytes are already cut out, so the fields
+/// are decoded straight from them.
 macro_rules! model {
     (
         $(#[$meta:meta])*
@@ -100,8 +120,10 @@ macro_rules! model {
             pub raw: $crate::models::Raw,
         }
 
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        impl $name {
+            /// The fields decoded from `text` (one pass), with an empty `raw` for the caller
+            /// to fill.
+            fn decode_fields(text: &str) -> Result<Self, serde_json::Error> {
                 #[derive(serde::Deserialize)]
                 struct Fields {
                     $(
@@ -109,12 +131,31 @@ macro_rules! model {
                         $field: $ty,
                     )*
                 }
-                let raw: Box<serde_json::value::RawValue> = serde::Deserialize::deserialize(d)?;
-                let f: Fields = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+                let f: Fields = serde_json::from_str(text)?;
                 Ok($name {
                     $( $field: f.$field, )*
-                    raw: $crate::models::Raw::from_box(raw),
+                    raw: $crate::models::Raw::placeholder(),
                 })
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw: Box<serde_json::value::RawValue> = serde::Deserialize::deserialize(d)?;
+                let mut m = Self::decode_fields(raw.get()).map_err(serde::de::Error::custom)?;
+                m.raw = $crate::models::Raw::from_box(raw);
+                Ok(m)
+            }
+        }
+
+        impl $crate::models::FromElement for $name {
+            fn from_element(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+                let text = std::str::from_utf8(bytes).map_err(|_| {
+                    <serde_json::Error as serde::de::Error>::custom("invalid UTF-8")
+                })?;
+                let mut m = Self::decode_fields(text)?;
+                m.raw = $crate::models::Raw::from_decoded(text);
+                Ok(m)
             }
         }
     };
