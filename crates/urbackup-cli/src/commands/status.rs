@@ -97,27 +97,29 @@ pub fn status_table() -> Table {
     .hidden("last_file_backup_issues")
 }
 
-/// One row of [`status_table`] for a client judged by the health rule.
-pub fn status_row_with(c: &ClientStatus, h: &ClientHealth) -> Vec<Cell> {
+/// One row of [`status_table`] for a client judged by the health rule. Takes the client by
+/// value: its texts move into the row (a large fleet is thousands of them).
+pub fn status_row_with(c: ClientStatus, h: &ClientHealth) -> Vec<Cell> {
+    let activity = activity(&c);
     vec![
-        Cell::from(&c.name),
+        Cell::from(c.name),
         if c.groupname.is_empty() {
             Cell::Null
         } else {
-            Cell::from(&c.groupname)
+            Cell::from(c.groupname)
         },
         Cell::YesNo(c.online),
         Cell::Time(c.lastbackup),
         Cell::Time(c.lastbackup_image),
         Cell::Flag(Flag::from(h.file.state)),
         Cell::Flag(Flag::from(h.image.state)),
-        Cell::from(&c.client_version_string),
-        Cell::text(activity(c)),
+        Cell::from(c.client_version_string),
+        Cell::text(activity),
         Cell::Int(c.id),
         Cell::Bool(c.file_ok),
         Cell::Bool(c.image_ok),
-        Cell::from(&c.os_version_string),
-        Cell::from(&c.ip),
+        Cell::from(c.os_version_string),
+        Cell::from(c.ip),
         Cell::Time(c.lastseen),
         Cell::Bool(c.delete_pending),
         Cell::Int(c.last_filebackup_issues),
@@ -147,7 +149,7 @@ pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
                 || (!a.client.is_empty() && !a.client.contains(&c.name));
             if !skip {
                 let h = policy.client(&c, ServerSwitches::default(), now);
-                rows.push(status_row_with(&c, &h));
+                rows.push(status_row_with(c, &h));
             }
         })
         .await?;
