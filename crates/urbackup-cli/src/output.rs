@@ -305,26 +305,6 @@ pub struct Column {
     pub in_table: bool,
 }
 
-/// One row as a JSON object, serialized from its cells.
-struct JsonRow<'a> {
-    columns: &'a [Column],
-    order: &'a [usize],
-    cells: &'a [Cell],
-}
-
-impl serde::Serialize for JsonRow<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        for &i in self.order {
-            if let Some(cell) = self.cells.get(i) {
-                m.serialize_entry(self.columns[i].key, &CellJson(cell))?;
-            }
-        }
-        m.end()
-    }
-}
-
 /// A cell as [`Cell::json`] shows it, serialized without building the `Value`.
 struct CellJson<'a>(&'a Cell);
 
@@ -416,9 +396,9 @@ impl Table {
     }
 
     /// Writes the rows as a pretty JSON array, one row at a time, straight from the cells
-    /// (the same text as [`Table::json_rows`], without building a `Value` per row).
+    /// (the same text as [`Table::json_rows`] through `serde_json::to_string_pretty`, without
+    /// building a `Value` per row, and with each key escaped once rather than once per row).
     fn write_json_rows(&self, out: &mut impl Write) -> std::io::Result<()> {
-        use serde::ser::{SerializeSeq, Serializer};
         // The order a JSON object of `json_rows` lists its keys in (and, for a key repeated,
         // the column whose cell it keeps): taken from a `serde_json::Map` once.
         let order: Vec<usize> = {
@@ -431,19 +411,28 @@ impl Table {
                 .map(|i| i as usize)
                 .collect()
         };
-        let mut ser = serde_json::Serializer::pretty(out);
-        let mut seq = ser
-            .serialize_seq(Some(self.rows.len()))
-            .map_err(std::io::Error::other)?;
-        for r in &self.rows {
-            let row = JsonRow {
-                columns: &self.columns,
-                order: &order,
-                cells: r,
-            };
-            seq.serialize_element(&row).map_err(std::io::Error::other)?;
+        let keys = self
+            .columns
+            .iter()
+            .map(|c| serde_json::to_string(c.key))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.rows.is_empty() {
+            return out.write_all(b"[]");
         }
-        seq.end().map_err(std::io::Error::other)
+        out.write_all(b"[")?;
+        for (n, row) in self.rows.iter().enumerate() {
+            out.write_all(if n == 0 { b"\n  {" } else { b",\n  {" })?;
+            let mut empty = true;
+            for (i, cell) in order.iter().filter_map(|&i| Some((i, row.get(i)?))) {
+                out.write_all(if empty { b"\n    " } else { b",\n    " })?;
+                empty = false;
+                out.write_all(keys[i].as_bytes())?;
+                out.write_all(b": ")?;
+                serde_json::to_writer(&mut *out, &CellJson(cell))?;
+            }
+            out.write_all(if empty { b"}" } else { b"\n  }" })?;
+        }
+        out.write_all(b"\n]")
     }
 
     /// The rows as JSON objects.

@@ -34,8 +34,44 @@ pub(crate) struct ListSplitter {
 
 /// Bytes that end a run inside a string.
 const STRING_STOP: [bool; 256] = table(b"\\\"");
-/// Bytes that change the state inside an element's own object or array.
+/// Bytes that change the state inside another top-level value.
 const NESTED_STOP: [bool; 256] = table(b"\"{}[]");
+
+/// The bytes that matter inside an element's own object or array.
+const NESTED_SPECIAL: [bool; 256] = table(b"\"\\{}[]");
+
+/// Bit `k` set when `block[k]` is one of [`NESTED_SPECIAL`] (16 bytes at a time: SSE2, part
+/// of every x86-64 CPU; elsewhere a byte loop).
+#[cfg(target_arch = "x86_64")]
+fn special_mask(block: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is in the x86-64 baseline, so these intrinsics are always available; the
+    // load is an unaligned 16-byte read of a 16-byte array.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+        let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+        let quotes = _mm_or_si128(eq(b'"'), eq(b'\\'));
+        let braces = _mm_or_si128(eq(b'{'), eq(b'}'));
+        let brackets = _mm_or_si128(eq(b'['), eq(b']'));
+        _mm_movemask_epi8(_mm_or_si128(quotes, _mm_or_si128(braces, brackets))) as u32
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn special_mask(block: &[u8; 16]) -> u32 {
+    tail_mask(block)
+}
+
+/// [`special_mask`] of fewer than 16 bytes.
+fn tail_mask(bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| NESTED_SPECIAL[**b as usize])
+        .fold(0, |m, (k, _)| m | 1 << k)
+}
 
 const fn table(stops: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
@@ -82,59 +118,55 @@ impl ListSplitter {
         on_element: &mut impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         self.start = 0;
+        // The bytes outside the list's elements are copied to `outside` in runs: from
+        // `outside_from` up to where the list opens, or to the end of the chunk.
+        let mut outside_from = (!self.in_list).then_some(0);
         let mut i = 0;
         while i < bytes.len() {
             if self.in_element && self.depth >= 3 {
-                // Inside an element's own object or array only quotes, escapes and brackets
-                // matter: skip the runs between them.
-                if self.escaped {
-                    // The byte after a backslash in a string, whatever it is.
-                    self.escaped = false;
-                    i += 1;
-                    continue;
+                // Inside an element's own object or array: a tight loop to its end.
+                i = self.skip_nested(bytes, i);
+                if self.depth == 2 {
+                    self.finish_element(bytes, i, on_element)?;
                 }
-                let stop = if self.in_string {
-                    &STRING_STOP
-                } else {
-                    &NESTED_STOP
-                };
-                i = run_end(bytes, i, stop);
-                if i == bytes.len() {
-                    break;
-                }
-                if !self.in_string && (bytes[i] == b'}' || bytes[i] == b']') {
-                    self.depth -= 1;
-                    i += 1;
-                    if self.depth == 2 {
-                        self.finish_element(bytes, i, on_element)?;
-                    }
-                    continue;
-                }
-                self.nested_step(bytes[i]);
-                i += 1;
                 continue;
             }
-            if !self.in_list && !self.in_string && self.depth >= 2 {
-                // Inside another top-level value (`client_downloads`...): only quotes and
-                // brackets matter, and every byte belongs to the rest of the reply.
-                let end = run_end(bytes, i, &NESTED_STOP);
+            if !self.in_list && !self.escaped {
+                // Outside the list, runs that change nothing: string content (but a top-level
+                // key's, which is kept), and inside another top-level value everything but
+                // quotes and brackets.
+                let end = if self.in_string {
+                    run_end(bytes, i, &STRING_STOP)
+                } else if self.depth >= 2 {
+                    run_end(bytes, i, &NESTED_STOP)
+                } else {
+                    i
+                };
                 if end > i {
-                    self.outside.extend_from_slice(&bytes[i..end]);
+                    if self.in_string && self.depth == 1 && self.expect_key {
+                        self.key_buf.extend_from_slice(&bytes[i..end]);
+                    }
                     i = end;
                     continue;
                 }
             }
-            if self.in_string && !self.escaped {
-                // Most of a reply is string content: take the run up to `"` or `\` at once.
-                let end = run_end(bytes, i, &STRING_STOP);
-                if end > i {
-                    self.append_string_run(&bytes[i..end]);
-                    i = end;
-                    continue;
-                }
-            }
+            let was_in_list = self.in_list;
             self.step(bytes, i, on_element)?;
+            match (was_in_list, self.in_list) {
+                // The list's `[` is the last byte of this outside run.
+                (false, true) => {
+                    if let Some(from) = outside_from.take() {
+                        self.outside.extend_from_slice(&bytes[from..=i]);
+                    }
+                }
+                // Its `]` is the first of the next one.
+                (true, false) => outside_from = Some(i),
+                _ => {}
+            }
             i += 1;
+        }
+        if let Some(from) = outside_from {
+            self.outside.extend_from_slice(&bytes[from..]);
         }
         if self.in_element {
             self.carry
@@ -143,33 +175,51 @@ impl ListSplitter {
         Ok(())
     }
 
-    /// One byte inside an element at depth 3 or more that is not a closing bracket outside a
-    /// string: a quote, an escape or an opening bracket.
-    fn nested_step(&mut self, b: u8) {
-        if self.in_string {
-            match b {
-                b'\\' => self.escaped = true,
-                b'"' => self.in_string = false,
-                _ => {}
-            }
+    /// Runs through an element's own object or array from `bytes[i]` until it closes (depth
+    /// back to 2) or the chunk ends; returns the index after the last byte taken. Only
+    /// quotes, escapes and brackets matter here: they are found 16 bytes at a time.
+    fn skip_nested(&mut self, bytes: &[u8], mut i: usize) -> usize {
+        let (mut depth, mut in_string) = (self.depth, self.in_string);
+        // Bytes before `skip` are taken without a look (the one after a backslash).
+        let mut skip = if std::mem::take(&mut self.escaped) {
+            i + 1
         } else {
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => self.depth = self.depth.saturating_add(1),
-                _ => {}
+            i
+        };
+        while i < bytes.len() {
+            let rest = &bytes[i..];
+            let (mut mask, width) = match rest.first_chunk::<16>() {
+                Some(block) => (special_mask(block), 16),
+                None => (tail_mask(rest), rest.len()),
+            };
+            while mask != 0 {
+                let j = i + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                if j < skip {
+                    continue;
+                }
+                match bytes[j] {
+                    b'"' => in_string = !in_string,
+                    b'\\' if in_string => skip = j + 2,
+                    b'{' | b'[' if !in_string => depth += 1,
+                    b'}' | b']' if !in_string => {
+                        depth -= 1;
+                        if depth == 2 {
+                            self.depth = depth;
+                            self.in_string = false;
+                            return j + 1;
+                        }
+                    }
+                    _ => {}
+                }
             }
+            i += width;
         }
-    }
-
-    /// Where the bytes of a string outside an element's own object go: the key being read or
-    /// the reply outside the list (an element's bytes stay where they are).
-    fn append_string_run(&mut self, run: &[u8]) {
-        if self.depth == 1 && self.expect_key {
-            self.key_buf.extend_from_slice(run);
-        }
-        if !self.in_list {
-            self.outside.extend_from_slice(run);
-        }
+        // The chunk ended inside the element (right after a backslash, perhaps).
+        self.escaped = skip > bytes.len();
+        self.depth = depth;
+        self.in_string = in_string;
+        bytes.len()
     }
 
     /// Advances the state machine by the byte at `bytes[i]`.
@@ -181,7 +231,6 @@ impl ListSplitter {
     ) -> Result<(), E> {
         let b = bytes[i];
         let depth_before = self.depth;
-        let was_in_list = self.in_list;
         if self.in_string {
             if self.escaped {
                 self.escaped = false;
@@ -217,9 +266,6 @@ impl ListSplitter {
                 self.expect_key = true;
             }
         }
-        if !was_in_list {
-            self.outside.push(b);
-        }
         // The list of our key opens, closes, and holds elements at depth 2.
         if !self.in_list && !self.list_done && self.at_key && depth_before == 1 && self.depth == 2 {
             if b == b'[' {
@@ -232,7 +278,6 @@ impl ListSplitter {
         }
         if depth_before == 2 && self.depth == 1 {
             // `]` of the list: a scalar element may end here.
-            self.outside.push(b);
             self.finish_element(bytes, i, on_element)?;
             self.in_list = false;
             self.list_done = true;
