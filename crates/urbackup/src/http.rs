@@ -106,6 +106,16 @@ impl HttpClient {
         url: &Url,
         body: Option<String>,
     ) -> Result<Response, HttpError> {
+        // On the heap: connecting, TLS and hyper's handshake make a future of many kilobytes,
+        // which every caller's future would otherwise hold and copy each time it moves.
+        Box::pin(self.exchange_on_new_connection(url, body)).await
+    }
+
+    async fn exchange_on_new_connection(
+        &self,
+        url: &Url,
+        body: Option<String>,
+    ) -> Result<Response, HttpError> {
         let host = url
             .host()
             .ok_or_else(|| HttpError::Connect("the URL has no host".into()))?;

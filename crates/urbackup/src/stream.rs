@@ -34,9 +34,6 @@ pub(crate) struct ListSplitter {
 
 /// Bytes that end a run inside a string.
 const STRING_STOP: [bool; 256] = table(b"\\\"");
-/// Bytes that change the state inside another top-level value.
-const NESTED_STOP: [bool; 256] = table(b"\"{}[]");
-
 /// The bytes that matter inside an element's own object or array.
 const NESTED_SPECIAL: [bool; 256] = table(b"\"\\{}[]");
 
@@ -125,20 +122,23 @@ impl ListSplitter {
         while i < bytes.len() {
             if self.in_element && self.depth >= 3 {
                 // Inside an element's own object or array: a tight loop to its end.
-                i = self.skip_nested(bytes, i);
+                i = self.skip_nested(bytes, i, 2);
                 if self.depth == 2 {
                     self.finish_element(bytes, i, on_element)?;
                 }
                 continue;
             }
+            if !self.in_list && self.depth >= 2 {
+                // Inside another top-level value (`client_downloads`...): the same loop; its
+                // bytes stay in the outside run.
+                i = self.skip_nested(bytes, i, 1);
+                continue;
+            }
             if !self.in_list && !self.escaped {
-                // Outside the list, runs that change nothing: string content (but a top-level
-                // key's, which is kept), and inside another top-level value everything but
-                // quotes and brackets.
+                // Outside the list, string content is a run that changes nothing (but a
+                // top-level key's, which is kept).
                 let end = if self.in_string {
                     run_end(bytes, i, &STRING_STOP)
-                } else if self.depth >= 2 {
-                    run_end(bytes, i, &NESTED_STOP)
                 } else {
                     i
                 };
@@ -175,10 +175,10 @@ impl ListSplitter {
         Ok(())
     }
 
-    /// Runs through an element's own object or array from `bytes[i]` until it closes (depth
-    /// back to 2) or the chunk ends; returns the index after the last byte taken. Only
-    /// quotes, escapes and brackets matter here: they are found 16 bytes at a time.
-    fn skip_nested(&mut self, bytes: &[u8], mut i: usize) -> usize {
+    /// Runs through a nested object or array from `bytes[i]` until it closes (depth back to
+    /// `until`) or the chunk ends; returns the index after the last byte taken. Only quotes,
+    /// escapes and brackets matter here: they are found 16 bytes at a time.
+    fn skip_nested(&mut self, bytes: &[u8], mut i: usize, until: u32) -> usize {
         let (mut depth, mut in_string) = (self.depth, self.in_string);
         // Bytes before `skip` are taken without a look (the one after a backslash).
         let mut skip = if std::mem::take(&mut self.escaped) {
@@ -204,7 +204,7 @@ impl ListSplitter {
                     b'{' | b'[' if !in_string => depth += 1,
                     b'}' | b']' if !in_string => {
                         depth -= 1;
-                        if depth == 2 {
+                        if depth == until {
                             self.depth = depth;
                             self.in_string = false;
                             return j + 1;
