@@ -74,7 +74,16 @@ pub fn decode_reply(
     }
     let d = |r: &Reply| -> Result<(), UrbackupError> {
         match (action, sa) {
-            ("status", _) => transport::decode::<StatusReport>(action, r).map(drop),
+            ("status", _) => {
+                // Streamed, as `status_report` reads it: each client from its own bytes.
+                let rest =
+                    transport::split_items::<ClientStatus>(action, "status", &r.body, &mut drop)?;
+                let reply = Reply {
+                    body: rest,
+                    content_type: None,
+                };
+                transport::decode::<StatusReport>(action, &reply).map(drop)
+            }
             ("progress", _) => transport::decode::<ProgressReply>(action, r).map(drop),
             ("lastacts", _) => transport::decode::<LastActsReply>(action, r).map(drop),
             ("start_backup", _) => transport::decode::<StartReply>(action, r).map(drop),

@@ -465,6 +465,21 @@ mod tests {
         }
     }
 
+    /// Escapes and brackets at every offset of the 16-byte scan and of the chunks.
+    #[test]
+    fn escapes_across_blocks_and_chunks() {
+        for pad in 0..20 {
+            let value = format!("{}\\\"}}]{{\\\\x", "a".repeat(pad));
+            let element = format!(r#"{{"k": "{value}", "p": [{{"q": "]"}}], "z": 1}}"#);
+            let json = format!(r#"{{"status": [{element}, {element}], "after": "{value}"}}"#);
+            for chunk in [1, 3, 15, 16, 17, 31, 1000] {
+                let (els, done) = split(&json, "status", chunk);
+                assert_eq!(els, [element.clone(), element.clone()], "pad {pad}, chunk {chunk}");
+                assert!(done);
+            }
+        }
+    }
+
     #[test]
     fn garbage_never_panics() {
         for input in [

@@ -366,9 +366,7 @@ impl Transport {
                             Verdict::Error(e) => return Err(e),
                             Verdict::Ok => {}
                         }
-                        return self
-                            .split_items(&call, key, &reply.body, &mut *on_item)
-                            .map(Some);
+                        return split_items(call.action, key, &reply.body, &mut *on_item).map(Some);
                     }
                     let limit = self.limits.max_response_bytes;
                     let mut splitter = ListSplitter::new(key);
@@ -418,27 +416,6 @@ impl Transport {
                 }
             }
         }
-    }
-
-    /// Decodes the list elements of a complete small reply; returns the rest of it.
-    fn split_items<T: FromElement>(
-        &self,
-        call: &Call<'_>,
-        key: &'static str,
-        body: &Bytes,
-        on_item: &mut (dyn FnMut(T) + Send),
-    ) -> Result<Bytes> {
-        // Not a JSON object: the same error as the in-memory path gives.
-        let _: Map<String, Value> = decode(
-            call.action,
-            &Reply {
-                body: body.clone(),
-                content_type: None,
-            },
-        )?;
-        let mut splitter = ListSplitter::new(key);
-        splitter.feed(body, &mut element_decoder(call.action, on_item))?;
-        Ok(Bytes::copy_from_slice(splitter.outside()))
     }
 
     /// Sends a call with the session, logging in first when needed and once more when the
@@ -992,6 +969,27 @@ pub(crate) enum Verdict {
     /// logged in (or, in many actions, a right is missing: a fresh login tells them apart).
     SessionRefused,
     Error(UrbackupError),
+}
+
+/// Decodes the list elements of a complete reply, as [`Transport::call_each`] does while the
+/// reply arrives; returns the rest of it (the list left empty).
+pub(crate) fn split_items<T: FromElement>(
+    action: &str,
+    key: &'static str,
+    body: &Bytes,
+    on_item: &mut (dyn FnMut(T) + Send),
+) -> Result<Bytes> {
+    // Not a JSON object: the same error as the in-memory path gives.
+    let _: Map<String, Value> = decode(
+        action,
+        &Reply {
+            body: body.clone(),
+            content_type: None,
+        },
+    )?;
+    let mut splitter = ListSplitter::new(key);
+    splitter.feed(body, &mut element_decoder(action, on_item))?;
+    Ok(Bytes::copy_from_slice(splitter.outside()))
 }
 
 /// Decodes one list element and hands it on.
