@@ -474,7 +474,11 @@ mod tests {
             let json = format!(r#"{{"status": [{element}, {element}], "after": "{value}"}}"#);
             for chunk in [1, 3, 15, 16, 17, 31, 1000] {
                 let (els, done) = split(&json, "status", chunk);
-                assert_eq!(els, [element.clone(), element.clone()], "pad {pad}, chunk {chunk}");
+                assert_eq!(
+                    els,
+                    [element.clone(), element.clone()],
+                    "pad {pad}, chunk {chunk}"
+                );
                 assert!(done);
             }
         }
