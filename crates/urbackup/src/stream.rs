@@ -134,16 +134,12 @@ impl ListSplitter {
                 i = self.skip_nested(bytes, i, 1);
                 continue;
             }
-            if !self.in_list && !self.escaped {
+            if !self.in_list && self.in_string && !self.escaped {
                 // Outside the list, string content is a run that changes nothing (but a
                 // top-level key's, which is kept).
-                let end = if self.in_string {
-                    run_end(bytes, i, &STRING_STOP)
-                } else {
-                    i
-                };
+                let end = run_end(bytes, i, &STRING_STOP);
                 if end > i {
-                    if self.in_string && self.depth == 1 && self.expect_key {
+                    if self.depth == 1 && self.expect_key {
                         self.key_buf.extend_from_slice(&bytes[i..end]);
                     }
                     i = end;
