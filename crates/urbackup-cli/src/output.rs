@@ -607,7 +607,11 @@ impl Table {
                 let (text, _) = r[*i].human(now);
                 let class = match &r[*i] {
                     Cell::Flag(f) => Some(f.word()),
-                    Cell::Text(t) if matches!(&**t, "critical" | "warning" | "ok") => Some(&**t),
+                    Cell::Text(t)
+                        if matches!(&**t, "critical" | "warning" | "ok" | "unreachable") =>
+                    {
+                        Some(&**t)
+                    }
                     _ => None,
                 };
                 match class {

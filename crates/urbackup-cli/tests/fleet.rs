@@ -275,6 +275,62 @@ fn exporter_serves_every_profile_with_server_labels() {
     assert!(head.starts_with("HTTP/1.1 200") && body.contains("/metrics"));
 }
 
+/// One profile with a wrong password does not take the fleet exporter down: the other
+/// servers are served, the refused one is `urbackup_up 0` with the reason, and its server is
+/// asked to check the password once, not at every scrape.
+#[test]
+fn exporter_serves_the_fleet_when_one_server_refuses_the_login() {
+    let good = sim(vec![ClientSpec::new("pc-good").windows().backups(2, 1)]);
+    let locked = sim(vec![ClientSpec::new("pc-locked").windows().backups(2, 1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.good]\nurl = \"{}\"\nuser = \"admin\"\npassword = \"{PASSWORD}\"\n\n[profiles.locked]\nurl = \"{}\"\nuser = \"admin\"\npassword = \"not-the-password\"\n",
+            good.url(),
+            locked.url()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let exp = start_exporter(&config, &["--all-profiles"]);
+    for _ in 0..3 {
+        let (_, body) = common::http_get(&exp.addr, "/metrics");
+        assert_eq!(
+            value(&body, "urbackup_up{server=\"good\"}"),
+            Some(1.0),
+            "{body}"
+        );
+        assert_eq!(
+            value(&body, "urbackup_up{server=\"locked\"}"),
+            Some(0.0),
+            "{body}"
+        );
+        assert_eq!(
+            value(
+                &body,
+                "urbackup_failure{server=\"locked\",reason=\"login_refused\"}"
+            ),
+            Some(1.0),
+            "{body}"
+        );
+        assert!(body.contains("urbackup_client_online{server=\"good\",client=\"pc-good\"} 1"));
+        assert!(!body.contains("pc-locked"));
+    }
+    assert_eq!(
+        locked.requests("login"),
+        1,
+        "one try at start, then a pause"
+    );
+    assert_eq!(locked.requests("status"), 0);
+    assert_eq!(good.requests("status"), 3);
+}
+
 /// The clients of the attention list of a JSON report, as (server, client, severity).
 fn attention(v: &Value) -> Vec<(String, String, String)> {
     v["attention"]
@@ -370,6 +426,11 @@ fn report_names_stale_failed_and_unreachable_in_every_format() {
     ] {
         assert!(html.contains(name), "{name} in the HTML");
     }
+    // The worst state is styled as such (the stylesheet has `td.unreachable`).
+    assert!(
+        html.contains("<td class=\"unreachable\">unreachable</td>"),
+        "{html}"
+    );
     assert!(
         !html.contains(">nofile-e<"),
         "switched-off file backups are fine"

@@ -9,16 +9,19 @@
 //! Per server, `GET /metrics` costs a bounded number of requests whatever the number of
 //! clients: `status`, `progress` and `usage` sent at once, then the backup lists (`backups`,
 //! one request per client) of at most K clients (`--backup-refresh-per-scrape`), plus a login
-//! when the session has expired. Backup counts come from a cache that those K requests
-//! refresh in rotation (see [`BackupCounts`]). Each server's handle is kept across scrapes,
-//! so the exporter logs in once per server and keeps its session.
+//! when the session has expired. Each scrape is one poll of the fleet crate
+//! (`urbackup_fleet::ServerPoller`, the same code as `report` and the console), which keeps
+//! the session, the backup counts (refreshed by those K requests in rotation) and, after a
+//! refused login, a growing pause before the next login: a wrong password gives
+//! `urbackup_up 0` and `urbackup_failure{reason="login_refused"}` for that server, the
+//! others are served as usual, and the server is not asked to check the password at every
+//! scrape (UrBackup bans an address after repeated failed logins).
 
-use super::report::server_label;
+use super::fleet::members;
 use crate::cli::ExporterArgs;
 use crate::config::Resolved;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
@@ -28,18 +31,15 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use urbackup::{
-    BackupEntry, BackupKind, BackupState, ClientBackups, HealthPolicy, ServerSwitches,
-    UrbackupError, UrbackupServer,
+use urbackup::{BackupKind, BackupState, HealthPolicy, UsageEntry};
+use urbackup_fleet::{
+    ClientRow, Counts, FleetSnapshot, Member, NoObserver, Plan, ServerPoller, ServerSnapshot,
 };
 
-/// How many `backups` requests of one scrape run at the same time.
-const BACKUPS_CONCURRENCY: usize = 4;
 /// Servers scraped at the same time.
 const SCRAPE_CONCURRENCY: usize = 32;
 
@@ -49,41 +49,33 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// `exporter`.
 pub async fn run(targets: Vec<Resolved>, a: &ExporterArgs) -> Result<u8> {
     let policy = a.health.policy();
-    let mut servers = Vec::new();
-    for t in &targets {
-        let name = server_label(t);
-        if servers.iter().any(|s: &Arc<Exporter>| s.name == name) {
-            bail!("two servers named `{name}`");
-        }
-        servers.push(Arc::new(Exporter::new(
-            name,
-            t.build()?,
-            a.backup_refresh_per_scrape,
-            policy.clone(),
-        )));
-    }
-    // Log in once up front, every server at once: a wrong password must not be retried on
-    // every scrape (the server bans an address after 10 failed logins).
-    let logins =
-        futures_util::future::join_all(servers.iter().map(|s| s.server.login_typed())).await;
-    let many = servers.len() > 1;
-    for (s, r) in servers.iter().zip(logins) {
-        match r {
-            Ok(_) => {}
-            Err(e @ UrbackupError::Authentication(_)) if many => {
-                return Err(anyhow::Error::from(e).context(format!("server `{}`", s.name)))
-            }
-            Err(e @ UrbackupError::Authentication(_)) => return Err(e.into()),
-            Err(e) => eprintln!(
-                "warning: {}: cannot log in yet ({e}); serving urbackup_up 0 until it works",
-                s.name
-            ),
+    let servers: Vec<Arc<Exporter>> = members(&targets)?
+        .into_iter()
+        .map(|m| {
+            Arc::new(Exporter::new(
+                m,
+                a.backup_refresh_per_scrape,
+                policy.clone(),
+            ))
+        })
+        .collect();
+    // Log in once up front, every server at once: a server that cannot be read is said
+    // here, once; a refused login is not tried again at every scrape (see above).
+    let logins = futures_util::future::join_all(servers.iter().map(|s| s.poller.login())).await;
+    for (s, failure) in servers.iter().zip(&logins) {
+        if let Some(f) = failure {
+            eprintln!(
+                "warning: {}: {} ({}); serving urbackup_up 0 for it until it can be read",
+                s.poller.name(),
+                f.kind.describe(),
+                f.message
+            );
         }
     }
     let listener = TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
-    let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = servers.iter().map(|s| s.poller.name()).collect();
     eprintln!(
         "serving Prometheus metrics of {} server{} ({}) on http://{}/metrics",
         servers.len(),
@@ -93,6 +85,16 @@ pub async fn run(targets: Vec<Resolved>, a: &ExporterArgs) -> Result<u8> {
     );
     let fleet = Arc::new(Fleet { servers });
     serve(listener, fleet).await
+}
+
+/// The exposition of a fleet snapshot (the console's `/metrics`): content type and text.
+pub fn exposition(f: &FleetSnapshot, outdated: bool) -> (String, String) {
+    let metrics = f.servers.iter().map(|s| Metrics::of(s, outdated)).collect();
+    let mut out = String::new();
+    if encode_into(metrics, &mut out).is_err() {
+        out.clear();
+    }
+    (CONTENT_TYPE.to_owned(), out)
 }
 
 /// The servers of one exporter.
@@ -252,16 +254,9 @@ async fn gather(fleet: &Fleet) -> Vec<Metrics> {
         match t.await {
             Ok(m) => scrapes.push(m),
             Err(e) => {
-                eprintln!("warning: {}: the scrape task failed: {e}", s.name);
-                s.errors.fetch_add(1, Ordering::Relaxed);
-                let mut m = Metrics::new(&s.name);
+                eprintln!("warning: {}: the scrape task failed: {e}", s.poller.name());
+                let mut m = Metrics::new(s.poller.name());
                 m.gauge("urbackup_up", UP_HELP, vec![], 0.0);
-                m.counter(
-                    "urbackup_scrape_errors",
-                    ERRORS_HELP,
-                    vec![],
-                    s.errors.load(Ordering::Relaxed),
-                );
                 scrapes.push(m);
             }
         }
@@ -272,6 +267,9 @@ async fn gather(fleet: &Fleet) -> Vec<Metrics> {
 const UP_HELP: &str = "1 when the server answered the status request, else 0";
 const ERRORS_HELP: &str =
     "Failed requests (status, progress, usage) of scrapes since the exporter started";
+const FAILURE_HELP: &str = "1 while the server cannot be read, labelled with why: login_refused (wrong password, unknown user, banned address), access_denied, unreachable, bad_reply";
+const LOGIN_RETRY_HELP: &str =
+    "After a refused login: Unix time before which no new login is tried";
 
 /// Encodes the metrics of every server with `prometheus-client`: the families in the order
 /// first seen, each with the samples of every server (so that a family is one group).
@@ -355,12 +353,12 @@ impl Snapshot {
                 MetricType::Info,
             )?;
             for m in servers {
-                for r in &m.clients {
+                for r in m.clients.iter() {
                     let server = [("server", m.server.as_str())];
                     let facts = [
-                        ("client", r.h.name.as_str()),
-                        ("group", r.h.group.as_str()),
-                        ("version", r.h.version.as_str()),
+                        ("client", r.health.name.as_str()),
+                        ("group", r.health.group.as_str()),
+                        ("version", r.health.version.as_str()),
                         ("os", r.os.as_str()),
                     ];
                     me.encode_family(&server)?.encode_info(&facts)?;
@@ -369,8 +367,11 @@ impl Snapshot {
             for (name, help, get) in CLIENT_GAUGES {
                 let mut me = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
                 for m in servers {
-                    for r in &m.clients {
-                        let labels = [("server", m.server.as_str()), ("client", r.h.name.as_str())];
+                    for r in m.clients.iter() {
+                        let labels = [
+                            ("server", m.server.as_str()),
+                            ("client", r.health.name.as_str()),
+                        ];
                         ConstGauge::new(get(r)).encode(me.encode_family(&labels)?)?;
                     }
                 }
@@ -382,13 +383,13 @@ impl Snapshot {
                 MetricType::Gauge,
             )?;
             for m in servers {
-                for r in &m.clients {
+                for r in m.clients.iter() {
                     for kind in [BackupKind::File, BackupKind::Image] {
                         let labels = [
                             ("server", m.server.as_str()),
-                            ("client", r.h.name.as_str()),
+                            ("client", r.health.name.as_str()),
                             ("kind", kind.as_str()),
-                            ("state", r.h.kind(kind).state.as_str()),
+                            ("state", r.health.kind(kind).state.as_str()),
                         ];
                         ConstGauge::new(1.0).encode(me.encode_family(&labels)?)?;
                     }
@@ -401,14 +402,14 @@ impl Snapshot {
                 MetricType::Gauge,
             )?;
             for m in servers {
-                for r in &m.clients {
+                for r in m.clients.iter() {
                     for kind in [BackupKind::File, BackupKind::Image] {
                         let labels = [
                             ("server", m.server.as_str()),
-                            ("client", r.h.name.as_str()),
+                            ("client", r.health.name.as_str()),
                             ("kind", kind.as_str()),
                         ];
-                        let v = f64::from(r.h.kind(kind).severity.code());
+                        let v = f64::from(r.health.kind(kind).severity.code());
                         ConstGauge::new(v).encode(me.encode_family(&labels)?)?;
                     }
                 }
@@ -421,9 +422,12 @@ impl Snapshot {
                     MetricType::Gauge,
                 )?;
                 for m in servers.iter().filter(|m| m.outdated) {
-                    for r in &m.clients {
-                        let labels = [("server", m.server.as_str()), ("client", r.h.name.as_str())];
-                        ConstGauge::new(b(r.h.outdated)).encode(me.encode_family(&labels)?)?;
+                    for r in m.clients.iter() {
+                        let labels = [
+                            ("server", m.server.as_str()),
+                            ("client", r.health.name.as_str()),
+                        ];
+                        ConstGauge::new(b(r.health.outdated)).encode(me.encode_family(&labels)?)?;
                     }
                 }
             }
@@ -432,13 +436,12 @@ impl Snapshot {
             for (name, help, get) in COUNT_GAUGES {
                 let mut me = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
                 for m in servers {
-                    for (i, k) in m.counts.iter().flatten() {
-                        let Some(r) = m.clients.get(*i as usize) else {
-                            continue;
-                        };
+                    for (r, k) in m.counted() {
                         if let Some(v) = get(k) {
-                            let labels =
-                                [("server", m.server.as_str()), ("client", r.h.name.as_str())];
+                            let labels = [
+                                ("server", m.server.as_str()),
+                                ("client", r.health.name.as_str()),
+                            ];
                             ConstGauge::new(v).encode(me.encode_family(&labels)?)?;
                         }
                     }
@@ -453,7 +456,7 @@ impl Snapshot {
                 MetricType::Gauge,
             )?;
             for m in servers {
-                for u in m.usage.iter().flatten() {
+                for u in m.usage.iter().flat_map(|u| u.iter()) {
                     for (kind, v) in [("files", u.files), ("images", u.images)] {
                         let labels = [
                             ("server", m.server.as_str()),
@@ -471,7 +474,7 @@ impl Snapshot {
                 MetricType::Gauge,
             )?;
             for m in servers {
-                for u in m.usage.iter().flatten() {
+                for u in m.usage.iter().flat_map(|u| u.iter()) {
                     let labels = [("server", m.server.as_str()), ("client", u.name.as_str())];
                     ConstGauge::new(u.used as f64).encode(me.encode_family(&labels)?)?;
                 }
@@ -505,13 +508,13 @@ pub struct Metrics {
     server: String,
     families: Vec<FamilyData>,
     /// The clients (when `status` answered), for the per-client families.
-    clients: Vec<ClientRow>,
+    clients: Arc<Vec<ClientRow>>,
     /// Whether `urbackup_client_outdated` is exported.
     outdated: bool,
     /// The `usage` reply, when it answered.
-    usage: Option<Vec<UsageRow>>,
-    /// Backup counts known: (index into `clients`, counts), when counts are on.
-    counts: Option<Vec<(u32, Counts)>>,
+    usage: Option<Arc<Vec<UsageEntry>>>,
+    /// Backup counts aligned with `clients`, when counts are on.
+    counts: Option<Arc<Vec<Option<Counts>>>>,
 }
 
 impl Metrics {
@@ -519,7 +522,7 @@ impl Metrics {
         Metrics {
             server: server.to_string(),
             families: Vec::new(),
-            clients: Vec::new(),
+            clients: Arc::new(Vec::new()),
             outdated: false,
             usage: None,
             counts: None,
@@ -549,6 +552,182 @@ impl Metrics {
         let i = self.family(name, help, MetricType::Counter);
         self.families[i].samples.push((labels, Value::Counter(v)));
     }
+
+    /// The clients that have backup counts, with them.
+    fn counted(&self) -> impl Iterator<Item = (&ClientRow, &Counts)> {
+        self.counts
+            .iter()
+            .flat_map(|c| c.iter())
+            .zip(self.clients.iter())
+            .filter_map(|(k, r)| Some((r, k.as_ref()?)))
+    }
+
+    /// The metrics of one server's poll. Clients, usage and actions only when the server
+    /// could be read (a snapshot keeps an unreachable server's last data; metrics do not).
+    pub fn of(s: &ServerSnapshot, outdated: bool) -> Metrics {
+        let mut m = Metrics::new(&s.name);
+        let up = s.is_up();
+        m.gauge("urbackup_up", UP_HELP, vec![], b(up));
+        m.family("urbackup_failure", FAILURE_HELP, MetricType::Gauge);
+        if let Some(f) = &s.failure {
+            m.gauge(
+                "urbackup_failure",
+                FAILURE_HELP,
+                vec![("reason", f.kind.as_str().to_owned())],
+                1.0,
+            );
+            if let Some(t) = f.retry_login_at {
+                m.gauge(
+                    "urbackup_login_retry_timestamp_seconds",
+                    LOGIN_RETRY_HELP,
+                    vec![],
+                    t as f64,
+                );
+            }
+        }
+        if up {
+            m.gauge(
+                "urbackup_clients",
+                "Number of clients",
+                vec![],
+                s.clients.len() as f64,
+            );
+            if s.counts.is_some() {
+                m.counts = s.counts.clone();
+                m.clients = s.clients.clone();
+                m.backup_count_metrics(s);
+            }
+            m.outdated = outdated;
+            m.clients = s.clients.clone();
+        }
+        let usage = s.usage.as_ref().filter(|_| up).map(|(_, u)| u.clone());
+        m.gauge(
+            "urbackup_usage_up",
+            "1 when the usage request succeeded (needs the statistics right)",
+            vec![],
+            b(usage.is_some()),
+        );
+        if let Some(usage) = usage {
+            m.gauge(
+                "urbackup_used_bytes",
+                "Storage used by the backups of all clients",
+                vec![],
+                usage.iter().map(|u| u.used.max(0) as f64).sum(),
+            );
+            m.usage = Some(usage);
+        }
+        if let (true, Some(actions)) = (up, &s.actions) {
+            m.action_metrics(actions);
+        }
+        m.counter(
+            "urbackup_scrape_errors",
+            ERRORS_HELP,
+            vec![],
+            s.request_errors,
+        );
+        m.gauge(
+            "urbackup_scrape_duration_seconds",
+            "Time the scrape of this server took (all its requests)",
+            vec![],
+            s.poll_duration.as_secs_f64(),
+        );
+        m
+    }
+
+    fn action_metrics(&mut self, actions: &[urbackup::ActionProgress]) {
+        self.gauge(
+            "urbackup_actions_running",
+            "Running actions",
+            vec![],
+            actions.len() as f64,
+        );
+        let families: [(&'static str, &'static str); 5] = [
+            (
+                "urbackup_action_progress_ratio",
+                "Progress of a running action, 0 to 1 (absent while unknown)",
+            ),
+            (
+                "urbackup_action_done_bytes",
+                "Bytes done by a running action",
+            ),
+            (
+                "urbackup_action_total_bytes",
+                "Total bytes of a running action (absent while unknown)",
+            ),
+            (
+                "urbackup_action_speed_bytes_per_second",
+                "Current speed of a running action",
+            ),
+            (
+                "urbackup_action_eta_seconds",
+                "Estimated time left of a running action (absent while unknown; 60 = under a minute)",
+            ),
+        ];
+        for (i, (name, help)) in families.iter().enumerate() {
+            let fi = self.family(name, help, MetricType::Gauge);
+            for a in actions {
+                let labels = vec![
+                    ("client", a.name.clone()),
+                    ("action", a.action.description()),
+                    ("id", a.id.to_string()),
+                ];
+                let v = match i {
+                    0 => a.percent().map(|p| f64::from(p) / 100.0),
+                    1 => Some(a.done_bytes.max(0) as f64),
+                    2 if a.total_bytes >= 0 => Some(a.total_bytes as f64),
+                    3 => Some(a.speed_bpms * 1000.0),
+                    // The server says "under a minute" as 61 s: report the bound, 60.
+                    4 if a.eta_under_a_minute() => Some(60.0),
+                    4 => a.eta().map(|d| d.as_secs_f64()),
+                    _ => None,
+                };
+                if let Some(v) = v {
+                    self.families[fi].samples.push((labels, Value::Gauge(v)));
+                }
+            }
+        }
+    }
+
+    /// The backup-count metrics of the server's counts (set in `self.counts`).
+    fn backup_count_metrics(&mut self, s: &ServerSnapshot) {
+        let now = Instant::now();
+        let (known, oldest) = self
+            .counted()
+            .fold((0usize, None::<Instant>), |(n, oldest), (_, k)| {
+                (n + 1, Some(oldest.map_or(k.at, |o| o.min(k.at))))
+            });
+        self.gauge(
+            "urbackup_backup_counts_clients",
+            "Clients that have backup counts so far",
+            vec![],
+            known as f64,
+        );
+        self.family(
+            "urbackup_backup_counts_age_seconds",
+            "Age of the oldest backup counts (absent before any)",
+            MetricType::Gauge,
+        );
+        if let Some(oldest) = oldest {
+            self.gauge(
+                "urbackup_backup_counts_age_seconds",
+                "",
+                vec![],
+                now.saturating_duration_since(oldest).as_secs_f64().round(),
+            );
+        }
+        self.gauge(
+            "urbackup_backup_counts_refreshed",
+            "Clients whose backup list this scrape read (at most --backup-refresh-per-scrape)",
+            vec![],
+            s.counts_refreshed as f64,
+        );
+        self.counter(
+            "urbackup_backup_counts_errors",
+            "Backup-list requests that failed since the exporter started",
+            vec![],
+            s.counts_errors,
+        );
+    }
 }
 
 fn b(v: bool) -> f64 {
@@ -564,392 +743,36 @@ fn client(name: &str) -> Labels {
     vec![("client", name.to_string())]
 }
 
-/// What every scrape of one server shares: the server (and its session), the backup-count
-/// cache and the error counter.
+/// One server of the exporter: its poller (session, backup counts, login pause) and what a
+/// scrape reads.
 pub struct Exporter {
-    /// The `server` label: the profile name (or the URL).
-    name: String,
-    server: UrbackupServer,
-    /// At most this many `backups` requests per scrape.
-    per_scrape: usize,
-    policy: HealthPolicy,
-    counts: Mutex<BackupCounts>,
-    /// Failed requests of scrapes (`status`, `progress`, `usage`) since the start.
-    errors: AtomicU64,
+    poller: ServerPoller,
+    plan: Plan,
+    outdated: bool,
 }
 
 impl Exporter {
-    /// An exporter refreshing the backup lists of at most `per_scrape` clients per scrape.
-    pub fn new(
-        name: String,
-        server: UrbackupServer,
-        per_scrape: usize,
-        policy: HealthPolicy,
-    ) -> Exporter {
+    /// An exporter of `member` refreshing the backup lists of at most `per_scrape` clients
+    /// per scrape.
+    pub fn new(member: Member, per_scrape: usize, policy: HealthPolicy) -> Exporter {
+        let outdated = policy.server_version.is_some();
+        let mut plan = Plan::exporter(per_scrape);
+        if per_scrape == 0 {
+            plan.backups = urbackup_fleet::BackupRefresh::Off;
+        }
         Exporter {
-            name,
-            server,
-            per_scrape,
-            policy,
-            counts: Mutex::new(BackupCounts::default()),
-            errors: AtomicU64::new(0),
+            poller: ServerPoller::new(member, policy),
+            plan,
+            outdated,
         }
     }
 
-    fn counts(&self) -> std::sync::MutexGuard<'_, BackupCounts> {
-        // A panic while holding the lock leaves consistent data: keep using it.
-        self.counts.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Refreshes the backup lists of at most `per_scrape` of these clients (id, last file and
-    /// image backup times); returns how many were refreshed.
-    async fn refresh_counts(&self, clients: &[(i64, LastBackups)]) -> usize {
-        let picked = self.counts().pick(clients, self.per_scrape, Instant::now());
-        let results: Vec<(i64, urbackup::Result<ClientBackups>)> =
-            futures_util::stream::iter(picked)
-                .map(|id| async move { (id, self.server.client_backups(id).await) })
-                .buffer_unordered(BACKUPS_CONCURRENCY)
-                .collect()
-                .await;
-        let mut counts = self.counts();
-        let (mut refreshed, mut failed) = (0, Vec::new());
-        for (id, r) in results {
-            match r {
-                Ok(b) => {
-                    counts.store(id, Counts::of(&b, Instant::now(), unix_now()));
-                    refreshed += 1;
-                }
-                Err(e) => failed.push((id, e)),
-            }
-        }
-        counts.errors += failed.len() as u64;
-        drop(counts);
-        // One line per scrape at most.
-        if let Some((id, e)) = failed.first() {
-            eprintln!(
-                "warning: {}: {} backup list(s) failed (client id {id}: {e})",
-                self.name,
-                failed.len()
-            );
-        }
-        refreshed
-    }
-}
-
-/// Backup counts per client, refreshed a few clients per scrape. The clients to refresh are
-/// picked in this order: never tried, then clients whose last file or image backup time (in
-/// `status`) changed since their last refresh, then the longest unrefreshed; ties by id. A
-/// failed refresh counts as a refresh for the order (a failing client does not take a slot
-/// of every scrape), and keeps the previous counts.
-#[derive(Default)]
-struct BackupCounts {
-    clients: HashMap<i64, CountsEntry>,
-    /// `backups` requests that failed since the start.
-    errors: u64,
-}
-
-struct CountsEntry {
-    /// The last refresh (tried).
-    tried: Instant,
-    /// The client's last backup times at that refresh.
-    seen: LastBackups,
-    /// The last counts received.
-    counts: Option<Counts>,
-}
-
-/// A client's last file and image backup times, as `status` reports them.
-type LastBackups = (i64, i64);
-
-/// What one `backups` reply tells about a client.
-#[derive(Debug, Clone, PartialEq)]
-struct Counts {
-    file: usize,
-    image: usize,
-    /// Size of the newest file backup (`None`: none, or not calculated).
-    last_file_size: Option<i64>,
-    last_image_size: Option<i64>,
-    /// When they were received.
-    at: Instant,
-    unix: f64,
-}
-
-impl Counts {
-    fn of(b: &ClientBackups, at: Instant, unix: f64) -> Counts {
-        fn newest_size(list: &[BackupEntry]) -> Option<i64> {
-            list.iter()
-                .max_by_key(|e| (e.backuptime, e.id))
-                .map(|e| e.size_bytes)
-                .filter(|s| *s >= 0)
-        }
-        Counts {
-            file: b.file_backups.len(),
-            image: b.image_backups.len(),
-            last_file_size: newest_size(&b.file_backups),
-            last_image_size: newest_size(&b.image_backups),
-            at,
-            unix,
-        }
-    }
-}
-
-impl BackupCounts {
-    /// Forgets clients that are gone, picks at most `k` of `clients` (id, last file and image
-    /// backup times) to refresh now and marks them tried at `now`.
-    fn pick(&mut self, clients: &[(i64, LastBackups)], k: usize, now: Instant) -> Vec<i64> {
-        let present: HashSet<i64> = clients.iter().map(|(id, _)| *id).collect();
-        self.clients.retain(|id, _| present.contains(id));
-        let mut listed = HashSet::new();
-        let mut order: Vec<(i64, LastBackups)> = clients
-            .iter()
-            .filter(|(id, _)| listed.insert(*id))
-            .copied()
-            .collect();
-        order.sort_by_key(|&(id, seen)| match self.clients.get(&id) {
-            None => (0, None, id),
-            Some(e) if e.seen != seen => (1, Some(e.tried), id),
-            Some(e) => (2, Some(e.tried), id),
-        });
-        order.truncate(k);
-        for &(id, seen) in &order {
-            let e = self.clients.entry(id).or_insert(CountsEntry {
-                tried: now,
-                seen,
-                counts: None,
-            });
-            e.tried = now;
-            e.seen = seen;
-        }
-        order.into_iter().map(|(id, _)| id).collect()
-    }
-
-    fn store(&mut self, id: i64, counts: Counts) {
-        if let Some(e) = self.clients.get_mut(&id) {
-            e.counts = Some(counts);
-        }
-    }
-
-    fn get(&self, id: i64) -> Option<&Counts> {
-        self.clients.get(&id).and_then(|e| e.counts.as_ref())
-    }
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as f64)
-        .unwrap_or(0.0)
-}
-
-impl Exporter {
     /// One scrape of this server: `status`, `progress` and `usage`, sent concurrently, then
     /// at most `per_scrape` `backups` requests (only when `status` answered).
     pub async fn scrape(&self) -> Metrics {
-        let server = &self.server;
-        let t0 = Instant::now();
-        // Each client becomes a compact row as the reply arrives (the reply itself is never
-        // held whole: memory per client, not per reply).
-        let now = unix_now() as i64;
-        let policy = &self.policy;
-        let mut rows: Vec<ClientRow> = Vec::new();
-        let mut ids: Vec<(i64, LastBackups)> = Vec::new();
-        let status = server.for_each_client_status(|c| {
-            if c.rejected {
-                return;
-            }
-            ids.push((c.id, (c.lastbackup, c.lastbackup_image)));
-            rows.push(ClientRow {
-                h: policy.client(&c, ServerSwitches::default(), now),
-                os: c.os_simple,
-                file_ok: c.file_ok,
-                image_ok: c.image_ok,
-            });
-        });
-        let (status, progress, usage) =
-            tokio::join!(status, server.get_actions_typed(), server.get_usage_typed());
-        let mut m = Metrics::new(&self.name);
-        m.gauge("urbackup_up", UP_HELP, vec![], b(status.is_ok()));
-        let failed_requests =
-            u64::from(status.is_err()) + u64::from(progress.is_err()) + u64::from(usage.is_err());
-        if let Err(e) = &status {
-            eprintln!("warning: {}: scrape failed: {e}", self.name);
-        }
-        if let Ok(rest) = &status {
-            let switches = ServerSwitches::from(rest);
-            for r in &mut rows {
-                r.h.apply_switches(switches);
-            }
-            m.gauge(
-                "urbackup_clients",
-                "Number of clients",
-                vec![],
-                rows.len() as f64,
-            );
-            if self.per_scrape > 0 {
-                let refreshed = self.refresh_counts(&ids).await;
-                self.backup_count_metrics(&mut m, &ids, &rows, refreshed);
-            }
-            m.outdated = self.policy.server_version.is_some();
-            m.clients = rows;
-        }
-
-        m.gauge(
-            "urbackup_usage_up",
-            "1 when the usage request succeeded (needs the statistics right)",
-            vec![],
-            b(usage.is_ok()),
-        );
-        if let Ok(usage) = usage {
-            m.gauge(
-                "urbackup_used_bytes",
-                "Storage used by the backups of all clients",
-                vec![],
-                usage.iter().map(|u| u.used.max(0) as f64).sum(),
-            );
-            m.usage = Some(
-                usage
-                    .into_iter()
-                    .map(|u| UsageRow {
-                        name: u.name,
-                        files: u.files,
-                        images: u.images,
-                        used: u.used,
-                    })
-                    .collect(),
-            );
-        }
-
-        if let Ok(actions) = &progress {
-            m.gauge(
-                "urbackup_actions_running",
-                "Running actions",
-                vec![],
-                actions.len() as f64,
-            );
-            let families: [(&'static str, &'static str); 5] = [
-                (
-                    "urbackup_action_progress_ratio",
-                    "Progress of a running action, 0 to 1 (absent while unknown)",
-                ),
-                (
-                    "urbackup_action_done_bytes",
-                    "Bytes done by a running action",
-                ),
-                (
-                    "urbackup_action_total_bytes",
-                    "Total bytes of a running action (absent while unknown)",
-                ),
-                (
-                    "urbackup_action_speed_bytes_per_second",
-                    "Current speed of a running action",
-                ),
-                (
-                    "urbackup_action_eta_seconds",
-                    "Estimated time left of a running action (absent while unknown; 60 = under a minute)",
-                ),
-            ];
-            for (i, (name, help)) in families.iter().enumerate() {
-                let fi = m.family(name, help, MetricType::Gauge);
-                for a in actions {
-                    let labels = vec![
-                        ("client", a.name.clone()),
-                        ("action", a.action.description()),
-                        ("id", a.id.to_string()),
-                    ];
-                    let v = match i {
-                        0 => a.percent().map(|p| f64::from(p) / 100.0),
-                        1 => Some(a.done_bytes.max(0) as f64),
-                        2 if a.total_bytes >= 0 => Some(a.total_bytes as f64),
-                        3 => Some(a.speed_bpms * 1000.0),
-                        // The server says "under a minute" as 61 s: report the bound, 60.
-                        4 if a.eta_under_a_minute() => Some(60.0),
-                        4 => a.eta().map(|d| d.as_secs_f64()),
-                        _ => None,
-                    };
-                    if let Some(v) = v {
-                        m.families[fi].samples.push((labels, Value::Gauge(v)));
-                    }
-                }
-            }
-        }
-        let errors = self.errors.fetch_add(failed_requests, Ordering::Relaxed) + failed_requests;
-        m.counter("urbackup_scrape_errors", ERRORS_HELP, vec![], errors);
-        m.gauge(
-            "urbackup_scrape_duration_seconds",
-            "Time the scrape of this server took (all its requests)",
-            vec![],
-            t0.elapsed().as_secs_f64(),
-        );
-        m
+        let snap = self.poller.poll(&self.plan, &NoObserver).await;
+        Metrics::of(&snap, self.outdated)
     }
-
-    /// The backup-count metrics from the cache, for the clients of this scrape (`ids` and
-    /// `rows` in the same order).
-    fn backup_count_metrics(
-        &self,
-        m: &mut Metrics,
-        ids: &[(i64, LastBackups)],
-        rows: &[ClientRow],
-        refreshed: usize,
-    ) {
-        let counts = self.counts();
-        let now = Instant::now();
-        let known: Vec<(u32, Counts)> = ids
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (id, _))| counts.get(*id).map(|k| (i as u32, k.clone())))
-            .collect();
-        m.gauge(
-            "urbackup_backup_counts_clients",
-            "Clients that have backup counts so far",
-            vec![],
-            known.len() as f64,
-        );
-        m.family(
-            "urbackup_backup_counts_age_seconds",
-            "Age of the oldest backup counts (absent before any)",
-            MetricType::Gauge,
-        );
-        if let Some(oldest) = known.iter().map(|(_, k)| k.at).min() {
-            m.gauge(
-                "urbackup_backup_counts_age_seconds",
-                "",
-                vec![],
-                now.saturating_duration_since(oldest).as_secs_f64().round(),
-            );
-        }
-        m.gauge(
-            "urbackup_backup_counts_refreshed",
-            "Clients whose backup list this scrape read (at most --backup-refresh-per-scrape)",
-            vec![],
-            refreshed as f64,
-        );
-        m.counter(
-            "urbackup_backup_counts_errors",
-            "Backup-list requests that failed since the exporter started",
-            vec![],
-            counts.errors,
-        );
-        debug_assert_eq!(ids.len(), rows.len());
-        m.counts = Some(known);
-    }
-}
-
-/// What the exporter keeps of one client between its `status` reply and the encoding.
-#[derive(Debug)]
-struct ClientRow {
-    h: urbackup::ClientHealth,
-    os: String,
-    file_ok: bool,
-    image_ok: bool,
-}
-
-/// One client of the `usage` reply.
-#[derive(Debug)]
-struct UsageRow {
-    name: String,
-    files: i64,
-    images: i64,
-    used: i64,
 }
 
 type RowGetter = fn(&ClientRow) -> f64;
@@ -959,22 +782,22 @@ const CLIENT_GAUGES: [(&str, &str, RowGetter); 9] = [
     (
         "urbackup_client_online",
         "1 when the client is connected",
-        |r| b(r.h.online),
+        |r| b(r.health.online),
     ),
     (
         "urbackup_client_last_file_backup_timestamp_seconds",
         "Unix time of the last file backup (0 = never)",
-        |r| r.h.file.last_backup.unwrap_or(0) as f64,
+        |r| r.health.file.last_backup.unwrap_or(0) as f64,
     ),
     (
         "urbackup_client_last_image_backup_timestamp_seconds",
         "Unix time of the last image backup (0 = never)",
-        |r| r.h.image.last_backup.unwrap_or(0) as f64,
+        |r| r.health.image.last_backup.unwrap_or(0) as f64,
     ),
     (
         "urbackup_client_last_seen_timestamp_seconds",
         "Unix time the client was last seen",
-        |r| r.h.last_seen as f64,
+        |r| r.health.last_seen as f64,
     ),
     (
         "urbackup_client_file_ok",
@@ -989,17 +812,17 @@ const CLIENT_GAUGES: [(&str, &str, RowGetter); 9] = [
     (
         "urbackup_client_file_failed",
         "1 when the server's verdict on file backups is not OK (not disabled, backed up before)",
-        |r| b(r.h.file.state == BackupState::Failed),
+        |r| b(r.health.file.state == BackupState::Failed),
     ),
     (
         "urbackup_client_image_failed",
         "1 when the server's verdict on image backups is not OK (not disabled or unsupported, backed up before)",
-        |r| b(r.h.image.state == BackupState::Failed),
+        |r| b(r.health.image.state == BackupState::Failed),
     ),
     (
         "urbackup_client_last_file_backup_issues",
         "Issues in the last file backup",
-        |r| r.h.file_issues as f64,
+        |r| r.health.file_issues as f64,
     ),
 ];
 
@@ -1030,7 +853,7 @@ const COUNT_GAUGES: [(&str, &str, CountsGetter); 5] = [
     (
         "urbackup_client_backup_counts_timestamp_seconds",
         "Unix time the client's backup counts were read",
-        |k| Some(k.unix),
+        |k| Some(k.unix as f64),
     ),
 ];
 
@@ -1063,52 +886,5 @@ mod tests {
         for l in text.lines() {
             assert!(!l.is_empty(), "no broken lines: {text}");
         }
-    }
-
-    #[test]
-    fn counts_rotate_oldest_first_with_changed_clients_first() {
-        let mut c = BackupCounts::default();
-        let t0 = Instant::now();
-        let at = |s: u64| t0 + Duration::from_secs(s);
-        let clients: Vec<(i64, LastBackups)> = (1..=5).map(|id| (id, (100, 0))).collect();
-        assert_eq!(c.pick(&clients, 2, at(0)), [1, 2]);
-        assert_eq!(c.pick(&clients, 2, at(1)), [3, 4]);
-        assert_eq!(
-            c.pick(&clients, 2, at(2)),
-            [5, 1],
-            "never read first, then the oldest"
-        );
-        assert_eq!(c.pick(&clients, 2, at(3)), [2, 3]);
-        // Client 5 has a new backup: it comes first; a new client 6 before it.
-        let mut changed = clients.clone();
-        changed[4].1 = (200, 0);
-        changed.push((6, (0, 0)));
-        assert_eq!(c.pick(&changed, 2, at(4)), [6, 5]);
-        assert_eq!(c.pick(&changed, 3, at(5)), [4, 1, 2]);
-        // Removed clients are forgotten; k = 0 picks nothing; duplicates are read once.
-        assert_eq!(c.pick(&changed[..2], 5, at(6)), [1, 2]);
-        assert_eq!(c.clients.len(), 2);
-        assert!(c.pick(&changed, 0, at(7)).is_empty());
-        assert_eq!(c.pick(&[(9, (0, 0)), (9, (0, 0))], 5, at(8)), [9]);
-    }
-
-    #[test]
-    fn counts_of_a_backup_list() {
-        let entries = |json: &str| -> Vec<BackupEntry> { serde_json::from_str(json).unwrap() };
-        let b = ClientBackups {
-            clientid: 1,
-            clientname: "a".into(),
-            file_backups: entries(
-                r#"[{"id": 3, "backuptime": 300, "size_bytes": 30},
-                    {"id": 2, "backuptime": 200, "size_bytes": 20}]"#,
-            ),
-            image_backups: entries(r#"[{"id": 7, "backuptime": 100, "size_bytes": -1}]"#),
-            can_archive: true,
-            can_delete: true,
-        };
-        let k = Counts::of(&b, Instant::now(), 1.0);
-        assert_eq!((k.file, k.image), (2, 1));
-        assert_eq!(k.last_file_size, Some(30));
-        assert_eq!(k.last_image_size, None, "not calculated");
     }
 }

@@ -6,6 +6,7 @@
 //! attention, worst first. Servers that cannot be read are listed as unreachable (critical).
 //! The exit code is the worst severity, like `check`: 0, 1, 2; 3 when no server answered.
 
+use super::fleet::members;
 use crate::cli::ReportArgs;
 use crate::config::Resolved;
 use crate::output::{
@@ -13,85 +14,34 @@ use crate::output::{
 };
 use anyhow::Result;
 use serde_json::{json, Value};
-use urbackup::{BackupKind, BackupState, ClientHealth, HealthPolicy, Severity};
+use std::sync::Arc;
+use urbackup::{BackupKind, ClientHealth, HealthPolicy};
+use urbackup_fleet::{FleetSnapshot, NoObserver, Plan, Poller, PollerConfig, ServerSnapshot};
 
-/// What one server gave.
-#[derive(Debug)]
-pub struct ServerReport {
-    /// The profile name (or the URL without a profile).
-    pub name: String,
-    /// `Err`: why it could not be read.
-    pub result: std::result::Result<Fleet, String>,
-}
-
-/// The judged clients of one server.
-#[derive(Debug)]
-pub struct Fleet {
-    /// Every client.
-    pub clients: Vec<ClientHealth>,
-    /// Storage used by all clients' backups (`None`: the usage request failed, e.g. no right).
-    pub used_bytes: Option<i64>,
-}
-
-/// The label of a server: its profile, else its URL.
-pub fn server_label(t: &Resolved) -> String {
-    t.profile.clone().unwrap_or_else(|| t.url.clone())
-}
-
-/// Reads and judges every server, one task each, in the order given.
-pub async fn collect(targets: Vec<Resolved>, policy: &HealthPolicy) -> Vec<ServerReport> {
-    let now = now();
-    let tasks: Vec<_> = targets
-        .into_iter()
-        .map(|t| {
-            let name = server_label(&t);
-            let policy = policy.clone();
-            let task = tokio::spawn(async move {
-                let server = t.build().map_err(|e| crate::one_line(&e))?;
-                let (status, usage) =
-                    tokio::join!(server.status_report(), server.get_usage_typed());
-                let report = status.map_err(|e| crate::one_line(&e.into()))?;
-                Ok::<Fleet, String>(Fleet {
-                    clients: policy.fleet(&report, now),
-                    used_bytes: usage.ok().map(|u| u.iter().map(|c| c.used.max(0)).sum()),
-                })
-            });
-            (name, task)
-        })
-        .collect();
-    let mut out = Vec::new();
-    for (name, task) in tasks {
-        let result = task
-            .await
-            .unwrap_or_else(|e| Err(format!("the task for this server failed: {e}")));
-        out.push(ServerReport { name, result });
-    }
-    out
-}
-
-/// A client's place in the attention list: worse first.
-fn rank(c: &ClientHealth) -> (Severity, u8, i64) {
-    let state_rank = |s: BackupState| match s {
-        BackupState::Failed => 3,
-        BackupState::Stale => 2,
-        BackupState::Never => 1,
-        _ => 0,
+/// Reads and judges every server once, all at the same time, in the order given: one poll
+/// of the fleet crate (`status` and `usage`), the same code as the exporter and the console.
+pub async fn collect(targets: Vec<Resolved>, policy: &HealthPolicy) -> Result<Arc<FleetSnapshot>> {
+    let config = PollerConfig {
+        plan: Plan::report(),
+        ..PollerConfig::default()
     };
-    let worst = state_rank(c.file.state).max(state_rank(c.image.state));
-    let age = c
-        .file
-        .age_secs
-        .unwrap_or(0)
-        .max(c.image.age_secs.unwrap_or(0));
-    (c.severity(), worst, age)
+    let poller = Poller::new(members(&targets)?, policy.clone(), config);
+    Ok(poller.poll_all(&NoObserver).await)
 }
 
-/// Needs attention: a kind failed, stale or never backed up, or any severity.
-fn needs_attention(c: &ClientHealth) -> bool {
-    !c.is_ok() || c.outdated
+/// Why a server could not be read, in one line.
+fn failure(s: &ServerSnapshot) -> Option<String> {
+    s.failure
+        .as_ref()
+        .map(|f| format!("{}: {}", f.kind.describe(), f.message))
 }
 
-fn summary_table(servers: &[ServerReport]) -> Table {
+/// The judged clients of a readable server.
+fn healths(s: &ServerSnapshot) -> impl Iterator<Item = &ClientHealth> {
+    s.clients.iter().map(|c| &c.health)
+}
+
+fn summary_table(f: &FleetSnapshot) -> Table {
     let mut t = Table::new(&[
         ("server", "SERVER"),
         ("state", "STATE"),
@@ -105,33 +55,27 @@ fn summary_table(servers: &[ServerReport]) -> Table {
         ("used_bytes", "STORAGE USED"),
     ])
     .hidden("error");
-    for s in servers {
-        match &s.result {
-            Ok(f) => {
+    for s in &f.servers {
+        match failure(s) {
+            None => {
                 let n = |p: fn(&ClientHealth) -> bool| {
-                    Cell::Int(f.clients.iter().filter(|c| p(c)).count() as i64)
+                    Cell::Int(healths(s).filter(|c| p(c)).count() as i64)
                 };
-                let worst = f
-                    .clients
-                    .iter()
-                    .map(ClientHealth::severity)
-                    .max()
-                    .unwrap_or(Severity::Ok);
                 t.push(vec![
                     Cell::from(&s.name),
-                    Cell::from(worst.as_str()),
-                    Cell::Int(f.clients.len() as i64),
+                    Cell::from(s.severity().as_str()),
+                    Cell::Int(s.clients.len() as i64),
                     n(ClientHealth::is_ok),
                     n(ClientHealth::stale),
                     n(ClientHealth::failed),
                     n(ClientHealth::never),
                     n(|c| !c.online),
                     n(|c| c.outdated),
-                    f.used_bytes.map(Cell::Bytes).unwrap_or(Cell::Null),
+                    s.used_bytes().map(Cell::Bytes).unwrap_or(Cell::Null),
                     Cell::Null,
                 ]);
             }
-            Err(e) => t.push(vec![
+            Some(e) => t.push(vec![
                 Cell::from(&s.name),
                 Cell::from("unreachable"),
                 Cell::Null,
@@ -149,7 +93,7 @@ fn summary_table(servers: &[ServerReport]) -> Table {
     t
 }
 
-fn attention_table(servers: &[ServerReport]) -> Table {
+fn attention_table(f: &FleetSnapshot) -> Table {
     let mut t = Table::new(&[
         ("server", "SERVER"),
         ("client", "CLIENT"),
@@ -162,25 +106,9 @@ fn attention_table(servers: &[ServerReport]) -> Table {
         ("version", "VERSION"),
         ("note", "NOTE"),
     ]);
-    let mut rows: Vec<(&str, &ClientHealth)> = servers
-        .iter()
-        .filter_map(|s| s.result.as_ref().ok().map(|f| (s.name.as_str(), f)))
-        .flat_map(|(name, f)| {
-            f.clients
-                .iter()
-                .filter(|c| needs_attention(c))
-                .map(move |c| (name, c))
-        })
-        .collect();
-    rows.sort_by(|(sa, a), (sb, b)| {
-        rank(b)
-            .cmp(&rank(a))
-            .then_with(|| sa.cmp(sb))
-            .then_with(|| a.name.cmp(&b.name))
-    });
     // Unreachable servers first: nothing of them is known.
-    for s in servers {
-        if let Err(e) = &s.result {
+    for s in &f.servers {
+        if let Some(e) = failure(s) {
             t.push(vec![
                 Cell::from(&s.name),
                 Cell::Null,
@@ -195,7 +123,8 @@ fn attention_table(servers: &[ServerReport]) -> Table {
             ]);
         }
     }
-    for (server, c) in rows {
+    for (s, row) in f.attention() {
+        let c = &row.health;
         let mut notes = Vec::new();
         if c.outdated {
             notes.push("client version outdated".to_string());
@@ -207,7 +136,7 @@ fn attention_table(servers: &[ServerReport]) -> Table {
             notes.push("no backup paths".into());
         }
         t.push(vec![
-            Cell::from(server),
+            Cell::from(&s.name),
             Cell::from(&c.name),
             Cell::from(c.severity().as_str()),
             Cell::Flag(Flag::from(c.file.state)),
@@ -222,23 +151,13 @@ fn attention_table(servers: &[ServerReport]) -> Table {
     t
 }
 
-/// The exit code: the worst severity, 3 when nothing could be read.
-pub fn exit_code(servers: &[ServerReport]) -> u8 {
-    if servers.iter().all(|s| s.result.is_err()) {
+/// The exit code: the worst severity (an unreachable server is critical), 3 when nothing
+/// could be read.
+pub fn exit_code(f: &FleetSnapshot) -> u8 {
+    if f.servers.iter().all(|s| s.failure.is_some()) {
         return 3;
     }
-    let mut worst = Severity::Ok;
-    for s in servers {
-        match &s.result {
-            Err(_) => worst = Severity::Critical,
-            Ok(f) => {
-                for c in &f.clients {
-                    worst = worst.max(c.severity());
-                }
-            }
-        }
-    }
-    worst.code()
+    f.severity().code()
 }
 
 fn kind_json(c: &ClientHealth, kind: BackupKind) -> Value {
@@ -252,14 +171,15 @@ fn kind_json(c: &ClientHealth, kind: BackupKind) -> Value {
 }
 
 /// The report as JSON: `{"generated": unix, "servers": [...], "attention": [...]}`.
-fn render_json(servers: &[ServerReport], summary: &Table, attention: &Table) -> Value {
-    let detail: Vec<Value> = servers
+fn render_json(f: &FleetSnapshot, summary: &Table, attention: &Table) -> Value {
+    let detail: Vec<Value> = f
+        .servers
         .iter()
-        .map(|s| match &s.result {
-            Ok(f) => json!({
+        .map(|s| match failure(s) {
+            None => json!({
                 "server": s.name,
                 "reachable": true,
-                "clients": f.clients.iter().map(|c| json!({
+                "clients": healths(s).map(|c| json!({
                     "name": c.name,
                     "id": c.id,
                     "severity": c.severity().as_str(),
@@ -270,7 +190,7 @@ fn render_json(servers: &[ServerReport], summary: &Table, attention: &Table) -> 
                     "outdated": c.outdated,
                 })).collect::<Vec<_>>(),
             }),
-            Err(e) => json!({"server": s.name, "reachable": false, "error": e}),
+            Some(e) => json!({"server": s.name, "reachable": false, "error": e}),
         })
         .collect();
     json!({
@@ -284,7 +204,7 @@ fn render_json(servers: &[ServerReport], summary: &Table, attention: &Table) -> 
 /// `report`.
 pub async fn run(targets: Vec<Resolved>, a: &ReportArgs, style: &Style) -> Result<u8> {
     let policy = a.health.policy();
-    let servers = collect(targets, &policy).await;
+    let servers = collect(targets, &policy).await?;
     let text = render(&servers, style);
     match &a.out {
         Some(path) => std::fs::write(path, text)
@@ -303,7 +223,7 @@ pub async fn run(targets: Vec<Resolved>, a: &ReportArgs, style: &Style) -> Resul
 }
 
 /// The report in the chosen format.
-pub fn render(servers: &[ServerReport], style: &Style) -> String {
+pub fn render(servers: &FleetSnapshot, style: &Style) -> String {
     let summary = summary_table(servers);
     let attention = attention_table(servers);
     match style.format {
@@ -348,8 +268,10 @@ pub fn render(servers: &[ServerReport], style: &Style) -> String {
                 s.push_str(&attention.render(style.color));
             }
             let total: i64 = servers
+                .servers
                 .iter()
-                .filter_map(|s| s.result.as_ref().ok()?.used_bytes)
+                .filter(|s| s.failure.is_none())
+                .filter_map(|s| s.used_bytes())
                 .sum();
             s.push_str(&format!(
                 "\nstorage used in all: {}\n",

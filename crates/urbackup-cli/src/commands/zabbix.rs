@@ -15,26 +15,24 @@ use urbackup::BackupKind;
 
 /// `zabbix`.
 pub async fn run(targets: Vec<Resolved>, a: &ZabbixArgs) -> Result<u8> {
-    let servers = collect(targets, &a.health.policy()).await;
+    let servers = collect(targets, &a.health.policy()).await?;
     let out = match a.what {
         ZabbixWhat::Discovery => {
             let mut data = Vec::new();
-            for s in &servers {
-                if let Ok(f) = &s.result {
-                    for c in &f.clients {
-                        data.push(json!({"{#SERVER}": s.name, "{#CLIENT}": c.name}));
-                    }
+            for s in servers.servers.iter().filter(|s| s.failure.is_none()) {
+                for c in s.clients.iter() {
+                    data.push(json!({"{#SERVER}": s.name, "{#CLIENT}": c.name()}));
                 }
             }
             json!({ "data": data })
         }
         ZabbixWhat::Values => {
             let mut all = Map::new();
-            for s in &servers {
-                let v = match &s.result {
-                    Ok(f) => {
+            for s in &servers.servers {
+                let v = match &s.failure {
+                    None => {
                         let mut clients = Map::new();
-                        for c in &f.clients {
+                        for c in s.clients.iter().map(|c| &c.health) {
                             let mut m = Map::new();
                             for kind in [BackupKind::File, BackupKind::Image] {
                                 let k = c.kind(kind);
@@ -51,9 +49,13 @@ pub async fn run(targets: Vec<Resolved>, a: &ZabbixArgs) -> Result<u8> {
                             m.insert("file_issues".into(), json!(c.file_issues));
                             clients.insert(c.name.clone(), Value::Object(m));
                         }
-                        json!({"up": 1, "used_bytes": f.used_bytes, "clients": clients})
+                        json!({"up": 1, "used_bytes": s.used_bytes(), "clients": clients})
                     }
-                    Err(e) => json!({"up": 0, "error": e, "clients": {}}),
+                    Some(f) => json!({
+                        "up": 0,
+                        "error": format!("{}: {}", f.kind.describe(), f.message),
+                        "clients": {}
+                    }),
                 };
                 all.insert(s.name.clone(), v);
             }
