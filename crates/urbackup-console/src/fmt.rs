@@ -1,0 +1,137 @@
+//! How the console writes times, ages, sizes and URLs.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// `2026-12-04 17:30 UTC` (`never` for 0 or less).
+pub fn time(unix: i64) -> String {
+    if unix <= 0 {
+        return "never".into();
+    }
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => {
+            let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+            t.format(&f).unwrap_or_else(|_| unix.to_string())
+        }
+        Err(_) => unix.to_string(),
+    }
+}
+
+/// `2026-12-04` (for chart axes).
+pub fn date(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => {
+            let f = time::macros::format_description!("[year]-[month]-[day]");
+            t.format(&f).unwrap_or_default()
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// A span of seconds in at most two units: `45s`, `12m`, `3h 12m`, `2d 4h`, `5w 1d`.
+pub fn span(secs: i64) -> String {
+    let s = secs.max(0);
+    let (w, d, h, m) = (s / 604_800, s / 86_400 % 7, s / 3600 % 24, s / 60 % 60);
+    match () {
+        _ if s >= 604_800 && d > 0 => format!("{w}w {d}d"),
+        _ if s >= 604_800 => format!("{w}w"),
+        _ if s >= 86_400 && h > 0 => format!("{}d {h}h", s / 86_400),
+        _ if s >= 86_400 => format!("{}d", s / 86_400),
+        _ if s >= 3600 && m > 0 => format!("{}h {m}m", s / 3600),
+        _ if s >= 3600 => format!("{}h", s / 3600),
+        _ if s >= 60 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+/// `3h 12m ago` relative to `now` (`never` for 0 or less).
+pub fn ago(unix: i64, now: i64) -> String {
+    if unix <= 0 {
+        return "never".into();
+    }
+    format!("{} ago", span(now - unix))
+}
+
+/// Bytes in binary units: `512 B`, `1.5 KiB`, `12.3 GiB` (`—` when negative: unknown).
+pub fn bytes(n: i64) -> String {
+    if n < 0 {
+        return "—".into();
+    }
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else if v >= 100.0 {
+        format!("{v:.0} {}", UNITS[u])
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// A share as a percentage with one decimal (`99.5%`), `100%` and `0%` exact.
+pub fn percent(share: f64) -> String {
+    let p = (share * 100.0).clamp(0.0, 100.0);
+    if p >= 100.0 {
+        "100%".into()
+    } else if p <= 0.0 {
+        "0%".into()
+    } else {
+        // Never round a share below 100% up to "100.0%".
+        format!("{:.1}%", (p * 10.0).floor() / 10.0)
+    }
+}
+
+/// Characters escaped in a path segment: everything but letters, digits and `-._~`.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// One URL path segment (a server name may hold any character).
+pub fn segment(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// A query value.
+pub fn query(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// The console's URL of a server.
+pub fn server_href(server: &str) -> String {
+    format!("/servers/{}", segment(server))
+}
+
+/// The console's URL of a client.
+pub fn client_href(server: &str, clientid: i64) -> String {
+    format!("/servers/{}/clients/{clientid}", segment(server))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(time(0), "never");
+        assert_eq!(time(1_764_867_000), "2025-12-04 16:50 UTC");
+        assert_eq!(span(45), "45s");
+        assert_eq!(span(3600 * 3 + 60 * 12), "3h 12m");
+        assert_eq!(span(86_400 * 2 + 3600 * 4), "2d 4h");
+        assert_eq!(span(86_400 * 14), "2w");
+        assert_eq!(bytes(-1), "—");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(300 * 1024 * 1024), "300 MiB");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.99999), "99.9%");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(segment("a b/<c>"), "a%20b%2F%3Cc%3E");
+        assert_eq!(client_href("x y", 3), "/servers/x%20y/clients/3");
+    }
+}

@@ -1,0 +1,214 @@
+//! What operators do to servers: start a backup, stop a running action. Each says only
+//! what the server confirmed, is recorded in the audit trail, and polls the server at once
+//! so that the next page shows the new state.
+
+use super::pages::{find_server, start_refusal};
+use super::{AppState, PageError, Session};
+use crate::auth::Role;
+use crate::fmt;
+use axum::extract::{Form, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use std::time::Duration;
+use urbackup::{ActionType, BackupType};
+
+/// How long an action waits for the poll that shows its effect.
+const CONFIRM_WAIT: Duration = Duration::from_secs(6);
+
+#[derive(Deserialize)]
+pub struct StartForm {
+    csrf: Option<String>,
+    kind: String,
+}
+
+fn backup_type(kind: &str) -> Option<BackupType> {
+    Some(match kind {
+        "incr_file" => BackupType::IncrFile,
+        "full_file" => BackupType::FullFile,
+        "incr_image" => BackupType::IncrImage,
+        "full_image" => BackupType::FullImage,
+        _ => return None,
+    })
+}
+
+fn is_backup_of(action: ActionType, image: bool) -> bool {
+    use ActionType::*;
+    if image {
+        matches!(action, IncrImage | FullImage)
+    } else {
+        matches!(
+            action,
+            IncrFile | FullFile | ResumedIncrFile | ResumedFullFile
+        )
+    }
+}
+
+fn describe(t: BackupType) -> &'static str {
+    match t {
+        BackupType::IncrFile => "incremental file backup",
+        BackupType::FullFile => "full file backup",
+        BackupType::IncrImage => "incremental image backup",
+        BackupType::FullImage => "full image backup",
+    }
+}
+
+/// Sentence case.
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// `POST /servers/{server}/clients/{id}/backup` (operator): starts a backup.
+pub async fn start(
+    State(state): State<AppState>,
+    session: Session,
+    Path((name, id)): Path<(String, i64)>,
+    Form(form): Form<StartForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(form.csrf.as_deref())?;
+    session.require(Role::Operator)?;
+    let kind = backup_type(&form.kind)
+        .ok_or_else(|| PageError::BadRequest(format!("Unknown backup kind “{}”.", form.kind)))?;
+    let f = state.snapshot();
+    let s = find_server(&f, &name)?;
+    let c = s.client(id).cloned().ok_or_else(|| {
+        PageError::NotFound(format!("Server “{}” has no client with id {id}.", s.name))
+    })?;
+    let back = fmt::client_href(&s.name, id);
+    let what = describe(kind);
+    let (ok, text) = match start_refusal(&c, kind.is_image()) {
+        refusal if !refusal.is_empty() => (false, format!("Not started: {refusal}")),
+        _ => {
+            let poller = state
+                .poller()
+                .server(&s.name)
+                .cloned()
+                .ok_or_else(|| PageError::NotFound("No such server.".into()))?;
+            match poller.server().start_backups(&[id], kind).await {
+                Err(e) => (false, format!("The server refused the {what}: {e}")),
+                Ok(r) if r.is_empty() => (
+                    false,
+                    format!("The server skipped the {what}: the console's user on that server may not start backups of this client."),
+                ),
+                Ok(r) if !r[0].start_ok => (
+                    false,
+                    format!("The server did not start the {what}: the client is not connected to it."),
+                ),
+                Ok(_) => {
+                    let snap = state.poller().poll_now(&s.name, CONFIRM_WAIT).await;
+                    let running = snap.as_ref().and_then(|s| {
+                        s.actions.as_ref().and_then(|a| {
+                            a.iter()
+                                .find(|a| a.clientid == id && is_backup_of(a.action, kind.is_image()))
+                                .cloned()
+                        })
+                    });
+                    match running {
+                        Some(a) => (
+                            true,
+                            format!(
+                                "{} of {} is running{}.",
+                                capital(&a.action.description()),
+                                c.name(),
+                                a.percent().map(|p| format!(" ({p}%)")).unwrap_or_default()
+                            ),
+                        ),
+                        None => (
+                            true,
+                            format!(
+                                "The server queued the {what} of {}; it shows under Running once the client starts it.",
+                                c.name()
+                            ),
+                        ),
+                    }
+                }
+            }
+        }
+    };
+    let (user, server, action, detail) = (
+        session.name().to_owned(),
+        s.name.clone(),
+        format!("start {}", kind.as_str()),
+        text.clone(),
+    );
+    state
+        .db(move |st| st.audit(&user, &server, Some(id), &action, ok, &detail))
+        .await?;
+    session.flash(&state, ok, text).await?;
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct StopForm {
+    csrf: Option<String>,
+    action_id: i64,
+}
+
+/// `POST /servers/{server}/clients/{id}/stop` (operator): asks the server to stop a running
+/// action of the client, then polls to see it gone.
+pub async fn stop(
+    State(state): State<AppState>,
+    session: Session,
+    Path((name, id)): Path<(String, i64)>,
+    Form(form): Form<StopForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(form.csrf.as_deref())?;
+    session.require(Role::Operator)?;
+    let f = state.snapshot();
+    let s = find_server(&f, &name)?;
+    let back = fmt::client_href(&s.name, id);
+    let action = s
+        .actions
+        .iter()
+        .flat_map(|a| a.iter())
+        .find(|a| a.clientid == id && a.id == form.action_id)
+        .cloned();
+    let (ok, text) = match action {
+        None => (
+            false,
+            "Not stopped: that activity is not running (any more).".to_string(),
+        ),
+        Some(a) => {
+            let poller = state
+                .poller()
+                .server(&s.name)
+                .cloned()
+                .ok_or_else(|| PageError::NotFound("No such server.".into()))?;
+            let what = a.action.description();
+            match poller.server().stop_action_ids(id, a.id).await {
+                Err(e) => (false, format!("The server refused to stop the {what}: {e}")),
+                Ok(false) => (
+                    false,
+                    format!("The server did not accept the stop of the {what}: the console's user on that server may not stop it."),
+                ),
+                Ok(true) => {
+                    let snap = state.poller().poll_now(&s.name, CONFIRM_WAIT).await;
+                    let still = snap.as_ref().is_some_and(|s| {
+                        s.actions
+                            .iter()
+                            .flat_map(|x| x.iter())
+                            .any(|x| x.clientid == id && x.id == a.id)
+                    });
+                    if still {
+                        (
+                            true,
+                            format!("The server accepted the stop of the {what}; it is still winding down."),
+                        )
+                    } else {
+                        (true, format!("{} stopped.", capital(&what)))
+                    }
+                }
+            }
+        }
+    };
+    let (user, server, detail) = (session.name().to_owned(), s.name.clone(), text.clone());
+    let action_name = format!("stop {}", form.action_id);
+    state
+        .db(move |st| st.audit(&user, &server, Some(id), &action_name, ok, &detail))
+        .await?;
+    session.flash(&state, ok, text).await?;
+    Ok(Redirect::to(&back).into_response())
+}
