@@ -86,6 +86,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Zabbix: low-level discovery JSON of the clients, or their item values
     Zabbix(ZabbixArgs),
+    /// A web console for the servers given (one, several profiles or --all-profiles); `console
+    /// user ...` manages its users
+    Console(ConsoleArgs),
     /// Forget the cached session of this server and user (--all: of every server)
     Logout(LogoutArgs),
 }
@@ -113,6 +116,7 @@ impl Command {
             Command::Exporter(_) => "exporter",
             Command::Report(_) => "report",
             Command::Zabbix(_) => "zabbix",
+            Command::Console(_) => "console",
             Command::Logout(_) => "logout",
         }
     }
@@ -563,9 +567,17 @@ pub enum InstallerOs {
 /// `demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// Keep the simulated server running after the tour, printing its URL
+    /// Keep the simulated server running after the tour, printing its URL (without the
+    /// console)
     #[arg(long)]
     pub keep: bool,
+    /// End after the command-line tour instead of starting the web console over a simulated
+    /// fleet
+    #[arg(long)]
+    pub no_console: bool,
+    /// Address of the demo console
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: String,
 }
 
 /// `check`.
@@ -670,6 +682,119 @@ pub struct ExporterArgs {
     /// The health rule's limits (urbackup_client_backup_state).
     #[command(flatten)]
     pub health: HealthArgs,
+}
+
+/// `console`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "First add a user: urbackup console user add NAME --role admin --password-stdin\nThen: urbackup --all-profiles console --listen 127.0.0.1:8080\nRoles: viewer (reads), operator (also starts and stops backups), admin (also manages console users). The servers' credentials stay in the profiles on this host; browsers only ever talk to the console.\nBehind a reverse proxy that terminates TLS, pass --behind-proxy (Secure cookies, client address from X-Forwarded-For)."
+)]
+pub struct ConsoleArgs {
+    /// Manage the console's users instead of serving
+    #[command(subcommand)]
+    pub cmd: Option<ConsoleCmd>,
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: String,
+    /// The console's database: users, sessions, the backup history it has seen (default:
+    /// console.sqlite3 in the platform's data directory, e.g. ~/.local/share/urbackup)
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Time between two polls of a server
+    #[arg(long, default_value = "30s", value_name = "AGE", value_parser = parse_duration)]
+    pub interval: i64,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A reverse proxy terminates TLS in front of the console: cookies are marked Secure and
+    /// the login limit counts the address in X-Forwarded-For
+    #[arg(long)]
+    pub behind_proxy: bool,
+    /// Also serve Prometheus metrics at /metrics (no login), from the console's polls
+    #[arg(long)]
+    pub metrics: bool,
+    /// The health rule's limits (and the compliance RPOs: each kind's warning age).
+    #[command(flatten)]
+    pub health: HealthArgs,
+}
+
+/// `console user ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConsoleCmd {
+    /// Console users (separate from the servers' accounts)
+    #[command(subcommand)]
+    User(ConsoleUserCmd),
+}
+
+/// A console role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Reads every page
+    Viewer,
+    /// Also starts and stops backups
+    Operator,
+    /// Also manages console users
+    Admin,
+}
+
+/// `console user ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConsoleUserCmd {
+    /// Add a user
+    Add {
+        /// Login name
+        name: String,
+        /// What the user may do
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The console's database
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// Read the password from the first line of standard input (else asked twice on the
+        /// terminal)
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the users
+    List {
+        /// The console's database
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+    },
+    /// Remove a user (not the last admin)
+    Remove {
+        /// Login name
+        name: String,
+        /// The console's database
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+    },
+    /// Set a user's password (ends their sessions)
+    Passwd {
+        /// Login name
+        name: String,
+        /// The console's database
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role
+    Role {
+        /// Login name
+        name: String,
+        /// The new role
+        #[arg(value_enum)]
+        role: RoleArg,
+        /// The console's database
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+    },
 }
 
 /// `logout`.

@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         || cli.conn.profile.len() > 1
         || matches!(
             cli.command,
-            Command::Exporter(_) | Command::Report(_) | Command::Zabbix(_)
+            Command::Exporter(_) | Command::Report(_) | Command::Zabbix(_) | Command::Console(_)
         );
     let mut builder = if many {
         tokio::runtime::Builder::new_multi_thread()
@@ -136,6 +136,11 @@ async fn run(cli: Cli) -> Result<u8> {
             return Ok(0);
         }
         Command::Demo(args) => return commands::demo::run(args, &style).await,
+        Command::Console(a) => {
+            if let Some(cmd) = &a.cmd {
+                return commands::console::user(cmd, &style);
+            }
+        }
         _ => {}
     }
     if let Command::Logout(a) = &cli.command {
@@ -159,13 +164,14 @@ async fn run(cli: Cli) -> Result<u8> {
     // The fleet commands read every server given, one task each.
     if matches!(
         cli.command,
-        Command::Exporter(_) | Command::Report(_) | Command::Zabbix(_)
+        Command::Exporter(_) | Command::Report(_) | Command::Zabbix(_) | Command::Console(_)
     ) {
         for t in &mut targets {
             config::ensure_password(t)?;
         }
     }
     match &cli.command {
+        Command::Console(a) => return commands::console::serve(targets, a).await,
         Command::Exporter(a) => return commands::exporter::run(targets, a).await,
         Command::Report(a) => return commands::report::run(targets, a, &style).await,
         Command::Zabbix(a) => return commands::zabbix::run(targets, a).await,

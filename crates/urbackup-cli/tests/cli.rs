@@ -1594,7 +1594,7 @@ fn password_file_flag() {
 fn demo_runs_to_completion_quickly() {
     let t0 = Instant::now();
     let out = bare()
-        .arg("demo")
+        .args(["demo", "--no-console"])
         .timeout(Duration::from_secs(30))
         .assert()
         .success()
@@ -1637,6 +1637,8 @@ fn help_everywhere_and_completions() {
         &["demo"],
         &["check"],
         &["exporter"],
+        &["console"],
+        &["console", "user", "add"],
     ];
     for c in commands {
         bare()
@@ -1727,10 +1729,14 @@ fn logs_tail_follow_prints_new_lines() {
         .all(|w| w[0]["id"].as_i64() < w[1]["id"].as_i64()));
 }
 
+/// A wrong password does not stop the exporter: it serves `urbackup_up 0` with the reason,
+/// and does not ask the server again at every scrape (the server bans addresses after
+/// repeated failed logins).
 #[test]
-fn exporter_refuses_to_start_with_a_wrong_password() {
+fn exporter_serves_up_0_when_the_login_is_refused() {
     let sim = sim();
-    bare()
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
+        .env("URBACKUP_NO_SESSION_CACHE", "1")
         .args([
             "--url",
             &sim.url(),
@@ -1741,12 +1747,44 @@ fn exporter_refuses_to_start_with_a_wrong_password() {
             "127.0.0.1:0",
         ])
         .env("URBACKUP_PASSWORD", "wrong")
-        .timeout(Duration::from_secs(20))
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "error: authentication failed: wrong password",
-        ));
+        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
+        .env_remove("URBACKUP_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (mut warning, mut serving) = (String::new(), String::new());
+    stderr.read_line(&mut warning).unwrap();
+    stderr.read_line(&mut serving).unwrap();
+    let exp = Exporter {
+        addr: serving
+            .rsplit("http://")
+            .next()
+            .and_then(|s| s.strip_suffix("/metrics\n"))
+            .unwrap_or_else(|| panic!("address in {serving:?}"))
+            .to_owned(),
+        child,
+    };
+    assert!(
+        warning.contains("login refused") && warning.contains("wrong password"),
+        "{warning}"
+    );
+    for _ in 0..3 {
+        let (_, body) = http_get(&exp.addr, "/metrics");
+        assert_eq!(metric(&body, "urbackup_up"), Some(0.0), "{body}");
+        assert_eq!(
+            metric(&body, "urbackup_failure{reason=\"login_refused\"}"),
+            Some(1.0),
+            "{body}"
+        );
+        assert!(metric(&body, "urbackup_login_retry_timestamp_seconds").is_some());
+    }
+    assert_eq!(
+        sim.requests("login"),
+        1,
+        "one login try, not one per scrape"
+    );
     assert_eq!(sim.requests("status"), 0);
 }
 

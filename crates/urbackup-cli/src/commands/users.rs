@@ -61,7 +61,7 @@ async fn user_by_name(ctx: &Ctx, name: &str) -> Result<User> {
 }
 
 /// The new password: from stdin with `--password-stdin`, else asked twice on the terminal.
-fn new_password(name: &str, from_stdin: bool) -> Result<String> {
+pub(crate) fn new_password(name: &str, from_stdin: bool) -> Result<String> {
     let pw = if from_stdin {
         let mut line = String::new();
         std::io::stdin()
