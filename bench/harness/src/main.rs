@@ -9,6 +9,7 @@ mod ours;
 mod procs;
 mod python_pkg;
 mod run;
+mod console;
 mod scrape;
 mod stats;
 mod worker;
@@ -67,8 +68,9 @@ enum Cmd {
         /// Where results and logs go.
         #[arg(long)]
         out: PathBuf,
-        /// Parts to run (1 warm, 2 one-shot, 3 requests, 4 RSS, 5 fleet, 6 exporter scrape).
-        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6")]
+        /// Parts to run (1 warm, 2 one-shot, 3 requests, 4 RSS, 5 fleet, 6 exporter scrape,
+        /// 7 console).
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7")]
         parts: Vec<u32>,
         /// Clients per simulated server in the fleet (part 5).
         #[arg(long, default_value_t = 100)]

@@ -104,6 +104,8 @@ struct Rows {
     json_bytes: usize,
     /// Part 6 (scrape.rs).
     scrape: Option<crate::scrape::ScrapeResult>,
+    /// Part 7 (console.rs).
+    console: Option<crate::console::ConsoleResult>,
     /// (latency ms, contender, bytes printed by the one-shot)
     printed: Vec<(u64, String, usize)>,
     /// (contender, mean ms, stddev ms) of the hyperfine cross-check
@@ -238,6 +240,7 @@ impl Runner {
                 4 => self.part_rss(),
                 5 => self.part_fleet(),
                 6 => self.part_scrape(),
+                7 => self.part_console(),
                 _ => Err(anyhow!("no part {part}")),
             };
             if let Err(e) = res {
@@ -909,6 +912,40 @@ impl Runner {
         Ok(())
     }
 
+    /// Part 7: the console over a fleet (console.rs).
+    fn part_console(&mut self) -> Result<()> {
+        let (servers, clients, rounds) = if self.o.quick {
+            (20, 1000, 10)
+        } else {
+            (100, 1000, 30)
+        };
+        println!("\n== 7. console: `--all-profiles console` over {servers} servers x {clients} clients");
+        let me = self.clone_env();
+        let res = crate::console::run(
+            &self.bin("urbackup"),
+            &self.bin("urbackup-bench"),
+            &self.o.out,
+            (servers, clients, rounds),
+            |n| self.log(n),
+            |c| me.env(c),
+        )?;
+        println!(
+            "  overview median {:.1} ms (n={}, MAD {:.1}%), HTML {:.0} KB, peak RSS {:.1} MiB, requests per interval {:.0} idle / {:.0} with browsers ({} pages), warm-up {:.0} s",
+            res.median_ms,
+            res.rounds,
+            res.mad_pct,
+            res.html_bytes as f64 / 1000.0,
+            res.rss_bytes as f64 / 1048576.0,
+            res.idle_per_interval,
+            res.busy_per_interval,
+            res.busy_pages,
+            res.warmup_s
+        );
+        self.r["console"] = res.json();
+        self.rows.console = Some(res);
+        Ok(())
+    }
+
     fn error(&mut self, msg: String) {
         eprintln!("  ! {msg}");
         self.rows.errors.push(msg);
@@ -1226,6 +1263,10 @@ impl Runner {
             ratios.extend(r.ratios());
             goals.extend(r.goals());
         }
+        if let Some(r) = &self.rows.console {
+            ratios.extend(r.ratios());
+            goals.extend(r.goals());
+        }
         (ratios, goals)
     }
 
@@ -1439,6 +1480,9 @@ impl Runner {
             ));
         }
         if let Some(r) = &self.rows.scrape {
+            let _ = write!(s, "\n{}", r.markdown());
+        }
+        if let Some(r) = &self.rows.console {
             let _ = write!(s, "\n{}", r.markdown());
         }
         let _ = writeln!(s, "\n### Goals\n");
