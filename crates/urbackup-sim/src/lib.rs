@@ -51,8 +51,8 @@
 //! | `.latency(d)` | 0 | extra latency for every action reply (benchmarks) |
 //! | `.keep_alive(bool)` | false | send `Content-Length` and keep connections (proxy-like) |
 //! | `.manual_clock()` | off | virtual time only moves with [`SimServer::advance`] |
-//! | `.time_scale(f)` | 1.0 | virtual seconds per real second (real-time clock) |
-//! | `.backup_duration(d)` | 20 s | virtual duration of a started backup |
+//! | `.time_scale(f)` | 1.0 | backups and restores run `f` times faster; the clock stays on real time |
+//! | `.backup_duration(d)` | 20 s | duration of a started backup at time scale 1 |
 //! | `.livelog_wait(d)` | 10 s | max real wait of `livelog` with `lastid` and `restore_prepare_wait` |
 //! | `.rate_limit(bool)` | true | >10 failed logins per IP within 40 s → `error: 3` for 10 min |
 //! | `.seed(u64)` | 42 | seed of all generated data |

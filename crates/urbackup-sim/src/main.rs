@@ -26,8 +26,9 @@ struct Args {
     /// Keep-alive mode (Content-Length on every reply, persistent connections).
     #[arg(long)]
     keep_alive: bool,
-    /// Virtual seconds per real second.
-    #[arg(long, default_value_t = 1.0)]
+    /// Run backups and restores this many times faster (10: a backup of --backup-secs 20
+    /// takes 2 s). The clock stays on real time.
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
     time_scale: f64,
     /// Seed for generated data.
     #[arg(long, default_value_t = 42)]
@@ -35,7 +36,7 @@ struct Args {
     /// Delay before a failed login answers, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     login_delay_ms: u64,
-    /// Virtual duration of a backup in seconds.
+    /// Duration of a backup in seconds at time scale 1.
     #[arg(long, default_value_t = 20)]
     backup_secs: u64,
     /// Maximum livelog long-poll wait in milliseconds.
@@ -51,6 +52,13 @@ struct Args {
     /// software's default); answer with /_sim/confirm_restore?client=NAME&ok=1.
     #[arg(long)]
     client_confirms_restores: bool,
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive number")),
+    }
 }
 
 #[tokio::main]
