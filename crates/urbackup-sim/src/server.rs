@@ -87,6 +87,12 @@ impl SimBuilder {
         self.clients = n;
         self
     }
+    /// Add the clients of [`example_fleet`](crate::example_fleet) (`fileserver`, `web-01`,
+    /// ... `db-01` with a backup running: the names the CLI README's examples use).
+    pub fn example_fleet(mut self) -> Self {
+        self.specs.extend(crate::example_fleet());
+        self
+    }
     /// Add an explicit client (created after the seeded ones, in call order).
     pub fn client(mut self, spec: ClientSpec) -> Self {
         self.specs.push(spec);
