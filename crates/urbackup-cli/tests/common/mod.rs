@@ -1,11 +1,11 @@
-//! What several CLI test files share.
+//! What several CLI test files share (each uses some of it).
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::time::Duration;
 
 /// `urbackup` with a clean environment: no config, no colours, no inherited credentials,
 /// no session cache (tests/session_cache.rs tests it).
-#[allow(dead_code)]
 pub fn urbackup() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_urbackup"));
     for v in [
