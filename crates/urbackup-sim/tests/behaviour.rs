@@ -355,6 +355,26 @@ async fn rights_are_enforced_per_domain() {
 
 // ---------------------------------------------------------------------- backups
 
+/// `start_backup` of one client; the reply.
+async fn start_backup(
+    addr: std::net::SocketAddr,
+    ses: &str,
+    clientid: &str,
+    start_type: &str,
+) -> Value {
+    post(
+        addr,
+        "start_backup",
+        &[
+            ("ses", ses),
+            ("start_client", clientid),
+            ("start_type", start_type),
+        ],
+    )
+    .await
+    .json()
+}
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -385,17 +405,7 @@ async fn time_scale_shortens_backups_and_keeps_the_clock_real() {
     let a = sim.addr();
     let alpha = sim.client_id("alpha").unwrap().to_string();
     let started = Instant::now();
-    let r = post(
-        a,
-        "start_backup",
-        &[
-            ("ses", &ses),
-            ("start_client", &alpha),
-            ("start_type", "incr_file"),
-        ],
-    )
-    .await
-    .json();
+    let r = start_backup(a, &ses, &alpha, "incr_file").await;
     assert_eq!(r["result"][0]["start_ok"], true);
     // 20 s at scale 10: done in about 2 s of real time.
     let acts = loop {
@@ -443,17 +453,7 @@ async fn backup_lifecycle_on_manual_clock() {
     let (sim, ses) = admin_sim().await;
     let a = sim.addr();
     let alpha = sim.client_id("alpha").unwrap().to_string();
-    let r = post(
-        a,
-        "start_backup",
-        &[
-            ("ses", &ses),
-            ("start_client", &alpha),
-            ("start_type", "incr_file"),
-        ],
-    )
-    .await
-    .json();
+    let r = start_backup(a, &ses, &alpha, "incr_file").await;
     assert_eq!(r["result"][0]["start_ok"], true);
     assert_eq!(r["result"][0]["clientid"], alpha.parse::<i64>().unwrap());
     let p = post(a, "progress", &[("ses", &ses)]).await.json();
