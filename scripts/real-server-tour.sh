@@ -152,7 +152,7 @@ step users-list 0 -- "$U" users list --output json
 expect "the user is listed" "any(u['name'] == 'urbackup-rs-tour-user' for u in v)"
 step users-login 0 -- env URBACKUP_USER=urbackup-rs-tour-user URBACKUP_PASSWORD=Tour-Pass-123 "$U" status --output json
 expect "the new user logs in" "isinstance(v, list)"
-step users-add-again 1 -- sh -c "echo 'x' | '$U' users add urbackup-rs-tour-user --password-stdin"
+step users-add-again 1 -- sh -c "echo 'x' | '$U' users add urbackup-rs-tour-user --rights status=all --password-stdin"
 expect "a second add is refused" "True"
 step users-remove 0 -- "$U" users remove urbackup-rs-tour-user
 step users-list-after 0 -- "$U" users list --output json

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from conftest import setting
+from conftest import PASSWORD, USER, setting
 
 import urbackup
 from urbackup import (
@@ -61,11 +63,17 @@ def test_enums_have_the_spec_values():
     assert urbackup_server.action_full_image == ActionType.FULL_IMAGE
 
 
-def test_get_client_statuses(server):
+def test_get_client_statuses(start_sim):
+    # A clock that stands still: the simulator moves every online client's `lastseen` with
+    # its clock, so two replies a second apart differ there; with `--manual-clock` they are
+    # the same, whatever time passes between them, and `raw` must equal the second reply.
+    sim = start_sim("--manual-clock")
+    server = urbackup_server(sim.url, USER, PASSWORD)
     cs = server.get_client_statuses()
     assert [c.name for c in cs] == [f"client-0000{i}" for i in range(1, 6)]
     c = cs[0]
     assert isinstance(c, ClientStatus) and c.id == 1 and c.online is True
+    time.sleep(1.1)
     assert c.raw["name"] == c.name and c.raw == server.get_status()[0]
     assert isinstance(c.lastbackup, int) and c.lastbackup > 0
 

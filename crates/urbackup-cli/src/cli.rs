@@ -131,9 +131,10 @@ pub struct StatusArgs {
     /// Only offline clients
     #[arg(long)]
     pub offline: bool,
-    /// Only clients without a file backup for DAYS days (or never)
-    #[arg(long, value_name = "DAYS")]
-    pub stale: Option<f64>,
+    /// Only clients without a file backup for this long, or never (e.g. 26h, 3d; a plain
+    /// number is days: 3 = 3d)
+    #[arg(long, value_name = "AGE", value_parser = parse_stale)]
+    pub stale: Option<i64>,
     /// Only clients of this group ("" or "default" for the default group)
     #[arg(long, value_name = "NAME")]
     pub group: Option<String>,
@@ -268,6 +269,9 @@ pub enum BackupCmd {
 
 /// `backup start`.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Exit codes: 0 every client got a new backup (with --wait) or had it queued (without); 1 a client was offline, not allowed, failed, timed out (--max-wait) or ended unknown; 4 otherwise fine, but a client cannot do this kind of backup (`unsupported`: image backups of a client without image support)."
+)]
 pub struct BackupStartArgs {
     /// Client names
     #[arg(required = true)]
@@ -501,8 +505,9 @@ pub enum UsersCmd {
     Add {
         /// User name
         name: String,
-        /// Rights: `all` (administrator) or `domain=right;...`, e.g. `status=all;logs=1,2`
-        #[arg(long, default_value = "all")]
+        /// Rights (required): `domain=right;...`, e.g. `status=all;logs=1,2`, or `all` for
+        /// an administrator
+        #[arg(long, value_name = "RIGHTS")]
         rights: String,
         /// Read the password from the first line of stdin
         #[arg(long)]
@@ -811,4 +816,72 @@ pub struct LogoutArgs {
 /// Parses `26h`, `3d`...
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     crate::output::parse_duration(s)
+}
+
+/// `status --stale`: a duration like the other age options (`26h`, `3d`), or a plain number
+/// of days (`3`, `1.5`: what the option took before it took durations).
+pub fn parse_stale(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(days) if days.is_finite() && days >= 0.0 => Ok((days * 86_400.0).round() as i64),
+        Ok(_) => Err(format!(
+            "invalid age `{s}`: use e.g. 26h, 3d, or a number of days"
+        )),
+        Err(_) => parse_duration(s),
+    }
+}
+
+/// A duration as typed back (`3d`, `26h`), or in seconds where that would round.
+fn exact_duration(secs: i64) -> String {
+    let human = crate::output::human_duration(secs);
+    if parse_duration(&human) == Ok(secs) {
+        human.replace(' ', "")
+    } else {
+        format!("{secs}s")
+    }
+}
+
+impl Cli {
+    /// Checks what clap cannot: each warning limit below its critical limit.
+    pub fn validate(&self) -> Result<(), String> {
+        let (health, check) = match &self.command {
+            Command::Status(a) => (&a.health, None),
+            Command::Check(a) => (&a.health, Some(a)),
+            Command::Report(a) => (&a.health, None),
+            Command::Zabbix(a) => (&a.health, None),
+            Command::Exporter(a) => (&a.health, None),
+            _ => return Ok(()),
+        };
+        let ages = [
+            ("file", health.file_warning, health.file_critical),
+            ("image", health.image_warning, health.image_critical),
+        ];
+        for (kind, warning, critical) in ages {
+            if let (Some(w), Some(c)) = (warning, critical) {
+                if w >= c {
+                    return Err(format!(
+                        "--{kind}-warning ({}) must be shorter than --{kind}-critical ({}): a backup turns WARNING first, then CRITICAL",
+                        exact_duration(w),
+                        exact_duration(c)
+                    ));
+                }
+            }
+        }
+        if let Some(a) = check {
+            let counts = [
+                ("failed", a.failed_warning, a.failed_critical),
+                ("offline", a.offline_warning, a.offline_critical),
+            ];
+            for (what, warning, critical) in counts {
+                // 0 switches a limit off.
+                if let (Some(w), Some(c)) = (warning, critical) {
+                    if w > 0 && c > 0 && w >= c {
+                        return Err(format!(
+                            "--{what}-warning ({w}) must be below --{what}-critical ({c}): WARNING comes first, then CRITICAL (0 switches a limit off)"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -151,6 +151,8 @@ pub struct Resolved {
     pub ldap: bool,
     /// Where sessions are kept between runs (`None`: the cache is off).
     pub session_cache: Option<Arc<SessionCache>>,
+    /// The config file the profile came from (for messages).
+    pub source: Option<PathBuf>,
 }
 
 impl Resolved {
@@ -164,9 +166,26 @@ impl Resolved {
         Ok(Some(cache.entry(&url, &self.user, password)))
     }
 
+    /// Where the connection settings come from, for messages: `profile `NAME` in FILE`.
+    pub fn origin(&self) -> Option<String> {
+        let name = self.profile.as_deref()?;
+        Some(match &self.source {
+            Some(file) => format!("profile `{name}` in {}", file.display()),
+            None => format!("profile `{name}`"),
+        })
+    }
+
     /// Builds the library handle (does not contact the server). With the session cache on,
     /// the handle resumes the cached session and stores every new one.
     pub fn build(&self) -> Result<UrbackupServer> {
+        // A bad URL is the profile's fault: say which profile, in which file (never the URL
+        // itself, which may hold a password).
+        if let Err(e) = UrbackupServer::builder(&self.url).endpoint() {
+            return Err(match self.origin() {
+                Some(origin) => anyhow!("{origin}: {e}"),
+                None => e.into(),
+            });
+        }
         let mut b = UrbackupServer::builder(&self.url)
             .credentials(&self.user, self.password.as_deref().unwrap_or(""))
             .plain_password_login(self.ldap)
@@ -226,8 +245,15 @@ pub fn load(explicit: Option<&Path>) -> Result<ConfigFile> {
         Err(e) => return Err(anyhow!("cannot read config file {}: {e}", path.display())),
     };
     let mut cfg: ConfigFile = toml::from_str(&text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|span| {
+                let (line, column) = line_column(&text, span.start);
+                format!(", line {line}, column {column}")
+            })
+            .unwrap_or_default();
         anyhow!(
-            "invalid config file {}: {}",
+            "invalid config file {}{at}: {}",
             path.display(),
             e.message().trim()
         )
@@ -241,6 +267,14 @@ pub fn load(explicit: Option<&Path>) -> Result<ConfigFile> {
     }
     cfg.path = Some(path);
     Ok(cfg)
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
 }
 
 #[cfg(unix)]
@@ -314,7 +348,7 @@ pub fn resolve(args: &ConnArgs, cfg: &ConfigFile) -> Result<Vec<Resolved>> {
         return cfg
             .profiles
             .iter()
-            .map(|(name, p)| from_profile(args, name, p, false))
+            .map(|(name, p)| from_profile(args, name, p, false, cfg.path.as_deref()))
             .collect();
     }
     let named: Vec<String> = if args.profile.is_empty() {
@@ -333,16 +367,34 @@ pub fn resolve(args: &ConnArgs, cfg: &ConfigFile) -> Result<Vec<Resolved>> {
             }
             let p = cfg.profile(name)?;
             // Several servers: each from its profile alone, as with --all-profiles.
-            out.push(from_profile(args, name, p, named.len() == 1)?);
+            out.push(from_profile(
+                args,
+                name,
+                p,
+                named.len() == 1,
+                cfg.path.as_deref(),
+            )?);
         }
         return Ok(out);
     }
     if args.url.is_some() || env("URBACKUP_URL").is_some() {
-        return Ok(vec![from_profile(args, "", &Profile::default(), true)?]);
+        return Ok(vec![from_profile(
+            args,
+            "",
+            &Profile::default(),
+            true,
+            None,
+        )?]);
     }
     if let Some(name) = cfg.default_profile() {
         let p = cfg.profile(name)?;
-        return Ok(vec![from_profile(args, name, p, true)?]);
+        return Ok(vec![from_profile(
+            args,
+            name,
+            p,
+            true,
+            cfg.path.as_deref(),
+        )?]);
     }
     bail!(
         "no server given: use --url URL, set URBACKUP_URL, or add a profile to {} (try `urbackup demo` for a simulated one)",
@@ -354,7 +406,13 @@ pub fn resolve(args: &ConnArgs, cfg: &ConfigFile) -> Result<Vec<Resolved>> {
     )
 }
 
-fn from_profile(args: &ConnArgs, name: &str, p: &Profile, use_env: bool) -> Result<Resolved> {
+fn from_profile(
+    args: &ConnArgs,
+    name: &str,
+    p: &Profile,
+    use_env: bool,
+    file: Option<&Path>,
+) -> Result<Resolved> {
     let e = |n: &str| if use_env { env(n) } else { None };
     let label = if name.is_empty() {
         None
@@ -408,6 +466,11 @@ fn from_profile(args: &ConnArgs, name: &str, p: &Profile, use_env: bool) -> Resu
         timeout: args.timeout.or(p.timeout),
         ldap: args.ldap || p.ldap,
         session_cache: None,
+        source: if name.is_empty() {
+            None
+        } else {
+            file.map(Path::to_path_buf)
+        },
     })
 }
 

@@ -13,7 +13,7 @@ mod progress;
 mod session_cache;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command};
 use output::Style;
 use std::process::ExitCode;
@@ -30,7 +30,13 @@ fn main() -> ExitCode {
         eprintln!("error: internal error: {msg} (please report this bug)");
     }));
 
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command().try_get_matches().and_then(|m| {
+        let cli = Cli::from_arg_matches(&m)?;
+        cli.validate()
+            .map_err(|msg| Cli::command().error(clap::error::ErrorKind::ArgumentConflict, msg))?;
+        Ok((cli, command_path(&m)))
+    });
+    let (cli, path) = match parsed {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -82,7 +88,7 @@ fn main() -> ExitCode {
         }
     };
     let is_check = matches!(cli.command, Command::Check(_));
-    let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(run(cli, &path));
     // Do not wait for background tasks (a simulator, a progress poll) at exit.
     runtime.shutdown_background();
     match result {
@@ -95,6 +101,59 @@ fn main() -> ExitCode {
             eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The command as typed, without its arguments: `users list`, `backups browse`.
+fn command_path(m: &clap::ArgMatches) -> String {
+    let mut path = Vec::new();
+    let mut m = m;
+    while let Some((name, sub)) = m.subcommand() {
+        path.push(name);
+        m = sub;
+    }
+    path.join(" ")
+}
+
+/// An error of one server's command, in the user's words: a refusal says which rights the
+/// command needs and which user lacks them; a server that cannot be reached or refuses the
+/// login names the profile too (the library's message names the URL).
+fn explain(e: anyhow::Error, target: &config::Resolved, command: &str) -> anyhow::Error {
+    use urbackup::UrbackupError as E;
+    let Some(ue) = e.chain().find_map(|c| c.downcast_ref::<E>()) else {
+        return e;
+    };
+    if let E::AccessDenied { action, detail } = ue {
+        let rights = ue.needed_rights();
+        if !rights.is_empty() {
+            let list: Vec<String> = rights.iter().map(|r| format!("`{r}`")).collect();
+            let needs = match list.as_slice() {
+                [one] => format!("the right {one}"),
+                [first @ .., last] => format!("the rights {} and {last}", first.join(", ")),
+                [] => unreachable!(),
+            };
+            let who = if target.user.is_empty() {
+                "the anonymous session".to_owned()
+            } else {
+                format!("user `{}`", target.user)
+            };
+            let refused = match detail {
+                Some(d) => format!("`{action}`, {d}"),
+                None => format!("`{action}`"),
+            };
+            return anyhow::anyhow!(
+                "access denied: `{command}` needs {needs}, which {who} does not have (the server refused {refused})"
+            );
+        }
+        return e;
+    }
+    let about_the_server = matches!(
+        ue,
+        E::Transport { .. } | E::Timeout { .. } | E::HttpStatus { .. } | E::Authentication(_)
+    );
+    match target.origin() {
+        Some(origin) if about_the_server => e.context(origin),
+        _ => e,
     }
 }
 
@@ -126,11 +185,10 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-async fn run(cli: Cli) -> Result<u8> {
+async fn run(cli: Cli, path: &str) -> Result<u8> {
     let style = Style::detect(cli.output);
     match &cli.command {
         Command::Completions { shell } => {
-            use clap::CommandFactory;
             let mut cmd = Cli::command();
             clap_complete::generate(*shell, &mut cmd, "urbackup", &mut std::io::stdout());
             return Ok(0);
@@ -196,5 +254,7 @@ async fn run(cli: Cli) -> Result<u8> {
         server: target.build()?,
         style,
     };
-    commands::dispatch(&ctx, &cli.command).await
+    commands::dispatch(&ctx, &cli.command)
+        .await
+        .map_err(|e| explain(e, &target, path))
 }

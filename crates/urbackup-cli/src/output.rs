@@ -337,9 +337,18 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// The rows, one cell per column.
     pub rows: Vec<Vec<Cell>>,
+    /// Said instead of `(none)` when there are no rows (on stderr for JSON and CSV, whose
+    /// stdout stays `[]` or the header).
+    pub empty: Option<String>,
 }
 
 impl Table {
+    /// Says `note` instead of `(none)` when the table has no rows, e.g. what a filter left out.
+    pub fn when_empty(mut self, note: impl Into<String>) -> Table {
+        self.empty = Some(note.into());
+        self
+    }
+
     /// A table with these `(key, header)` columns, all shown.
     pub fn new(columns: &[(&'static str, &'static str)]) -> Table {
         Table {
@@ -352,6 +361,7 @@ impl Table {
                 })
                 .collect(),
             rows: Vec::new(),
+            empty: None,
         }
     }
 
@@ -722,6 +732,16 @@ impl Output {
     /// Prints to stdout. Tables in JSON are written row by row (the same text as
     /// [`render`](Output::render), without building it in memory first).
     pub fn print(&self, style: &Style) -> std::io::Result<()> {
+        if let Output::Table(Table {
+            rows,
+            empty: Some(note),
+            ..
+        }) = self
+        {
+            if rows.is_empty() && style.format != Format::Table {
+                eprintln!("{note}");
+            }
+        }
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
         let written = match (self, style.format) {
             (Output::Table(t), Format::Json) => t
@@ -741,7 +761,7 @@ impl Output {
         match (self, style.format) {
             (Output::Table(t), Format::Table) => {
                 if t.rows.is_empty() {
-                    String::from("(none)\n")
+                    format!("{}\n", t.empty.as_deref().unwrap_or("(none)"))
                 } else {
                     t.render(style.color)
                 }

@@ -41,25 +41,7 @@ fn sim() -> SimServer {
 
 /// `urbackup` with a clean environment: no config, no colours, no inherited credentials.
 fn bare() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_urbackup"));
-    for v in [
-        "URBACKUP_URL",
-        "URBACKUP_USER",
-        "URBACKUP_PASSWORD",
-        "URBACKUP_PROFILE",
-        "URBACKUP_CONFIG",
-        "URBACKUP_BASIC_PASSWORD",
-        "URBACKUP_LOG",
-    ] {
-        c.env_remove(v);
-    }
-    // The session cache is off here; tests/session_cache.rs tests it.
-    c.env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
-        .env("HOME", "/nonexistent/urbackup-cli-tests")
-        .env("URBACKUP_NO_SESSION_CACHE", "1")
-        .env("NO_COLOR", "1")
-        .timeout(Duration::from_secs(60));
-    c
+    common::urbackup()
 }
 
 /// `urbackup --url SIM --user admin` with `URBACKUP_PASSWORD`.
@@ -726,7 +708,7 @@ fn logs_usage_identity_users() {
     as_bob("newpw").assert().failure();
     // No terminal, no --password-stdin: a clear error.
     cli(&sim)
-        .args(["users", "add", "carl"])
+        .args(["users", "add", "carl", "--rights", "status=all"])
         .write_stdin("")
         .assert()
         .failure()

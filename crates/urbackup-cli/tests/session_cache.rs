@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use urbackup_sim::{ClientSpec, SimServer, Simulator};
 
+mod common;
+
 const PASSWORD: &str = "Cache-Test-pw-7Qz";
 
 /// `status --output json` without `last_seen`, which moves with the clock between runs.
@@ -35,26 +37,15 @@ fn sim() -> SimServer {
 
 /// `urbackup` with a clean environment and the session cache in `dir`.
 fn bare(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_urbackup"));
+    let mut c = common::urbackup();
     for v in [
-        "URBACKUP_URL",
-        "URBACKUP_USER",
-        "URBACKUP_PASSWORD",
-        "URBACKUP_PROFILE",
-        "URBACKUP_CONFIG",
-        "URBACKUP_BASIC_PASSWORD",
-        "URBACKUP_LOG",
         "URBACKUP_NO_SESSION_CACHE",
         "XDG_RUNTIME_DIR",
         "XDG_CACHE_HOME",
     ] {
         c.env_remove(v);
     }
-    c.env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
-        .env("HOME", "/nonexistent/urbackup-cli-tests")
-        .env("URBACKUP_SESSION_DIR", dir)
-        .env("NO_COLOR", "1")
-        .timeout(Duration::from_secs(60));
+    c.env("URBACKUP_SESSION_DIR", dir);
     c
 }
 

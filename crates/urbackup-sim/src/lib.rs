@@ -51,8 +51,8 @@
 //! | `.latency(d)` | 0 | extra latency for every action reply (benchmarks) |
 //! | `.keep_alive(bool)` | false | send `Content-Length` and keep connections (proxy-like) |
 //! | `.manual_clock()` | off | virtual time only moves with [`SimServer::advance`] |
-//! | `.time_scale(f)` | 1.0 | virtual seconds per real second (real-time clock) |
-//! | `.backup_duration(d)` | 20 s | virtual duration of a started backup |
+//! | `.time_scale(f)` | 1.0 | backups and restores run `f` times faster; the clock stays on real time |
+//! | `.backup_duration(d)` | 20 s | duration of a started backup at time scale 1 |
 //! | `.livelog_wait(d)` | 10 s | max real wait of `livelog` with `lastid` and `restore_prepare_wait` |
 //! | `.rate_limit(bool)` | true | >10 failed logins per IP within 40 s → `error: 3` for 10 min |
 //! | `.seed(u64)` | 42 | seed of all generated data |
@@ -139,6 +139,9 @@
 //! it, `.group("g")` puts it into a settings group, `.backups(file, image)` gives it a
 //! history, and `.never_seen()` makes it look like a client created with `add_client` that
 //! never connected (empty version/OS strings, ip `"-"`).
+//! `.running_backup(d)` starts a full file backup that runs for `d`.
+//! [`SimBuilder::example_fleet`] (`urbackup-sim --example`) adds the named clients of the CLI
+//! README ([`example_fleet`]).
 //! `.file_backups_disabled()` / `.image_backups_disabled()` switch a kind off the way the web
 //! interface does (the client's own intervals negated; `status` says `file_disabled: true`,
 //! `file_ok: false`, as do the general settings `no_file_backups` / `no_images` for every
@@ -157,6 +160,7 @@
 pub mod actions;
 pub mod auth;
 pub mod backups_action;
+pub mod example;
 pub mod http;
 pub mod json;
 pub mod seed;
@@ -167,6 +171,7 @@ pub mod state;
 pub mod tree;
 pub mod zip;
 
+pub use example::example_fleet;
 pub use http::{parse_request, ParseError, ParsedRequest};
 pub use seed::ClientSpec;
 pub use server::{Fault, FaultRule, SimBuilder, SimServer, Simulator};

@@ -14,9 +14,13 @@ struct Args {
     /// Address to listen on (port 0 = any free port).
     #[arg(long, default_value = "127.0.0.1:55414")]
     listen: SocketAddr,
-    /// Number of seeded clients (client-00001 ...).
-    #[arg(long, default_value_t = 25)]
-    clients: usize,
+    /// Number of seeded clients (client-00001 ...; default 25, none with --example).
+    #[arg(long)]
+    clients: Option<usize>,
+    /// The example fleet of the CLI README instead: fileserver, web-01, web-02, db-01 (a
+    /// backup running), mail, accounting-pc, reception, ceo-laptop, dev-ws-1, lab-pi.
+    #[arg(long)]
+    example: bool,
     /// Admin user as NAME:PASSWORD (repeatable). Without one, anonymous login works.
     #[arg(long)]
     admin: Vec<String>,
@@ -26,8 +30,9 @@ struct Args {
     /// Keep-alive mode (Content-Length on every reply, persistent connections).
     #[arg(long)]
     keep_alive: bool,
-    /// Virtual seconds per real second.
-    #[arg(long, default_value_t = 1.0)]
+    /// Run backups and restores this many times faster (10: a backup of --backup-secs 20
+    /// takes 2 s). The clock stays on real time.
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
     time_scale: f64,
     /// Seed for generated data.
     #[arg(long, default_value_t = 42)]
@@ -35,7 +40,11 @@ struct Args {
     /// Delay before a failed login answers, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     login_delay_ms: u64,
-    /// Virtual duration of a backup in seconds.
+    /// The clock stands still; only /_sim/advance?secs=N moves it (and the backups with it):
+    /// for tests that compare two replies.
+    #[arg(long)]
+    manual_clock: bool,
+    /// Duration of a backup in seconds at time scale 1.
     #[arg(long, default_value_t = 20)]
     backup_secs: u64,
     /// Maximum livelog long-poll wait in milliseconds.
@@ -53,12 +62,19 @@ struct Args {
     client_confirms_restores: bool,
 }
 
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive number")),
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let mut b = Simulator::builder()
         .listen(args.listen)
-        .clients(args.clients)
+        .clients(args.clients.unwrap_or(if args.example { 0 } else { 25 }))
         .latency(Duration::from_millis(args.latency_ms))
         .keep_alive(args.keep_alive)
         .time_scale(args.time_scale)
@@ -69,6 +85,12 @@ async fn main() -> std::io::Result<()> {
         .rate_limit(!args.no_rate_limit)
         .installers(!args.no_installers)
         .seeded_clients_confirm_restores(args.client_confirms_restores);
+    if args.example {
+        b = b.example_fleet();
+    }
+    if args.manual_clock {
+        b = b.manual_clock();
+    }
     for a in &args.admin {
         let (n, p) = a.split_once(':').unwrap_or((a.as_str(), ""));
         b = b.admin(n, p);

@@ -20,6 +20,7 @@ pub struct ClientSpec {
     pub(crate) image_off: bool,
     pub(crate) last_failed: bool,
     pub(crate) aged_secs: i64,
+    pub(crate) running: Option<std::time::Duration>,
 }
 
 impl ClientSpec {
@@ -40,6 +41,7 @@ impl ClientSpec {
             image_off: false,
             last_failed: false,
             aged_secs: 0,
+            running: None,
         }
     }
     /// Online (connected) or offline.
@@ -109,6 +111,12 @@ impl ClientSpec {
     /// backup is days old, while the server's own verdict is still OK).
     pub fn backups_older_by(mut self, secs: i64) -> Self {
         self.aged_secs = secs.max(0);
+        self
+    }
+    /// A full file backup of this client runs from the start and takes `d` (on the clock,
+    /// whatever the time scale): an action to list, watch and stop.
+    pub fn running_backup(mut self, d: std::time::Duration) -> Self {
+        self.running = Some(d);
         self
     }
     /// Restores to this client wait until a person at the client confirms them (the
@@ -393,5 +401,12 @@ pub fn add_spec(st: &mut State, spec: &ClientSpec, seed: u64) -> i64 {
         );
     }
     st.insert_client(c);
+    if let Some(d) = spec.running {
+        if st.start_backup_process(id, "full_file") {
+            if let Some(p) = st.processes.last_mut() {
+                p.duration_ms = (d.as_millis() as i64).max(1);
+            }
+        }
+    }
     id
 }

@@ -87,6 +87,12 @@ impl SimBuilder {
         self.clients = n;
         self
     }
+    /// Add the clients of [`example_fleet`](crate::example_fleet) (`fileserver`, `web-01`,
+    /// ... `db-01` with a backup running: the names the CLI README's examples use).
+    pub fn example_fleet(mut self) -> Self {
+        self.specs.extend(crate::example_fleet());
+        self
+    }
     /// Add an explicit client (created after the seeded ones, in call order).
     pub fn client(mut self, spec: ClientSpec) -> Self {
         self.specs.push(spec);
@@ -151,12 +157,17 @@ impl SimBuilder {
         self.manual_clock = true;
         self
     }
-    /// Virtual seconds per real second (default 1.0; ignored with a manual clock).
+    /// Runs backups, restores and the server's other jobs `s` times faster: their durations
+    /// ([`backup_duration`](SimBuilder::backup_duration) and what derives from it) are
+    /// divided by `s` (default 1.0; ignored with a manual clock, and when `s` is not a
+    /// positive number). The clock itself stays on real time, so that the times the server
+    /// reports (backup times, `lastseen`, log times) are real times and ages computed by a
+    /// client against its own clock are right.
     pub fn time_scale(mut self, s: f64) -> Self {
         self.time_scale = s;
         self
     }
-    /// Virtual duration of a backup (default 20 s).
+    /// Duration of a backup at time scale 1 (default 20 s); restores take half of it.
     pub fn backup_duration(mut self, d: Duration) -> Self {
         self.backup_duration = d;
         self
@@ -207,8 +218,15 @@ impl SimBuilder {
             .start_time
             .map(|t| t * 1000)
             .unwrap_or_else(real_now_ms);
+        let scale = if self.manual_clock || !(self.time_scale.is_finite() && self.time_scale > 0.0)
+        {
+            1.0
+        } else {
+            self.time_scale
+        };
         let cfg = SimConfig {
-            backup_duration_ms: self.backup_duration.as_millis() as i64,
+            backup_duration_ms: ((self.backup_duration.as_millis() as f64 / scale).round() as i64)
+                .max(1),
             session_idle_ms: self.session_idle_timeout.as_millis() as i64,
             rate_limit: self.rate_limit,
             installers_available: self.installers,
@@ -252,7 +270,6 @@ impl SimBuilder {
         Arc::new(Inner {
             clock: Clock {
                 manual: self.manual_clock,
-                scale: self.time_scale,
                 start: Instant::now(),
                 base_ms: st.now_ms,
                 offset_ms: AtomicI64::new(0),
@@ -415,9 +432,12 @@ struct Counters {
     logins: u64,
 }
 
+/// The server's clock: real time from the start (nothing with a manual clock), plus what
+/// [`SimServer::advance`] added. The time scale does not touch it (a clock that ran faster
+/// than real time would stamp new backups in the future of every client's clock); it
+/// shortens the jobs instead (`SimConfig::backup_duration_ms`).
 struct Clock {
     manual: bool,
-    scale: f64,
     start: Instant,
     base_ms: i64,
     offset_ms: AtomicI64,
@@ -428,7 +448,7 @@ impl Clock {
         let real = if self.manual {
             0
         } else {
-            (self.start.elapsed().as_secs_f64() * 1000.0 * self.scale) as i64
+            self.start.elapsed().as_millis() as i64
         };
         self.base_ms + self.offset_ms.load(Ordering::SeqCst) + real
     }

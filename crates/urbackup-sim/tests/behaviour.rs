@@ -355,22 +355,105 @@ async fn rights_are_enforced_per_domain() {
 
 // ---------------------------------------------------------------------- backups
 
+/// `start_backup` of one client; the reply.
+async fn start_backup(
+    addr: std::net::SocketAddr,
+    ses: &str,
+    clientid: &str,
+    start_type: &str,
+) -> Value {
+    post(
+        addr,
+        "start_backup",
+        &[
+            ("ses", ses),
+            ("start_client", clientid),
+            ("start_type", start_type),
+        ],
+    )
+    .await
+    .json()
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// `--time-scale 10` makes backups ten times faster and leaves the clock on real time: a
+/// backup that just ended is stamped now, not minutes in the future (the clock used to run
+/// ten times faster: 675 s ahead after 75 s, so a new backup showed as "0s ago").
+#[tokio::test]
+async fn time_scale_shortens_backups_and_keeps_the_clock_real() {
+    let sim = Simulator::builder()
+        .client(
+            ClientSpec::new("alpha")
+                .online(true)
+                .windows()
+                .backups(1, 0),
+        )
+        .admin("admin", "secret")
+        .login_failure_delay(Duration::ZERO)
+        .time_scale(10.0)
+        .backup_duration(Duration::from_secs(20))
+        .start()
+        .await
+        .unwrap();
+    let (ses, _) = login_user(sim.addr(), "admin", "secret").await;
+    let a = sim.addr();
+    let alpha = sim.client_id("alpha").unwrap().to_string();
+    let started = Instant::now();
+    let r = start_backup(a, &ses, &alpha, "incr_file").await;
+    assert_eq!(r["result"][0]["start_ok"], true);
+    // 20 s at scale 10: done in about 2 s of real time.
+    let acts = loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let p = post(a, "progress", &[("ses", &ses), ("with_lastacts", "1")])
+            .await
+            .json();
+        if p["progress"] == serde_json::json!([]) {
+            break p["lastacts"].clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{p}");
+    };
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1800), "{took:?}");
+    let real = unix_now();
+    let newest = acts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["backuptime"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        (real - 3..=real + 1).contains(&newest),
+        "the new backup is stamped {newest}, real time is {real}"
+    );
+    // The clock the server reports is real time too (after a second more).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let real = unix_now();
+    assert!(
+        (real - 1..=real + 1).contains(&sim.now()),
+        "{} vs {real}",
+        sim.now()
+    );
+    let st = post(a, "status", &[("ses", &ses)]).await.json();
+    let lastseen = st["status"][0]["lastseen"].as_i64().unwrap();
+    assert!(
+        (real - 1..=real + 1).contains(&lastseen),
+        "{lastseen} vs {real}"
+    );
+}
+
 #[tokio::test]
 async fn backup_lifecycle_on_manual_clock() {
     let (sim, ses) = admin_sim().await;
     let a = sim.addr();
     let alpha = sim.client_id("alpha").unwrap().to_string();
-    let r = post(
-        a,
-        "start_backup",
-        &[
-            ("ses", &ses),
-            ("start_client", &alpha),
-            ("start_type", "incr_file"),
-        ],
-    )
-    .await
-    .json();
+    let r = start_backup(a, &ses, &alpha, "incr_file").await;
     assert_eq!(r["result"][0]["start_ok"], true);
     assert_eq!(r["result"][0]["clientid"], alpha.parse::<i64>().unwrap());
     let p = post(a, "progress", &[("ses", &ses)]).await.json();

@@ -67,12 +67,14 @@ pub enum UrbackupError {
     ClientNotFound(String),
 
     /// The session lacks the right for this call, or the server refused it after a fresh login
-    /// (spec: `AccessDeniedError`).
-    #[error("access denied for `{action}`{}", fmt_detail(.detail))]
+    /// (spec: `AccessDeniedError`). The message names the rights the call needs
+    /// ([`UrbackupError::needed_rights`]).
+    #[error("access denied for `{action}`{}{}", fmt_detail(.detail), fmt_rights(needed_rights(.action, .detail.as_deref())))]
     AccessDenied {
         /// The web action that was refused.
         action: String,
-        /// The server's error code where it gave one (e.g. `path_browse_access_denied`).
+        /// The sub-action (`listusers`, `general`...) or the server's error code where it
+        /// gave one (e.g. `path_browse_access_denied`).
         detail: Option<String>,
     },
 
@@ -86,10 +88,12 @@ pub enum UrbackupError {
     UnknownSetting(String),
 
     /// The request could not be completed on the network (connection refused or reset, TLS...).
+    /// The message names the server's URL and what the call was doing (`logging in` for the
+    /// login steps `salt` and `login`).
     ///
     /// `outcome_unknown` is true when the request may have reached the server: for a write,
     /// check the server's state before repeating it.
-    #[error("transport error on `{action}`: {message}{}", unknown_note(*.outcome_unknown))]
+    #[error("connection to {url} failed while {}: {message}{}", step(.action), unknown_note(*.outcome_unknown))]
     Transport {
         /// The web action.
         action: String,
@@ -97,10 +101,13 @@ pub enum UrbackupError {
         message: String,
         /// Whether the server may have carried the request out.
         outcome_unknown: bool,
+        /// The server's action endpoint (e.g. `http://host:55414/x`: never credentials, never
+        /// a query).
+        url: String,
     },
 
     /// The server did not answer within the configured timeout.
-    #[error("timeout on `{action}` after {secs:.1} s{}", unknown_note(*.outcome_unknown))]
+    #[error("timeout after {secs:.1} s waiting for {url} while {}{}", step(.action), unknown_note(*.outcome_unknown))]
     Timeout {
         /// The web action.
         action: String,
@@ -108,6 +115,8 @@ pub enum UrbackupError {
         secs: f64,
         /// Whether the server may have carried the request out.
         outcome_unknown: bool,
+        /// The server's action endpoint (as in [`UrbackupError::Transport`]).
+        url: String,
     },
 
     /// An HTTP status other than 200. The UrBackup server itself answers every action with 200,
@@ -171,6 +180,65 @@ fn fmt_detail(d: &Option<String>) -> String {
     d.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
 }
 
+/// What a call was doing, for messages: the login steps are one step for the user.
+fn step(action: &str) -> String {
+    match action {
+        "salt" | "login" => "logging in".to_owned(),
+        other => format!("calling `{other}`"),
+    }
+}
+
+/// `: needs the right `x``, `: needs the rights `x` and `y``, or nothing.
+fn fmt_rights(rights: &[&str]) -> String {
+    match rights {
+        [] => String::new(),
+        [one] => format!(": needs the right `{one}`"),
+        [first @ .., last] => format!(
+            ": needs the rights {} and `{last}`",
+            first
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The rights (domains of the server's user rights, as `add_user` takes them) that a web
+/// action (and its sub-action or error code) needs, from the real server's checks
+/// (`urbackupserver/serverinterface/*.cpp`). Empty when unknown.
+fn needed_rights(action: &str, detail: Option<&str>) -> &'static [&'static str] {
+    let detail = detail.unwrap_or("");
+    match action {
+        "status" if detail == "remove_client" => &["status", "remove_client"],
+        "status" | "status_check" => &["status"],
+        "add_client" => &["add_client"],
+        "start_backup" => &["start_backup"],
+        "progress" => &["progress"],
+        "lastacts" => &["lastacts"],
+        "logs" | "livelog" => &["logs"],
+        "usage" if detail == "reset_statistics" => &["piegraph", "reset_statistics"],
+        "usage" | "piegraph" | "usagegraph" => &["piegraph"],
+        "backups" => match detail {
+            "archive" | "unarchive" => &["browse_backups", "manual_archive"],
+            "delete" | "stop_delete" | "delete_now" => &["browse_backups", "delete_backups"],
+            _ => &["browse_backups"],
+        },
+        "settings" => match detail.split_whitespace().next().unwrap_or("") {
+            "listusers" | "useradd" | "removeuser" | "changepw" | "updaterights" | "usermod" => {
+                &["settings", "usermod"]
+            }
+            "groupadd" | "groupremove" => &["settings", "groupmod"],
+            "general" | "general_save" => &["settings", "general_settings"],
+            "mail" | "mail_save" => &["settings", "mail_settings"],
+            "ldap" | "ldap_save" => &["settings", "ldap_settings"],
+            "clientsettings" | "clientsettings_save" => &["settings", "client_settings"],
+            _ => &["settings"],
+        },
+        _ => &[],
+    }
+}
+
 fn unknown_note(unknown: bool) -> &'static str {
     if unknown {
         " (the server may have carried the request out: check before repeating it)"
@@ -204,6 +272,18 @@ impl UrbackupError {
                 ..
             }
         )
+    }
+
+    /// For [`UrbackupError::AccessDenied`]: the rights the refused call needs, as the server's
+    /// user rights name them (`status`, `logs`, `settings`, `usermod`, `browse_backups`...; the
+    /// domains `add_user` takes). Empty for other errors, and where this library does not know.
+    pub fn needed_rights(&self) -> &'static [&'static str] {
+        match self {
+            UrbackupError::AccessDenied { action, detail } => {
+                needed_rights(action, detail.as_deref())
+            }
+            _ => &[],
+        }
     }
 
     pub(crate) fn unexpected(action: &str, reason: impl Into<String>, body: &[u8]) -> Self {

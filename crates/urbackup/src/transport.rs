@@ -90,6 +90,29 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// The sub-action (`sa`), if the call has one.
+    fn sub_action(&self) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == "sa")
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// The refusal of this call: access denied, naming the sub-action (so that the error can
+    /// say which right is missing).
+    fn denied(&self) -> UrbackupError {
+        UrbackupError::access_denied(self.action, self.sub_action().map(str::to_owned))
+    }
+
+    /// An error of this call's error table with the sub-action filled in where the server
+    /// gave no code.
+    fn refine(&self, e: UrbackupError) -> UrbackupError {
+        match e {
+            UrbackupError::AccessDenied { detail: None, .. } => self.denied(),
+            other => other,
+        }
+    }
+
     /// Sends the parameters (and the session) in the query string: for the one action that
     /// reads nothing else (`download_client`).
     pub(crate) fn in_query(mut self) -> Self {
@@ -363,7 +386,7 @@ impl Transport {
                         };
                         match classify(call.action, &reply) {
                             Verdict::SessionRefused => return Ok(None),
-                            Verdict::Error(e) => return Err(e),
+                            Verdict::Error(e) => return Err(call.refine(e)),
                             Verdict::Ok => {}
                         }
                         return split_items(call.action, key, &reply.body, &mut *on_item).map(Some);
@@ -406,9 +429,7 @@ impl Transport {
                         },
                     )
                 }
-                None if relogged || fresh => {
-                    return Err(UrbackupError::access_denied(call.action, None))
-                }
+                None if relogged || fresh => return Err(call.denied()),
                 None => {
                     debug!(action = call.action, "session refused; logging in again");
                     self.relogin(Some(generation)).await?;
@@ -427,11 +448,11 @@ impl Transport {
             let reply = self.send(call, Some(&token)).await?;
             match classify(call.action, &reply) {
                 Verdict::Ok => return Ok(reply),
-                Verdict::Error(e) => return Err(e),
+                Verdict::Error(e) => return Err(call.refine(e)),
                 Verdict::SessionRefused => {
                     if relogged || fresh {
                         // Refused with a session that was just made: a missing right.
-                        return Err(UrbackupError::access_denied(call.action, None));
+                        return Err(call.denied());
                     }
                     debug!(action = call.action, "session refused; logging in again");
                     self.relogin(Some(generation)).await?;
@@ -800,16 +821,19 @@ impl Transport {
                 action: call.action.to_owned(),
                 secs: self.limits.connect_timeout.as_secs_f64(),
                 outcome_unknown: false,
+                url: self.endpoint.to_string(),
             },
             HttpError::Connect(message) => UrbackupError::Transport {
                 action: call.action.to_owned(),
                 message: format!("cannot connect: {message}"),
                 outcome_unknown: false,
+                url: self.endpoint.to_string(),
             },
             HttpError::Io(message) => UrbackupError::Transport {
                 action: call.action.to_owned(),
                 message,
                 outcome_unknown: call.kind == Kind::Write,
+                url: self.endpoint.to_string(),
             },
         }
     }
@@ -851,10 +875,8 @@ impl Transport {
                     self.relogin(Some(generation)).await?;
                     relogged = true;
                 }
-                Verdict::SessionRefused => {
-                    return Err(UrbackupError::access_denied(call.action, None));
-                }
-                Verdict::Error(e) => return Err(e),
+                Verdict::SessionRefused => return Err(call.denied()),
+                Verdict::Error(e) => return Err(call.refine(e)),
                 Verdict::Ok => {
                     return Err(UrbackupError::unexpected(
                         call.action,
@@ -905,6 +927,7 @@ impl Transport {
                 action: call.action.to_owned(),
                 secs: limit.as_secs_f64(),
                 outcome_unknown,
+                url: self.endpoint.to_string(),
             })?
     }
 
@@ -950,6 +973,7 @@ impl Transport {
                     action: call.action.to_owned(),
                     message: format!("download ended after {written} of {n} bytes"),
                     outcome_unknown: false,
+                    url: self.endpoint.to_string(),
                 });
             }
         }

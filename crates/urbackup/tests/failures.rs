@@ -131,26 +131,40 @@ async fn missing_rights_are_access_denied() {
         3,
         "status right: all"
     );
-    assert!(matches!(
-        v.get_global_settings_typed().await,
-        Err(UrbackupError::AccessDenied { .. })
-    ));
-    assert!(matches!(
-        v.get_users().await,
-        Err(UrbackupError::AccessDenied { .. })
-    ));
-    assert!(matches!(
-        v.start_backup_typed("alpha", BackupType::IncrFile).await,
-        Err(UrbackupError::AccessDenied { .. })
-    ));
-    assert!(matches!(
-        v.get_usage_typed().await,
-        Err(UrbackupError::AccessDenied { .. })
-    ));
-    assert!(matches!(
-        v.add_user("x", "y", "all").await,
-        Err(UrbackupError::AccessDenied { .. })
-    ));
+    // Each refusal names the rights the call needs, in the words of the server's user rights.
+    let denied = |r: Result<(), UrbackupError>, rights: &[&str], text: &str| {
+        let e = r.unwrap_err();
+        assert!(matches!(e, UrbackupError::AccessDenied { .. }), "{e:?}");
+        assert_eq!(e.needed_rights(), rights, "{e}");
+        assert!(e.to_string().contains(text), "{e}");
+    };
+    denied(
+        v.get_global_settings_typed().await.map(drop),
+        &["settings", "general_settings"],
+        "needs the rights `settings` and `general_settings`",
+    );
+    denied(
+        v.get_users().await.map(drop),
+        &["settings", "usermod"],
+        "access denied for `settings` (listusers): needs the rights `settings` and `usermod`",
+    );
+    denied(
+        v.start_backup_typed("alpha", BackupType::IncrFile)
+            .await
+            .map(drop),
+        &["start_backup"],
+        "needs the right `start_backup`",
+    );
+    denied(
+        v.get_usage_typed().await.map(drop),
+        &["piegraph"],
+        "needs the right `piegraph`",
+    );
+    denied(
+        v.add_user("x", "y", "all").await.map(drop),
+        &["settings", "usermod"],
+        "needs the rights `settings` and `usermod`",
+    );
     // One login for the first call; each refusal costs at most one more.
     assert!(sim.logins() <= 6, "{}", sim.logins());
 }
@@ -321,6 +335,15 @@ async fn refused_connection_is_transport_error() {
         "{e:?}"
     );
     assert!(!e.to_string().contains("ses="));
+    // The message names the server, not the internal login step.
+    let text = e.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "connection to http://127.0.0.1:{port}/x failed while logging in: cannot connect"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("salt"), "{text}");
 }
 
 #[tokio::test]

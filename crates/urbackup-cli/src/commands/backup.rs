@@ -77,9 +77,27 @@ pub struct Outcome {
     pub note: String,
 }
 
+/// `backup start`'s exit code when the only trouble is clients that cannot do the kind asked
+/// for (`unsupported`: image backups of a client without image support).
+pub const EXIT_UNSUPPORTED: u8 = 4;
+
 impl Outcome {
+    /// The backup was made (`--wait`) or queued.
     fn ok(&self) -> bool {
-        matches!(self.result, "ok" | "queued" | "unsupported")
+        matches!(self.result, "ok" | "queued")
+    }
+}
+
+/// 0 when every client got its backup (or, without `--wait`, had it queued); 1 when one
+/// failed, was offline, not allowed, timed out or ended unknown; [`EXIT_UNSUPPORTED`] when the
+/// rest is fine but a client cannot do this kind of backup.
+pub fn exit_code(outcomes: &[Outcome]) -> u8 {
+    if outcomes.iter().all(Outcome::ok) {
+        0
+    } else if outcomes.iter().all(|o| o.ok() || o.result == "unsupported") {
+        EXIT_UNSUPPORTED
+    } else {
+        1
     }
 }
 
@@ -133,11 +151,7 @@ pub async fn start(ctx: &Ctx, a: &BackupStartArgs) -> Result<u8> {
     )
     .await?;
     ctx.print(&Output::Table(outcome_table(&outcomes, ty)))?;
-    Ok(if outcomes.iter().all(Outcome::ok) {
-        0
-    } else {
-        1
-    })
+    Ok(exit_code(&outcomes))
 }
 
 /// Starts `ty` for the named clients with one `start_backup` request; with `wait`, follows

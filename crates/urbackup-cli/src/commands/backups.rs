@@ -163,6 +163,22 @@ async fn browse(ctx: &Ctx, client: &str, backup: &str, path: &str) -> Result<Out
     let c = client_by_name(ctx, client).await?;
     let r = resolve_backup(ctx, c.id, backup).await?;
     let listing = ctx.server.browse_backup(c.id, r, path).await?;
+    if listing.files.is_empty() {
+        // The server lists a path that does not exist as an empty folder (and a file as a
+        // listing of that file): ask the parent whether it is there.
+        let trimmed = path.trim_matches('/');
+        if !trimmed.is_empty() {
+            let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+            let above = ctx.server.browse_backup(c.id, r, parent).await?;
+            let what = match r {
+                BackupRef::File(id) => format!("file backup {id}"),
+                BackupRef::Image(id) => format!("image backup {id}"),
+            };
+            if !above.files.iter().any(|f| f.name == name) {
+                bail!("no `{trimmed}` in {what} of `{client}`");
+            }
+        }
+    }
     let mut t = Table::new(&[
         ("name", "NAME"),
         ("dir", "DIR"),

@@ -41,7 +41,7 @@ pub async fn list(ctx: &Ctx, clients: &[String], level: Level) -> Result<Output>
     for c in clients {
         ids.push(client_by_name(ctx, c).await?.id);
     }
-    let filter = LogFilter {
+    let mut filter = LogFilter {
         clientids: ids,
         min_level: Some(match level {
             Level::Error => LogLevel::Error,
@@ -50,6 +50,28 @@ pub async fn list(ctx: &Ctx, clients: &[String], level: Level) -> Result<Output>
         }),
     };
     let logs = ctx.server.get_logs(&filter).await?;
+    // Nothing at this level: say what the level left out (one more request).
+    let mut empty = None;
+    if logs.is_empty() && level != Level::Info {
+        filter.min_level = Some(LogLevel::Info);
+        let all = ctx.server.get_logs(&filter).await?.len();
+        let what = match level {
+            Level::Error => "errors",
+            _ => "warnings or errors",
+        };
+        let of = if clients.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", clients.join(", "))
+        };
+        empty = Some(match all {
+            0 => format!("no logs{of}"),
+            // The server lists at most the newest 50.
+            50.. => format!("no {what} in the newest {all} logs{of}; --level info shows all"),
+            1 => format!("no {what} in the 1 log{of}; --level info shows it"),
+            n => format!("no {what} in {n} logs{of}; --level info shows all"),
+        });
+    }
     let mut t = Table::new(&[
         ("id", "ID"),
         ("client", "CLIENT"),
@@ -62,6 +84,9 @@ pub async fn list(ctx: &Ctx, clients: &[String], level: Level) -> Result<Output>
     .hidden("incremental")
     .hidden("resumed")
     .hidden("restore");
+    if let Some(note) = empty {
+        t = t.when_empty(note);
+    }
     for l in &logs {
         let kind = if l.restore {
             "restore".to_owned()

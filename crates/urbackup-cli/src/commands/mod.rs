@@ -143,7 +143,28 @@ pub async fn run_all_profiles(cmd: Command, targets: Vec<Resolved>, style: &Styl
     }
     let mut merged = Table::default();
     let mut failed = false;
+    // `status --client NAME`: a name is unknown only when no server that answered knows it.
+    let mut unknown: Option<Vec<String>> = None;
+    let mut still_unknown = |names: &[String]| {
+        let prev = unknown.take().unwrap_or_else(|| names.to_vec());
+        unknown = Some(prev.into_iter().filter(|n| names.contains(n)).collect());
+    };
     for (name, r) in results {
+        let r = match r {
+            Err(e) => match e.downcast::<status::UnknownClients>() {
+                Ok(u) => {
+                    still_unknown(&u.names);
+                    Ok(Some(Output::Table(u.table)))
+                }
+                Err(e) => Err(e),
+            },
+            Ok(out) => {
+                if matches!(cmd.as_ref(), Command::Status(a) if !a.client.is_empty()) {
+                    still_unknown(&[]);
+                }
+                Ok(out)
+            }
+        };
         match r {
             Ok(Some(Output::Table(t) | Output::Record(t))) => merged.extend(t.with_server(&name)),
             Ok(_) => {}
@@ -155,6 +176,11 @@ pub async fn run_all_profiles(cmd: Command, targets: Vec<Resolved>, style: &Styl
     }
     if !(failed && merged.rows.is_empty()) {
         Output::Table(merged).print(style)?;
+    }
+    if let Some(names) = unknown.filter(|n| !n.is_empty()) {
+        let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        eprintln!("error: no client named {} on any server", names.join(", "));
+        failed = true;
     }
     Ok(u8::from(failed))
 }

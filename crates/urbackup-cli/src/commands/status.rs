@@ -131,6 +131,26 @@ const LAST_FILE: usize = 3;
 const FILE: usize = 5;
 const IMAGE: usize = 6;
 
+/// `status --client NAME` with a name the server does not know. Carries the rows of the
+/// names it knows, so that `--all-profiles` can still print them (and report a name only when
+/// no server knows it).
+#[derive(Debug)]
+pub struct UnknownClients {
+    /// The names no client of this server has.
+    pub names: Vec<String>,
+    /// The rows of the other names.
+    pub table: Table,
+}
+
+impl std::fmt::Display for UnknownClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self.names.iter().map(|n| format!("`{n}`")).collect();
+        write!(f, "no client named {}", names.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownClients {}
+
 /// `status`.
 pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
     // Each client becomes its row as the reply arrives and is dropped: memory for the rows,
@@ -138,9 +158,15 @@ pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
     let mut rows = Vec::new();
     let policy = a.health.policy();
     let now = now();
+    let mut named: Vec<bool> = vec![false; a.client.len()];
     let report = ctx
         .server
         .for_each_client_status(|c| {
+            if !c.rejected {
+                for (seen, name) in named.iter_mut().zip(&a.client) {
+                    *seen |= *name == c.name;
+                }
+            }
             let skip = c.rejected
                 || (a.offline && c.online)
                 || a.group.as_ref().is_some_and(|g| {
@@ -170,8 +196,7 @@ pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
         if a.failed && file != Flag::Failed && image != Flag::Failed {
             return false;
         }
-        if let Some(days) = a.stale {
-            let limit = (days * 86_400.0) as i64;
+        if let Some(limit) = a.stale {
             let last = match row[LAST_FILE] {
                 Cell::Time(t) => t,
                 _ => 0,
@@ -183,6 +208,20 @@ pub async fn status(ctx: &Ctx, a: &StatusArgs) -> Result<Output> {
     let mut t = status_table();
     for row in rows {
         t.push(row);
+    }
+    let unknown: Vec<String> = a
+        .client
+        .iter()
+        .zip(&named)
+        .filter(|(_, seen)| !**seen)
+        .map(|(name, _)| name.clone())
+        .collect();
+    if !unknown.is_empty() {
+        return Err(UnknownClients {
+            names: unknown,
+            table: t,
+        }
+        .into());
     }
     Ok(Output::Table(t))
 }

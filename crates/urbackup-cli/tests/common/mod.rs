@@ -1,7 +1,31 @@
-//! What several CLI test files share.
+//! What several CLI test files share (each uses some of it).
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::time::Duration;
+
+/// `urbackup` with a clean environment: no config, no colours, no inherited credentials,
+/// no session cache (tests/session_cache.rs tests it).
+pub fn urbackup() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_urbackup"));
+    for v in [
+        "URBACKUP_URL",
+        "URBACKUP_USER",
+        "URBACKUP_PASSWORD",
+        "URBACKUP_PROFILE",
+        "URBACKUP_CONFIG",
+        "URBACKUP_BASIC_PASSWORD",
+        "URBACKUP_LOG",
+    ] {
+        c.env_remove(v);
+    }
+    c.env("XDG_CONFIG_HOME", "/nonexistent/urbackup-cli-tests")
+        .env("HOME", "/nonexistent/urbackup-cli-tests")
+        .env("URBACKUP_NO_SESSION_CACHE", "1")
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(60));
+    c
+}
 
 /// `GET path` from the exporter at `addr` (one connection, closed after the reply): the
 /// reply's head and its body, with a chunked transfer coding undone.

@@ -151,14 +151,16 @@ impl UrbackupServer {
     }
 
     pub(crate) async fn read_settings(&self, target: Target) -> Result<Settings> {
-        let call = match target {
-            Target::Global => Call::read("settings").param("sa", "general"),
-            _ => Call::read("settings")
-                .param("sa", "clientsettings")
-                .param("t_clientid", target.t_clientid()),
+        let sa = match target {
+            Target::Global => "general",
+            _ => "clientsettings",
         };
+        let mut call = Call::read("settings").param("sa", sa);
+        if target != Target::Global {
+            call = call.param("t_clientid", target.t_clientid());
+        }
         let v: Map<String, Value> = self.transport.call(call).await?;
-        settings_of(&v)
+        settings_of(&v, sa)
     }
 
     async fn save_settings(
@@ -170,12 +172,10 @@ impl UrbackupServer {
             return Err(UrbackupError::UnknownSetting((*k).to_owned()));
         }
         let before = self.read_settings(target).await?;
-        let mut call = match target {
-            Target::Global => Call::write("settings").param("sa", "general_save"),
-            _ => Call::write("settings")
-                .param("sa", "clientsettings_save")
-                .param("t_clientid", target.t_clientid()),
-        };
+        let mut call = Call::write("settings").param("sa", save_sa(target));
+        if target != Target::Global {
+            call = call.param("t_clientid", target.t_clientid());
+        }
         for (key, value) in changes {
             call = call.param(*key, value.to_wire());
             if target != Target::Global && CLIENT_SETTING_KEYS.contains(key) {
@@ -202,10 +202,10 @@ impl UrbackupServer {
         {
             return Err(UrbackupError::access_denied(
                 "settings",
-                Some("save not confirmed".into()),
+                Some(format!("{} not confirmed", save_sa(target))),
             ));
         }
-        let after = settings_of(&reply)?;
+        let after = settings_of(&reply, save_sa(target))?;
         verify_save(&before, &after, changes)?;
         Ok(after)
     }
@@ -215,7 +215,7 @@ impl UrbackupServer {
             .transport
             .call(Call::read("settings").param("sa", sa))
             .await?;
-        settings_of(&v)
+        settings_of(&v, sa)
     }
 
     async fn save_flat_settings(
@@ -238,16 +238,27 @@ impl UrbackupServer {
                 Some(format!("{sa} not confirmed")),
             ));
         }
-        settings_of(&reply)
+        settings_of(&reply, sa)
     }
 }
 
-/// The `settings` object of a reply.
-fn settings_of(v: &Map<String, Value>) -> Result<Settings> {
+/// The sub-action that saves the settings of `target`.
+fn save_sa(target: Target) -> &'static str {
+    match target {
+        Target::Global => "general_save",
+        _ => "clientsettings_save",
+    }
+}
+
+/// The `settings` object of a reply to sub-action `sa`.
+fn settings_of(v: &Map<String, Value>, sa: &str) -> Result<Settings> {
     match v.get("settings") {
         Some(Value::Object(o)) => Ok(Settings::from_object(o)),
         // A reply without settings: the sub-action was skipped for lack of a right.
-        _ => Err(UrbackupError::access_denied("settings", None)),
+        _ => Err(UrbackupError::access_denied(
+            "settings",
+            Some(sa.to_owned()),
+        )),
     }
 }
 
@@ -372,7 +383,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         );
         let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        settings_of(v["response"]["body_json"].as_object().unwrap()).unwrap()
+        settings_of(v["response"]["body_json"].as_object().unwrap(), "general").unwrap()
     }
 
     #[test]
