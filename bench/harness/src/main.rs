@@ -3,13 +3,13 @@
 //! processes (warm-loop workers, task runs, the 50-server fleet).
 
 mod cli;
+mod console;
 mod fleet;
 mod floor;
 mod ours;
 mod procs;
 mod python_pkg;
 mod run;
-mod console;
 mod scrape;
 mod stats;
 mod worker;

@@ -919,7 +919,9 @@ impl Runner {
         } else {
             (100, 1000, 30)
         };
-        println!("\n== 7. console: `--all-profiles console` over {servers} servers x {clients} clients");
+        println!(
+            "\n== 7. console: `--all-profiles console` over {servers} servers x {clients} clients"
+        );
         let me = self.clone_env();
         let res = crate::console::run(
             &self.bin("urbackup"),

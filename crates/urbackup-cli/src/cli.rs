@@ -576,8 +576,11 @@ pub struct DemoArgs {
     /// console)
     #[arg(long)]
     pub keep: bool,
-    /// End after the command-line tour instead of starting the web console over a simulated
-    /// fleet
+    /// After the tour, serve the web console over a simulated fleet even when stdout is not
+    /// a terminal (on a terminal it does so by default)
+    #[arg(long, conflicts_with = "no_console")]
+    pub console: bool,
+    /// End after the command-line tour, also on a terminal
     #[arg(long)]
     pub no_console: bool,
     /// Address of the demo console

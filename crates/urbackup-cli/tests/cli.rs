@@ -1576,7 +1576,7 @@ fn password_file_flag() {
 fn demo_runs_to_completion_quickly() {
     let t0 = Instant::now();
     let out = bare()
-        .args(["demo", "--no-console"])
+        .arg("demo")
         .timeout(Duration::from_secs(30))
         .assert()
         .success()
@@ -1591,6 +1591,8 @@ fn demo_runs_to_completion_quickly() {
     assert!(stdout.contains(" ok "), "{stdout}");
     assert!(stdout.contains("Last activity"), "{stdout}");
     assert!(stderr.contains('%'), "progress lines: {stderr}");
+    // Not on a terminal: no console waiting for Ctrl-C, and it says how to get one.
+    assert!(stdout.contains("urbackup demo --console"), "{stdout}");
 }
 
 #[test]

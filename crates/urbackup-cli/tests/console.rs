@@ -305,7 +305,7 @@ fn the_console_serves_a_server_and_its_metrics() {
 #[test]
 fn demo_serves_the_console_over_a_simulated_fleet() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
-        .args(["demo", "--listen", "127.0.0.1:0"])
+        .args(["demo", "--console", "--listen", "127.0.0.1:0"])
         .env("NO_COLOR", "1")
         .env("URBACKUP_NO_SESSION_CACHE", "1")
         .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-console-tests")

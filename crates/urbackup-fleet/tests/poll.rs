@@ -19,7 +19,12 @@ async fn sim() -> SimServer {
         .manual_clock()
         .backup_duration(Duration::from_secs(30))
         .client(ClientSpec::new("pc-a").windows().backups(3, 1))
-        .client(ClientSpec::new("pc-b").windows().backups(2, 1).last_backup_failed())
+        .client(
+            ClientSpec::new("pc-b")
+                .windows()
+                .backups(2, 1)
+                .last_backup_failed(),
+        )
         .client(ClientSpec::new("pc-c").linux().backups(2, 0))
         .start()
         .await
@@ -72,11 +77,18 @@ async fn the_console_plan_reads_backup_lists_only_when_they_changed() {
     let snap = p.poll(&plan, &lists).await;
     assert_eq!(s.requests("backups"), 3, "nothing changed: no list read");
     assert_eq!(s.requests("usage"), 1, "usage every 10th poll");
-    assert_eq!(s.requests("logs"), log_reads + 1, "the list only; lines read once");
+    assert_eq!(
+        s.requests("logs"),
+        log_reads + 1,
+        "the list only; lines read once"
+    );
     assert!(snap.counts.is_some());
     // A new backup of pc-a: its list, and only its, is read at the next poll.
     let id = s.client_id("pc-a").unwrap();
-    p.server().start_backups(&[id], BackupType::IncrFile).await.unwrap();
+    p.server()
+        .start_backups(&[id], BackupType::IncrFile)
+        .await
+        .unwrap();
     s.advance(Duration::from_secs(120));
     let snap = p.poll(&plan, &lists).await;
     assert_eq!(s.requests("backups"), 4);
@@ -98,7 +110,10 @@ async fn a_refused_login_pauses_and_an_unreachable_server_keeps_its_last_data() 
     let logins = s.requests("login");
     for _ in 0..3 {
         let again = p.poll(&Plan::exporter(4), &NoObserver).await;
-        assert_eq!(again.failure.as_ref().unwrap().kind, FailureKind::LoginRefused);
+        assert_eq!(
+            again.failure.as_ref().unwrap().kind,
+            FailureKind::LoginRefused
+        );
         assert_eq!(again.failure.as_ref().unwrap().since, f.since);
     }
     assert_eq!(s.requests("login"), logins, "no login during the pause");
@@ -117,9 +132,16 @@ async fn a_refused_login_pauses_and_an_unreachable_server_keeps_its_last_data() 
     assert!(!down.is_up());
     assert_eq!(down.clients.len(), 3, "the last known clients");
     assert_eq!(down.data_at, up.data_at);
-    assert!(down.actions.is_none(), "nothing is known of running actions");
+    assert!(
+        down.actions.is_none(),
+        "nothing is known of running actions"
+    );
     let later = p.poll(&Plan::report(), &NoObserver).await;
-    assert_eq!(later.failure.unwrap().since, f.since, "since the first failure");
+    assert_eq!(
+        later.failure.unwrap().since,
+        f.since,
+        "since the first failure"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +167,11 @@ async fn the_fleet_poller_publishes_every_server_and_polls_on_demand() {
             concurrency: 2,
         },
     ));
-    assert!(poller.snapshot().servers.iter().all(|s| s.polled_at.is_none()));
+    assert!(poller
+        .snapshot()
+        .servers
+        .iter()
+        .all(|s| s.polled_at.is_none()));
     poller.spawn(Arc::new(NoObserver));
     let mut rx = poller.subscribe();
     rx.wait_for(|f| f.servers.iter().all(|s| s.polled_at.is_some()))
@@ -153,7 +179,10 @@ async fn the_fleet_poller_publishes_every_server_and_polls_on_demand() {
         .unwrap();
     let f = poller.snapshot();
     assert_eq!(
-        f.servers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        f.servers
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
         ["a", "b", "dead"]
     );
     assert!(f.server("a").unwrap().is_up() && f.server("b").unwrap().is_up());
@@ -173,11 +202,14 @@ async fn the_fleet_poller_publishes_every_server_and_polls_on_demand() {
     for _ in 0..100 {
         let _ = poller.snapshot();
     }
-    let snap = poller
-        .poll_now("a", Duration::from_secs(10))
-        .await
-        .unwrap();
+    let snap = poller.poll_now("a", Duration::from_secs(10)).await.unwrap();
     assert_eq!(snap.poll_seq, 2);
-    assert_eq!((a.requests("status"), b.requests("status")), (before.0 + 1, before.1));
-    assert!(poller.poll_now("nope", Duration::from_secs(1)).await.is_none());
+    assert_eq!(
+        (a.requests("status"), b.requests("status")),
+        (before.0 + 1, before.1)
+    );
+    assert!(poller
+        .poll_now("nope", Duration::from_secs(1))
+        .await
+        .is_none());
 }

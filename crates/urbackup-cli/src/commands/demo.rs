@@ -2,13 +2,15 @@
 //! tour with the same code the real commands run: the status table, a backup with its
 //! progress, and the result. Then it serves the web console (`urbackup-console`) over a
 //! simulated fleet: the tour's server, a branch office with problems and a site that does
-//! not answer, with a demo login, until Ctrl-C (`--no-console`: end after the tour).
+//! not answer, with a demo login, until Ctrl-C: on a terminal, or with `--console`
+//! (`--no-console`: end after the tour).
 
 use super::backup::{outcome_table, start_and_wait};
 use super::Ctx;
 use crate::cli::{DemoArgs, StatusArgs};
 use crate::output::{human_bytes, human_duration, Format, Output, Style};
 use anyhow::{Context, Result};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use urbackup::{BackupType, HealthPolicy, UrbackupServer};
@@ -58,51 +60,6 @@ fn branch_fleet() -> Vec<ClientSpec> {
     ]
 }
 
-fn fleet() -> Vec<ClientSpec> {
-    vec![
-        ClientSpec::new(CLIENT)
-            .windows()
-            .group("office")
-            .backups(5, 2),
-        ClientSpec::new("reception")
-            .windows()
-            .group("office")
-            .backups(4, 1),
-        ClientSpec::new("ceo-laptop")
-            .windows()
-            .online(false)
-            .group("office")
-            .backups(3, 1),
-        ClientSpec::new("dev-ws-1").windows().backups(4, 2),
-        ClientSpec::new("dev-ws-2")
-            .windows()
-            .online(false)
-            .backups(2, 1),
-        ClientSpec::new("fileserver")
-            .windows()
-            .group("servers")
-            .backups(7, 3),
-        ClientSpec::new("web-01")
-            .linux()
-            .group("servers")
-            .backups(6, 0),
-        ClientSpec::new("web-02")
-            .linux()
-            .group("servers")
-            .backups(6, 0),
-        ClientSpec::new("db-01")
-            .linux()
-            .group("servers")
-            .backups(7, 0),
-        ClientSpec::new("mail")
-            .linux()
-            .group("servers")
-            .backups(5, 0),
-        ClientSpec::new("lab-pi").linux().online(false),
-        ClientSpec::new("new-laptop").never_seen(),
-    ]
-}
-
 fn step(style: &Style, command: &str) {
     if style.color {
         println!("\n\x1b[1;36m$ urbackup {command}\x1b[0m");
@@ -123,11 +80,9 @@ pub async fn run(args: &DemoArgs, style: &Style) -> Result<u8> {
         .login_failure_delay(Duration::ZERO)
         .backup_duration(Duration::from_secs(6))
         .livelog_wait(Duration::from_secs(1));
-    let fleet = fleet();
-    let n = fleet.len();
-    for c in fleet {
-        builder = builder.client(c);
-    }
+    // The example fleet of urbackup-sim, whose names the READMEs' examples use.
+    let n = urbackup_sim::example_fleet().len();
+    builder = builder.example_fleet();
     let sim = builder
         .start()
         .await
@@ -197,8 +152,12 @@ pub async fn run(args: &DemoArgs, style: &Style) -> Result<u8> {
             sim.base_url()
         );
         let _ = tokio::signal::ctrl_c().await;
-    } else if !args.no_console {
+    } else if args.console || (!args.no_console && std::io::stdout().is_terminal()) {
         console(args, &sim).await?;
+    } else if !args.no_console {
+        println!(
+            "\n(Not a terminal, so the demo ends here. `urbackup demo --console` also serves the web\nconsole over a simulated fleet, until Ctrl-C.)"
+        );
     }
     Ok(code)
 }

@@ -130,7 +130,11 @@ fn attention_table(f: &FleetSnapshot) -> Table {
             notes.push("client version outdated".to_string());
         }
         if c.file_issues > 0 {
-            notes.push(format!("{} issues in the last file backup", c.file_issues));
+            notes.push(format!(
+                "{} issue{} in the last file backup",
+                c.file_issues,
+                if c.file_issues == 1 { "" } else { "s" }
+            ));
         }
         if c.no_backup_paths {
             notes.push("no backup paths".into());
