@@ -1,5 +1,6 @@
-//! Every response captured from a real UrBackup 2.5.33 server (`fixtures/real-2.5/`) goes
-//! through the same error table and decoders as a live reply.
+//! Every response captured from the real UrBackup servers (2.5.33 in `fixtures/real-2.5/`,
+//! 2.4.15 in `fixtures/real-2.4/`) goes through the same error table and decoders as a live
+//! reply.
 
 use crate::api::{
     LastActsReply, LiveLogReply, LogsReply, NavReply, PieReply, ProgressReply, StartReply,
@@ -11,7 +12,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
-struct Capture {
+pub(crate) struct Capture {
     file: String,
     action: String,
     sa: String,
@@ -20,7 +21,15 @@ struct Capture {
 }
 
 fn captures() -> Vec<Capture> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real-2.5");
+    captures_in("real-2.5")
+}
+
+/// The captures of one directory of `fixtures/`.
+pub(crate) fn captures_in(version_dir: &str) -> Vec<Capture> {
+    use base64::Engine;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(version_dir);
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("fixtures directory") {
         let path = entry.unwrap().path();
@@ -42,7 +51,15 @@ fn captures() -> Vec<Capture> {
             sa: req["params"]["sa"].as_str().unwrap_or("").to_owned(),
             http_status: resp["http_status"].as_u64().unwrap(),
             reply: Reply {
-                body: Bytes::from(resp["body_raw"].as_str().unwrap_or("").to_owned()),
+                // A body that is not UTF-8 is kept exactly in `body_raw_base64`.
+                body: match resp["body_raw_base64"].as_str() {
+                    Some(b) => Bytes::from(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(b)
+                            .expect("base64"),
+                    ),
+                    None => Bytes::from(resp["body_raw"].as_str().unwrap_or("").to_owned()),
+                },
                 content_type,
             },
         });
@@ -298,4 +315,29 @@ fn logs_usage_graphs() {
     assert!((g.data[0].data - 0.390056).abs() < 1e-9);
     let p: PieReply = decode(&get("piegraph__after-backups.json"));
     assert!(p.data[0].data > 0.0);
+}
+
+#[test]
+fn a_latin1_file_name_of_the_real_server() {
+    let c = get("backups__files-latin1-name.json");
+    assert!(
+        std::str::from_utf8(&c.reply.body).is_err(),
+        "the capture holds 0xE9"
+    );
+    let l: BackupListing = decode(&c);
+    let f = l.files.iter().find(|f| f.name.starts_with("caf")).unwrap();
+    assert_eq!(f.name, r"caf\xE9-latin1.txt");
+    assert_eq!(
+        crate::text::to_server(&f.name).as_ref(),
+        b"caf\xE9-latin1.txt"
+    );
+    assert!(f.raw.get().contains(r#""caf\\xE9-latin1.txt""#));
+    assert_eq!(l.files.len(), 3);
+    // The legacy surface's value holds the same text.
+    let v: Value = decode(&c);
+    assert!(v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == r"caf\xE9-latin1.txt"));
 }

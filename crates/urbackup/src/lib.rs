@@ -193,6 +193,7 @@ pub mod models;
 mod secret;
 mod session;
 mod stream;
+pub mod text;
 mod transport;
 
 pub use api::LogFilter;

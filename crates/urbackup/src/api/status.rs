@@ -189,7 +189,7 @@ impl UrbackupServer {
 pub(crate) fn find_client(list: Vec<ClientStatus>, clientname: &str) -> Result<ClientStatus> {
     list.into_iter()
         .filter(|c| !c.rejected)
-        .find(|c| c.name == clientname)
+        .find(|c| crate::text::same_name(&c.name, clientname))
         .ok_or_else(|| UrbackupError::ClientNotFound(clientname.to_owned()))
 }
 
