@@ -341,3 +341,52 @@ fn a_latin1_file_name_of_the_real_server() {
         .iter()
         .any(|f| f["name"] == r"caf\xE9-latin1.txt"));
 }
+
+#[test]
+fn every_capture_of_the_2_4_server_decodes() {
+    let all = captures_in("real-2.4");
+    assert!(all.len() >= 20, "found {} captures", all.len());
+    for c in &all {
+        decode_as_api_does(c);
+    }
+}
+
+#[test]
+fn what_2_4_sends_differently() {
+    let get24 = |f: &str| {
+        captures_in("real-2.4")
+            .into_iter()
+            .find(|c| c.file == f)
+            .unwrap_or_else(|| panic!("{f}"))
+    };
+    // status: no server_pubkey, no uid, no image_not_supported
+    let r: StatusReport = decode(&get24("status__real-client-online.json"));
+    assert_eq!(r.generation, Some(ServerGeneration::V2_4));
+    let c = r.status.iter().find(|c| c.name == "realclient").unwrap();
+    assert!(c.uid.is_empty() && c.os_simple == "linux");
+    assert!(
+        c.image_not_supported,
+        "derived from os_simple as 2.4's web UI does"
+    );
+    let r: StatusReport = decode(&get("status__after-backups.json"));
+    assert_eq!(r.generation, Some(ServerGeneration::V2_5));
+    // the live log line with a Latin-1 name
+    let live: LiveLogReply = decode(&get24("livelog__client-latin1.json"));
+    assert!(live
+        .logdata
+        .iter()
+        .any(|e| e.level == LogLevel::Debug && e.message.contains(r#""caf\xE9-latin1.txt""#)));
+    // add_client: no server_url
+    let v: Value = decode(&get24("add_client__new.json"));
+    assert!(v.get("server_url").is_none());
+    // salt of an unknown user, a wrong password
+    let v: Value = decode(&get24("salt__unknown-user.json"));
+    assert_eq!(v["error"], 0);
+    let v: Value = decode(&get24("login__wrong-password.json"));
+    assert!(matches!(
+        transport::finish_login(&v),
+        Err(crate::UrbackupError::Authentication(
+            crate::AuthFailure::WrongPassword
+        ))
+    ));
+}

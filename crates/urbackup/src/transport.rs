@@ -199,6 +199,8 @@ pub(crate) struct Transport {
     last_login: Mutex<Option<LoginInfo>>,
     /// Told of every new session and of a session that is gone.
     observer: Option<SessionObserver>,
+    /// The server generation its replies showed: 0 not yet known, 24, 25.
+    generation: std::sync::atomic::AtomicU8,
 }
 
 impl std::fmt::Debug for Transport {
@@ -311,7 +313,26 @@ impl Transport {
             has_users: AtomicBool::new(false),
             last_login: Mutex::new(last_login),
             observer: cfg.observer,
+            generation: std::sync::atomic::AtomicU8::new(0),
         })
+    }
+
+    /// Notes the server generation a reply showed.
+    pub(crate) fn note_generation(&self, g: crate::models::ServerGeneration) {
+        let v = match g {
+            crate::models::ServerGeneration::V2_4 => 24,
+            crate::models::ServerGeneration::V2_5 => 25,
+        };
+        self.generation.store(v, Ordering::Relaxed);
+    }
+
+    /// The server generation replies have shown so far.
+    pub(crate) fn generation(&self) -> Option<crate::models::ServerGeneration> {
+        match self.generation.load(Ordering::Relaxed) {
+            24 => Some(crate::models::ServerGeneration::V2_4),
+            25 => Some(crate::models::ServerGeneration::V2_5),
+            _ => None,
+        }
     }
 
     pub(crate) fn endpoint(&self) -> &Url {
