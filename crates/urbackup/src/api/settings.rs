@@ -7,7 +7,7 @@
 //! values and no other key moved.
 
 use crate::error::{Result, UrbackupError};
-use crate::models::settings::{archive_fields_v24, value_text};
+use crate::models::settings::{archive_fields_v24, same_archive_rules, value_text};
 use crate::models::{
     ServerGeneration, SettingValue, Settings, CLIENT_SETTING_KEYS, GLOBAL_ONLY_SETTING_KEYS,
     LDAP_SETTING_KEYS, MAIL_SETTING_KEYS,
@@ -398,14 +398,6 @@ fn verify_save(
         .into_iter()
         .filter(|k| !changes.iter().any(|(c, _)| c == k))
         .filter(|k| {
-            // The server appends next-archival annotations that change by themselves.
-            k != "archive"
-                || strip_archive_annotations(&before.get(k).map(|s| s.text()).unwrap_or_default())
-                    != strip_archive_annotations(
-                        &after.get(k).map(|s| s.text()).unwrap_or_default(),
-                    )
-        })
-        .filter(|k| {
             // A group save makes the server reload every setting, and with it make up a new
             // global `internet_authkey` if none was ever saved: what the group inherits moves,
             // nothing of the group's own does (see `pinned_authkey`).
@@ -471,21 +463,6 @@ pub(crate) fn unchanged_archive(current: &Settings) -> (String, String) {
         .unwrap_or_default();
     let mask = archive.and_then(|a| a.use_mask).unwrap_or(1);
     (strip_archive_annotations(&own), mask.to_string())
-}
-
-/// True when two `archive` texts hold the same rules (annotations and rule ids aside).
-fn same_archive_rules(a: &str, b: &str) -> bool {
-    let rules = |t: &str| -> std::collections::BTreeMap<String, String> {
-        form_urlencoded::parse(t.as_bytes())
-            .filter(|(k, _)| {
-                !k.starts_with("next_archival_")
-                    && !k.starts_with("timeleft_")
-                    && !k.starts_with("uuid_")
-            })
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()
-    };
-    rules(a) == rules(b)
 }
 
 /// Drops the `next_archival_N`/`timeleft_N` pairs that 2.5.x appends to archive rules when
@@ -606,6 +583,10 @@ mod tests {
             "every_c0=1&for_c0=2&next_archival_c0=5&uuid_c0=ab"
         ));
         assert!(!same_archive_rules("every_c0=1", "every_c0=2"));
+        assert!(same_archive_rules(
+            "every_d0=1&every_unit_d0=d",
+            "every_unit_c0=d&every_c0=1&next_archival_c0=0"
+        ));
     }
 
     #[test]

@@ -269,7 +269,8 @@ impl Settings {
     }
 
     /// Names of the settings whose effective value differs between `self` and `other`
-    /// (present in one only counts as different).
+    /// (present in one only counts as different). `archive` counts as different when its
+    /// rules differ, not the annotations the server adds (next archival, time left, rule ids).
     pub fn diff_keys(&self, other: &Settings) -> Vec<String> {
         let mut keys: Vec<String> = self
             .entries
@@ -278,7 +279,14 @@ impl Settings {
                 other
                     .entries
                     .get(*k)
-                    .map(|o| o.text() != v.text())
+                    .map(|o| {
+                        if *k == "archive" {
+                            // The rules, not the annotations the server adds to them.
+                            !same_archive_rules(&o.text(), &v.text())
+                        } else {
+                            o.text() != v.text()
+                        }
+                    })
                     .unwrap_or(true)
             })
             .map(|(k, _)| k.clone())
@@ -356,6 +364,43 @@ pub(crate) fn archive_fields_v24(archive: &str) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// True when two `archive` texts hold the same rules: annotations (next archival, time left)
+/// and rule ids aside, and whatever index each rule has (2.5 numbers them per origin, `d0`,
+/// `g0`, `c0`; this crate reads 2.4's rules as `c0`, `c1`...).
+pub(crate) fn same_archive_rules(a: &str, b: &str) -> bool {
+    const FIELDS: [&str; 7] = [
+        "every_unit_",
+        "every_",
+        "for_unit_",
+        "for_",
+        "backup_type_",
+        "window_",
+        "letters_",
+    ];
+    let rules = |t: &str| -> Vec<Vec<(&'static str, String)>> {
+        let mut by_idx: std::collections::BTreeMap<String, Vec<(&'static str, String)>> =
+            Default::default();
+        for (k, v) in form_urlencoded::parse(t.as_bytes()) {
+            if let Some((field, idx)) = FIELDS
+                .iter()
+                .find_map(|f| k.strip_prefix(f).map(|idx| (*f, idx.to_owned())))
+            {
+                by_idx.entry(idx).or_default().push((field, v.into_owned()));
+            }
+        }
+        let mut list: Vec<_> = by_idx
+            .into_values()
+            .map(|mut r| {
+                r.sort();
+                r
+            })
+            .collect();
+        list.sort();
+        list
+    };
+    rules(a) == rules(b)
 }
 
 /// 2.5's key prefix and 2.4's field of each part of an archive rule.
