@@ -91,6 +91,37 @@ async fn test_client(s: &UrbackupServer) -> Option<(String, i64)> {
     Some((name, c.id))
 }
 
+/// Waits until the minute of the client's newest backup has passed: the server names a
+/// backup's folder by the minute it starts (`YYMMDD-HHMM`), and a second backup started in the
+/// same minute fails ("Cannot create directory ... File exists").
+async fn a_new_minute_for_a_backup(s: &UrbackupServer, id: i64) {
+    // A stopped or failed backup leaves its folder too: its log's time counts as well.
+    let logs = s
+        .get_logs(&LogFilter {
+            clientids: vec![id],
+            min_level: Some(LogLevel::Info),
+        })
+        .await
+        .unwrap();
+    let newest = s
+        .get_backups(id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.backuptime)
+        .chain(logs.iter().filter(|l| !l.restore).map(|l| l.time))
+        .max()
+        .unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let next_minute = (newest / 60 + 1) * 60 + 1;
+    if now < next_minute {
+        tokio::time::sleep(Duration::from_secs((next_minute - now) as u64)).await;
+    }
+}
+
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut f: F)
 where
     F: FnMut() -> Fut,
@@ -548,6 +579,7 @@ async fn file_backup_started_waited_for_browsed_downloaded() {
         return;
     };
     let n_before = s.get_backups(id).await.unwrap().len();
+    a_new_minute_for_a_backup(&s, id).await;
     // The server may refuse for a few seconds after the client came online.
     wait_until("start_backup", Duration::from_secs(60), || async {
         s.start_backup_typed(&name, BackupType::IncrFile)
@@ -562,6 +594,7 @@ async fn file_backup_started_waited_for_browsed_downloaded() {
     .await;
     // Legacy start, and an image backup of a client that cannot do them.
     let status = s.get_client_status_by_name(&name).await.unwrap();
+    a_new_minute_for_a_backup(&s, id).await;
     assert!(s.start_incr_file_backup(&name).await);
     wait_until("legacy backup done", Duration::from_secs(300), || async {
         s.get_backups(id).await.unwrap().len() > n_before + 1
@@ -631,6 +664,7 @@ async fn a_running_backup_stopped() {
         eprintln!("skipped: set URBACKUP_TEST_CLIENT to an online client");
         return;
     };
+    a_new_minute_for_a_backup(&s, id).await;
     wait_until("start_backup", Duration::from_secs(60), || async {
         s.start_backup_typed(&name, BackupType::FullFile)
             .await
@@ -852,6 +886,7 @@ async fn a_name_that_is_not_utf8_backed_up_browsed_downloaded_restored() {
         std::fs::write(&on_disk, &content).unwrap();
     }
     let n_before = s.get_backups(id).await.unwrap().len();
+    a_new_minute_for_a_backup(&s, id).await;
     wait_until("start_backup", Duration::from_secs(60), || async {
         s.start_backup_typed(&name, BackupType::IncrFile)
             .await
