@@ -157,6 +157,7 @@
 pub mod actions;
 pub mod auth;
 pub mod backups_action;
+pub mod bytes;
 pub mod http;
 pub mod json;
 pub mod seed;
@@ -170,4 +171,4 @@ pub mod zip;
 pub use http::{parse_request, ParseError, ParsedRequest};
 pub use seed::ClientSpec;
 pub use server::{Fault, FaultRule, SimBuilder, SimServer, Simulator};
-pub use state::State;
+pub use state::{ServerVersion, State};

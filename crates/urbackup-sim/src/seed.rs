@@ -20,6 +20,7 @@ pub struct ClientSpec {
     pub(crate) image_off: bool,
     pub(crate) last_failed: bool,
     pub(crate) aged_secs: i64,
+    pub(crate) latin1_file: bool,
 }
 
 impl ClientSpec {
@@ -40,6 +41,7 @@ impl ClientSpec {
             image_off: false,
             last_failed: false,
             aged_secs: 0,
+            latin1_file: false,
         }
     }
     /// Online (connected) or offline.
@@ -109,6 +111,12 @@ impl ClientSpec {
     /// backup is days old, while the server's own verdict is still OK).
     pub fn backups_older_by(mut self, secs: i64) -> Self {
         self.aged_secs = secs.max(0);
+        self
+    }
+    /// Its file backups hold `/etc/caf\xE9-latin1.txt` (Linux clients), a name that is not
+    /// UTF-8, sent as its raw bytes; its backup logs quote it (as seeded client-00004 does).
+    pub fn latin1_file(mut self) -> Self {
+        self.latin1_file = true;
         self
     }
     /// Restores to this client wait until a person at the client confirms them (the
@@ -297,6 +305,8 @@ pub fn seed_clients(st: &mut State, n: usize, seed: u64) {
         c.uid = format!("{:016x}", rng.next_u64());
         c.authkey = rand_str(&mut rng, 10);
         c.delete_pending = Some(false);
+        // client-00004, client-00024, ...: a Linux client with a Latin-1 file name.
+        c.latin1_file = i % 20 == 4;
         c.file_ok = true;
         c.image_ok = windows;
         let nfile = 2 + rng.below(6) as usize;
@@ -321,6 +331,7 @@ pub fn add_spec(st: &mut State, spec: &ClientSpec, seed: u64) -> i64 {
         c.uid = format!("{:016x}", rng.next_u64());
     }
     c.server_confirms_restore = spec.server_confirms_restore;
+    c.latin1_file = spec.latin1_file;
     if let Some(v) = &spec.version {
         c.client_version = v.clone();
     }
