@@ -114,7 +114,7 @@ impl ClientSpec {
         self
     }
     /// Its file backups hold `/etc/caf\xE9-latin1.txt` (Linux clients), a name that is not
-    /// UTF-8, sent as its raw bytes; its backup logs quote it (as seeded client-00004 does).
+    /// UTF-8, sent as its raw bytes; its backup logs quote it (as seeded client-00009 does).
     pub fn latin1_file(mut self) -> Self {
         self.latin1_file = true;
         self
@@ -305,8 +305,8 @@ pub fn seed_clients(st: &mut State, n: usize, seed: u64) {
         c.uid = format!("{:016x}", rng.next_u64());
         c.authkey = rand_str(&mut rng, 10);
         c.delete_pending = Some(false);
-        // client-00004, client-00024, ...: a Linux client with a Latin-1 file name.
-        c.latin1_file = i % 20 == 4;
+        // client-00009, client-00029, ...: a Linux client with a Latin-1 file name.
+        c.latin1_file = i % 20 == 9;
         c.file_ok = true;
         c.image_ok = windows;
         let nfile = 2 + rng.below(6) as usize;
