@@ -396,23 +396,7 @@ mod tests {
         assert!(matches!(to_server("plain"), Cow::Borrowed(_)));
     }
 
-    /// How the server writes a string (`urbackupcommon/json.cpp`, `escape`): `"`, `\` and
-    /// bytes below 32 escaped, every other byte as it is.
-    fn server_string(bytes: &[u8]) -> Vec<u8> {
-        let mut out = vec![b'"'];
-        for &b in bytes {
-            match b {
-                b'"' => out.extend_from_slice(b"\\\""),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                0..=0x1f => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
-                _ => out.push(b),
-            }
-        }
-        out.push(b'"');
-        out
-    }
+    use crate::fuzzing::server_string;
 
     #[test]
     fn replies_with_latin1_names_decode() {

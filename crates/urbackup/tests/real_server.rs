@@ -122,6 +122,24 @@ async fn a_new_minute_for_a_backup(s: &UrbackupServer, id: i64) {
     }
 }
 
+/// Starts an incremental file backup of the client (in a new minute; the server may refuse
+/// for a few seconds after the client came online) and waits until it is listed and done.
+async fn incremental_backup(s: &UrbackupServer, name: &str, id: i64) {
+    let n_before = s.get_backups(id).await.unwrap().len();
+    a_new_minute_for_a_backup(s, id).await;
+    wait_until("start_backup", Duration::from_secs(60), || async {
+        s.start_backup_typed(name, BackupType::IncrFile)
+            .await
+            .unwrap()
+    })
+    .await;
+    wait_until("the new backup", Duration::from_secs(300), || async {
+        s.get_backups(id).await.unwrap().len() > n_before
+            && s.client_actions(id).await.unwrap().is_empty()
+    })
+    .await;
+}
+
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut f: F)
 where
     F: FnMut() -> Fut,
@@ -579,19 +597,7 @@ async fn file_backup_started_waited_for_browsed_downloaded() {
         return;
     };
     let n_before = s.get_backups(id).await.unwrap().len();
-    a_new_minute_for_a_backup(&s, id).await;
-    // The server may refuse for a few seconds after the client came online.
-    wait_until("start_backup", Duration::from_secs(60), || async {
-        s.start_backup_typed(&name, BackupType::IncrFile)
-            .await
-            .unwrap()
-    })
-    .await;
-    wait_until("the new backup", Duration::from_secs(300), || async {
-        s.get_backups(id).await.unwrap().len() > n_before
-            && s.client_actions(id).await.unwrap().is_empty()
-    })
-    .await;
+    incremental_backup(&s, &name, id).await;
     // Legacy start, and an image backup of a client that cannot do them.
     let status = s.get_client_status_by_name(&name).await.unwrap();
     a_new_minute_for_a_backup(&s, id).await;
@@ -885,19 +891,7 @@ async fn a_name_that_is_not_utf8_backed_up_browsed_downloaded_restored() {
     if std::fs::read(&on_disk).ok().as_deref() != Some(&content[..]) {
         std::fs::write(&on_disk, &content).unwrap();
     }
-    let n_before = s.get_backups(id).await.unwrap().len();
-    a_new_minute_for_a_backup(&s, id).await;
-    wait_until("start_backup", Duration::from_secs(60), || async {
-        s.start_backup_typed(&name, BackupType::IncrFile)
-            .await
-            .unwrap()
-    })
-    .await;
-    wait_until("the new backup", Duration::from_secs(300), || async {
-        s.get_backups(id).await.unwrap().len() > n_before
-            && s.client_actions(id).await.unwrap().is_empty()
-    })
-    .await;
+    incremental_backup(&s, &name, id).await;
     let backup = s.get_backups(id).await.unwrap()[0].id;
     let base = backup_base(&dir);
     let listing = s

@@ -34,6 +34,16 @@ impl Target {
         }
     }
 
+    /// The request that reads the target's settings.
+    fn read_call(self) -> Call<'static> {
+        match self {
+            Target::Global => Call::read("settings").param("sa", "general"),
+            _ => Call::read("settings")
+                .param("sa", "clientsettings")
+                .param("t_clientid", self.t_clientid()),
+        }
+    }
+
     fn accepts(self, key: &str) -> bool {
         CLIENT_SETTING_KEYS.contains(&key)
             || (self == Target::Global && GLOBAL_ONLY_SETTING_KEYS.contains(&key))
@@ -151,13 +161,7 @@ impl UrbackupServer {
     }
 
     pub(crate) async fn read_settings(&self, target: Target) -> Result<Settings> {
-        let call = match target {
-            Target::Global => Call::read("settings").param("sa", "general"),
-            _ => Call::read("settings")
-                .param("sa", "clientsettings")
-                .param("t_clientid", target.t_clientid()),
-        };
-        let v: Map<String, Value> = self.transport.call(call).await?;
+        let v: Map<String, Value> = self.transport.call(target.read_call()).await?;
         Ok(self.settings_reply(&v, target)?.0)
     }
 
@@ -181,13 +185,7 @@ impl UrbackupServer {
         if let Some((k, _)) = changes.iter().find(|(k, _)| !target.accepts(k)) {
             return Err(UrbackupError::UnknownSetting((*k).to_owned()));
         }
-        let call = match target {
-            Target::Global => Call::read("settings").param("sa", "general"),
-            _ => Call::read("settings")
-                .param("sa", "clientsettings")
-                .param("t_clientid", target.t_clientid()),
-        };
-        let read: Map<String, Value> = self.transport.call(call).await?;
+        let read: Map<String, Value> = self.transport.call(target.read_call()).await?;
         let (before, generation) = self.settings_reply(&read, target)?;
         if generation == ServerGeneration::V2_4 {
             return self.save_settings_v24(target, &before, changes).await;
