@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 secs=${1:-600}
 ./seed_corpus.sh
 export RUSTC_BOOTSTRAP=1
-for t in decode_replies text_parsers sim_request; do
+for t in decode_replies names text_parsers sim_request; do
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 \
     > "/tmp/fuzz-$t.log" 2>&1 || { echo "$t: FAILED (see /tmp/fuzz-$t.log)"; tail -40 "/tmp/fuzz-$t.log"; exit 1; }
   runs=$(grep -E '^stat::number_of_executed_units' "/tmp/fuzz-$t.log" | awk '{print $2}')

@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
-"""Captures one reply of a real UrBackup server into fixtures/real-2.5/ (the format of the
-existing captures: request, status line, headers, body; the session id replaced by <SESSION>).
+"""Captures one reply of a real UrBackup server into fixtures/real-2.5/ (or --out DIR, e.g.
+fixtures/real-2.4; the format of the existing captures: request, status line, headers, body;
+the session id replaced by <SESSION>).
+
+A parameter value may hold bytes that are not UTF-8 (`path=/caf$'\xe9'`): it is sent as those
+bytes and recorded base64-encoded in `params_base64`. A body that is not UTF-8 is recorded
+exactly in `body_raw_base64` (`body_raw` then holds it decoded with U+FFFD replacements).
 
   URBACKUP_URL=http://127.0.0.1:55414/x URBACKUP_USER=admin URBACKUP_PASSWORD=... \\
     scripts/capture-fixture.py CASE ACTION [key=value ...] [--notes TEXT] [--out DIR]
@@ -9,6 +14,7 @@ CASE names the file (`logs__restore-log-success` -> logs__restore-log-success.js
 login (salt + PBKDF2, as the web interface) is not captured. Standard library only.
 """
 import argparse
+import base64
 import hashlib
 import http.client
 import json
@@ -61,16 +67,32 @@ def main():
     a = ap.parse_args()
     url = os.environ["URBACKUP_URL"]
     ses = login(url, os.environ.get("URBACKUP_USER", ""), os.environ.get("URBACKUP_PASSWORD", ""))
-    params = dict(p.split("=", 1) for p in a.params)
+    params = {}
+    raw_params = {}
+    for p in a.params:
+        k, v = p.split("=", 1)
+        b = os.fsencode(v)  # the bytes given on the command line
+        try:
+            params[k] = b.decode("utf-8")
+        except UnicodeDecodeError:
+            params[k] = b
+            raw_params[k] = base64.b64encode(b).decode()
     params["ses"] = ses
     status_line, status, headers, data = post(url, a.action, params)
-    text = data.decode("utf-8", "replace").replace(ses, "<SESSION>")
+    data = data.replace(ses.encode(), b"<SESSION>")
+    text = data.decode("utf-8", "replace")
+    try:
+        data.decode("utf-8")
+        exact = None
+    except UnicodeDecodeError:
+        exact = base64.b64encode(data).decode()
     try:
         body_json = json.loads(text)
         is_json = True
     except ValueError:
         body_json, is_json = None, False
-    shown = {k: ("<SESSION>" if k == "ses" else v) for k, v in params.items()}
+    shown = {k: ("<SESSION>" if k == "ses" else v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
+             for k, v in params.items()}
     doc = {
         "case": a.case,
         "request": {
@@ -92,6 +114,10 @@ def main():
         "notes": a.notes,
         "captured_at_unix": int(time.time()),
     }
+    if raw_params:
+        doc["request"]["params_base64"] = raw_params
+    if exact is not None:
+        doc["response"]["body_raw_base64"] = exact
     path = os.path.join(a.out, a.case + ".json")
     with open(path, "w") as f:
         json.dump(doc, f, indent=1)

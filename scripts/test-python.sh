@@ -6,6 +6,9 @@
 #   scripts/test-python.sh              # everything
 #   scripts/test-python.sh -k restore   # extra arguments go to pytest
 #
+# The real-server tests (tests/test_real_server.py) are skipped, with the reason shown,
+# unless URBACKUP_TEST_URL is set.
+#
 # Needs python3 (3.8 or newer, with venv and pip), network to PyPI (maturin, pytest) and the
 # Rust toolchain. The venv is $URBACKUP_PY_VENV, else <target>/python-venv.
 set -euo pipefail
@@ -39,4 +42,4 @@ cargo build --quiet -p urbackup-sim
 
 echo "== pytest python/tests"
 cd python/tests
-URBACKUP_SIM="$TARGET/debug/urbackup-sim" "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
+URBACKUP_SIM="$TARGET/debug/urbackup-sim" "$VENV/bin/python" -m pytest -q -rs -p no:cacheprovider "$@"

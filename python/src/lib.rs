@@ -71,6 +71,7 @@ fn error_class(e: &UrbackupError) -> &'static str {
         UrbackupError::Server { .. } => "ServerError",
         UrbackupError::InvalidInput(_) => "InvalidInputError",
         UrbackupError::Io { .. } => "UrbackupIOError",
+        UrbackupError::Unsupported { .. } => "UnsupportedError",
         _ => "UrbackupError",
     }
 }
@@ -1030,9 +1031,25 @@ impl Server {
     }
 }
 
+/// The bytes a name of the server stands for (the crate's rule for names that are not UTF-8:
+/// `caf\xE9` is `b"caf\xe9"`), e.g. to make a local file of that name with
+/// `os.fsdecode(name_to_bytes(n))`.
+#[pyfunction]
+fn name_to_bytes<'py>(py: Python<'py>, name: &str) -> Bound<'py, pyo3::types::PyBytes> {
+    pyo3::types::PyBytes::new(py, &urbackup::text::to_server(name))
+}
+
+/// The name the crate shows for bytes the server sent (the inverse of `name_to_bytes`).
+#[pyfunction]
+fn name_from_bytes(data: &[u8]) -> String {
+    urbackup::text::from_server(data).into_owned()
+}
+
 #[pymodule]
 fn _urbackup(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Server>()?;
+    m.add_function(wrap_pyfunction!(name_to_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(name_from_bytes, m)?)?;
     m.add_class::<RestoreStarted>()?;
     models::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

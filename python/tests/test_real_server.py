@@ -1,5 +1,6 @@
-"""Read-only checks against a real UrBackup server; skipped unless URBACKUP_TEST_URL is set
-(the variables of crates/urbackup/tests/real_server.rs):
+"""Read-only checks against a real UrBackup server (2.5 or 2.4); skipped, with the reason shown
+by ``scripts/test-python.sh``, unless URBACKUP_TEST_URL is set (the variables of
+crates/urbackup/tests/real_server.rs):
 
     URBACKUP_TEST_URL=http://127.0.0.1:55414/x URBACKUP_TEST_USER=admin \
     URBACKUP_TEST_PASSWORD=... [URBACKUP_TEST_CLIENT=name] pytest tests/test_real_server.py
@@ -19,7 +20,9 @@ import urbackup
 from urbackup import urbackup_server
 
 URL = os.environ.get("URBACKUP_TEST_URL")
-pytestmark = pytest.mark.skipif(not URL, reason="URBACKUP_TEST_URL is not set")
+pytestmark = pytest.mark.skipif(
+    not URL, reason="needs a real UrBackup server: URBACKUP_TEST_URL is not set"
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +72,23 @@ def test_backups_and_browse(real, client):
     if files:
         listing = real.browse_backup(client.id, files[0].id, "/")
         assert listing.backupid == files[0].id
+
+
+def test_names_that_are_not_utf8(real, client, tmp_path):
+    """Every listed name (a Latin-1 one among them, if the client has backed one up) can be
+    taken back: a file found by it downloads, with the size the listing gives."""
+    files = real.get_backups(client.id)
+    if not files:
+        pytest.skip("the client has no file backup")
+    root = real.browse_backup(client.id, files[0].id, "/")
+    for top in [f for f in root.files if f.dir][:2]:
+        listing = real.browse_backup(client.id, files[0].id, "/" + top.name)
+        for f in listing.files:
+            if not f.dir and "\\x" in f.name:
+                dest = tmp_path / "f"
+                n = real.download_file(client.id, files[0].id, f"/{top.name}/{f.name}", dest)
+                assert n == f.size
+                assert urbackup.name_from_bytes(urbackup.name_to_bytes(f.name)) == f.name
 
 
 def test_users_groups_logs(real):

@@ -29,8 +29,10 @@ from ._errors import (
     UrbackupError,
     UrbackupIOError,
     UrbackupTimeoutError,
+    UnsupportedError,
     UserAlreadyExistsError,
 )
+from ._urbackup import name_from_bytes, name_to_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -200,6 +202,9 @@ __all__ = [
     "ServerError",
     "InvalidInputError",
     "UrbackupIOError",
+    "UnsupportedError",
+    "name_to_bytes",
+    "name_from_bytes",
     "ClientStatus",
     "BackupEntry",
     "UsageEntry",

@@ -27,6 +27,7 @@ __all__ = [
     "ServerError",
     "InvalidInputError",
     "UrbackupIOError",
+    "UnsupportedError",
 ]
 
 
@@ -80,6 +81,11 @@ class UnexpectedResponseError(UrbackupError):
 
 class ServerError(UrbackupError):
     """The server reported an error of its own (e.g. the client is not online)."""
+
+
+class UnsupportedError(UrbackupError):
+    """The server's version cannot do what was asked (e.g. a setting UrBackup 2.4 lacks);
+    nothing was changed."""
 
 
 class InvalidInputError(UrbackupError, ValueError):

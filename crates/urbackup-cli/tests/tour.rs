@@ -1,9 +1,10 @@
 //! `scripts/real-server-tour.sh`, the CLI tour run against real servers, run here against
-//! the simulator so that it keeps working between real-server runs.
+//! the simulator, speaking 2.5 and 2.4, so that it keeps working between real-server runs. The
+//! tour client's backups hold a Latin-1 file name, as the real test clients' do.
 
 use std::process::Command;
 use std::time::Duration;
-use urbackup_sim::{ClientSpec, Simulator};
+use urbackup_sim::{ClientSpec, ServerVersion, Simulator};
 
 fn have(tool: &str) -> bool {
     Command::new(tool)
@@ -18,8 +19,20 @@ fn the_real_server_tour_passes_against_the_simulator() {
         eprintln!("skipped: the tour needs bash and python3");
         return;
     }
+    for version in [ServerVersion::V2_5, ServerVersion::V2_4] {
+        tour(version);
+    }
+}
+
+fn tour(version: ServerVersion) {
     let sim = Simulator::builder()
-        .client(ClientSpec::new("tourclient").linux().backups(2, 0))
+        .server_version(version)
+        .client(
+            ClientSpec::new("tourclient")
+                .linux()
+                .backups(2, 0)
+                .latin1_file(),
+        )
         .admin("admin", "secret")
         .login_failure_delay(Duration::ZERO)
         .backup_duration(Duration::from_secs(2))
@@ -51,9 +64,9 @@ fn the_real_server_tour_passes_against_the_simulator() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{stdout}\n{}",
+        "{version}: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{version}: {stdout}");
     assert!(!stdout.contains("FAIL"), "{stdout}");
 }

@@ -356,7 +356,10 @@ pub fn status_entry(st: &State, c: &Client) -> Value {
             Some(true) => "1",
         }),
     );
-    m.insert("uid".into(), json!(c.uid));
+    if !st.v24() {
+        // 2.5 added the client's UID.
+        m.insert("uid".into(), json!(c.uid));
+    }
     m.insert(
         "last_filebackup_issues".into(),
         json!(c.last_filebackup_issues),
@@ -381,7 +384,7 @@ pub fn status_entry(st: &State, c: &Client) -> Value {
     if image_off {
         m.insert("image_disabled".into(), json!(true));
     }
-    if c.image_not_supported {
+    if c.image_not_supported && !st.v24() {
         m.insert("image_not_supported".into(), json!(true));
     }
     m.insert("online".into(), json!(c.online));
@@ -443,13 +446,15 @@ fn status(st: &mut State, ctx: &Ctx) -> Outcome {
         m.insert("status".into(), json!([]));
         return Reply::Json(Value::Object(m)).into();
     }
-    m.insert(
-        "server_pubkey".into(),
-        json!(format!(
-            "{}#fingerprint={}",
-            st.server_identity, st.server_fingerprint
-        )),
-    );
+    if !st.v24() {
+        m.insert(
+            "server_pubkey".into(),
+            json!(format!(
+                "{}#fingerprint={}",
+                st.server_identity, st.server_fingerprint
+            )),
+        );
+    }
     let mut clients: Vec<&Client> = st
         .clients
         .values()
@@ -685,15 +690,23 @@ fn add_client(st: &mut State, ctx: &Ctx) -> Outcome {
     m.insert("new_clientid".into(), json!(id));
     m.insert("new_clientname".into(), json!(name));
     m.insert("new_authkey".into(), json!(key));
-    m.insert("server_url".into(), json!(server_url(st)));
     m.insert(
         "internet_server".into(),
         json!(st.general_raw("internet_server")),
     );
-    m.insert(
-        "internet_server_port".into(),
-        json!(st.general_raw("internet_server_port")),
-    );
+    if st.v24() {
+        // 2.4: no server_url, the port as a number.
+        m.insert(
+            "internet_server_port".into(),
+            json!(atoi(&st.general_raw("internet_server_port"))),
+        );
+    } else {
+        m.insert("server_url".into(), json!(server_url(st)));
+        m.insert(
+            "internet_server_port".into(),
+            json!(st.general_raw("internet_server_port")),
+        );
+    }
     let proxy = st.general_raw("internet_server_proxy");
     if !proxy.is_empty() {
         m.insert("internet_server_proxy".into(), json!(proxy));

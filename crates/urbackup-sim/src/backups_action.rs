@@ -247,6 +247,7 @@ fn image_spec(c: &Client, id: i64, backuptime: i64) -> TreeSpec {
         backup_id: -id,
         backuptime,
         windows: true,
+        latin1: false,
     }
 }
 

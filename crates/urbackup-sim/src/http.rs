@@ -196,11 +196,12 @@ pub fn parse_params(s: &[u8]) -> Params {
             Some(p) => (&pair[..p], &pair[p + 1..]),
             None => (pair, &b""[..]),
         };
-        let key = String::from_utf8_lossy(k).into_owned();
+        let key = crate::bytes::from_bytes(k);
         if map.contains_key(&key) {
             continue;
         }
-        let val = String::from_utf8_lossy(&decode_value(v)).replace('\'', "''");
+        // Bytes that are not UTF-8 (a Latin-1 name) are kept (`crate::bytes`).
+        let val = crate::bytes::from_bytes(&decode_value(v)).replace('\'', "''");
         map.insert(key, val);
     }
     map
@@ -321,7 +322,8 @@ impl Response {
             s.push_str("Connection: keep-alive\r\n");
         }
         s.push_str("\r\n");
-        s.into_bytes()
+        // A file name in Content-Disposition goes out as its bytes.
+        crate::bytes::to_bytes(&s)
     }
 }
 

@@ -2,15 +2,17 @@
 //!
 //! Objects: keys byte-wise sorted, `{` newline, entries separated by `,` newline, `}` newline.
 //! Arrays: `[a,b]` without whitespace. Floats like C++ `ostream << double` (`%g`, 6 significant
-//! digits). Strings escape only `\` `"` `\n` `\r` and control bytes (`\u00XX`).
+//! digits). Strings escape only `\` `"` `\n` `\r` and control bytes (`\u00XX`); every other
+//! byte goes out as it is, so names holding bytes that are not UTF-8 (see [`crate::bytes`])
+//! are sent as those bytes, like the real server does.
 
 use serde_json::Value;
 
-/// Serialize `v` like the real server does.
-pub fn to_urbackup_json(v: &Value) -> String {
+/// Serialize `v` like the real server does (raw-byte characters as their bytes).
+pub fn to_urbackup_json(v: &Value) -> Vec<u8> {
     let mut out = String::new();
     write_value(&mut out, v);
-    out
+    crate::bytes::to_bytes(&out)
 }
 
 fn write_value(out: &mut String, v: &Value) {
@@ -115,12 +117,18 @@ mod tests {
     fn layout() {
         assert_eq!(
             to_urbackup_json(&json!({"error": 1, "api_version": 2})),
-            "{\n\"api_version\": 2,\n\"error\": 1\n}\n"
+            b"{\n\"api_version\": 2,\n\"error\": 1\n}\n"
         );
-        assert_eq!(to_urbackup_json(&json!({})), "{\n}\n");
+        assert_eq!(to_urbackup_json(&json!({})), b"{\n}\n");
         assert_eq!(
             to_urbackup_json(&json!({"a": [{"x": 1}, {"x": 2}], "b": {"c": true}, "d": "t\tq\"\n"})),
-            "{\n\"a\": [{\n\"x\": 1\n}\n,{\n\"x\": 2\n}\n],\n\"b\": {\n\"c\": true\n}\n,\n\"d\": \"t\\u0009q\\\"\\n\"\n}\n"
+            b"{\n\"a\": [{\n\"x\": 1\n}\n,{\n\"x\": 2\n}\n],\n\"b\": {\n\"c\": true\n}\n,\n\"d\": \"t\\u0009q\\\"\\n\"\n}\n"
+        );
+        // A raw byte goes out as it is.
+        let name = crate::bytes::latin1(r"caf\xE9");
+        assert_eq!(
+            to_urbackup_json(&json!({"n": name})),
+            b"{\n\"n\": \"caf\xE9\"\n}\n"
         );
     }
 

@@ -1,4 +1,4 @@
-//! A simulated UrBackup 2.5 server that speaks the real web API (`/x?a=ACTION`) on the wire
+//! A simulated UrBackup server (2.5, or 2.4 when asked) that speaks the real web API (`/x?a=ACTION`) on the wire
 //! exactly like the real built-in HTTP server: `HTTP/1.1 200 ok`, `Cache-Control: max-age=0`,
 //! `Content-type: application/json`, `X-Frame-Options: DENY`, no `Content-Length`, one request
 //! per connection, body delimited by connection close, JSON with sorted keys in the real
@@ -60,6 +60,7 @@
 //! | `.installers(bool)` | true | `false` = `download_client` fails like a source build |
 //! | `.start_time(unix)` | now | virtual start time |
 //! | `.seeded_clients_confirm_restores(bool)` | false | seeded clients wait for a person at the client to confirm restores |
+//! | `.server_version(v)` | 2.5 | [`ServerVersion::V2_4`] answers as a real 2.4.15 (checked against `fixtures/real-2.4/`; what differs: [`ServerVersion`]) |
 //!
 //! # Seeded clients
 //!
@@ -73,7 +74,11 @@
 //!   when `n > 0`);
 //! * has 2–7 daily file backups (full, then incrementals) and (Windows) 1–3 weekly image
 //!   backups, each with a stored log; about one client in 15 has a failed last backup
-//!   (a log with errors). Sizes and times come from the seed.
+//!   (a log with errors). Sizes and times come from the seed;
+//! * client number 9, 29, 49, ... (`i % 20 == 9`, Linux, online) has a file whose name is not
+//!   UTF-8 in `/etc` of its backups, `caf\xE9-latin1.txt` (Latin-1), sent as its raw bytes
+//!   like the real server sends names; its backup logs and the live log of its backups quote
+//!   it ([`ClientSpec::latin1_file`] gives any client one). See [`bytes`].
 //!
 //! File trees of backups are generated lazily from a hash (nothing is stored), so 10,000
 //! clients seed in well under a second. Explicit clients ([`ClientSpec`]) get the next ids.
@@ -160,6 +165,7 @@
 pub mod actions;
 pub mod auth;
 pub mod backups_action;
+pub mod bytes;
 pub mod example;
 pub mod http;
 pub mod json;
@@ -175,4 +181,4 @@ pub use example::example_fleet;
 pub use http::{parse_request, ParseError, ParsedRequest};
 pub use seed::ClientSpec;
 pub use server::{Fault, FaultRule, SimBuilder, SimServer, Simulator};
-pub use state::State;
+pub use state::{ServerVersion, State};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use urbackup_sim::Simulator;
 
-/// A simulated UrBackup 2.5 server speaking the real web API.
+/// A simulated UrBackup server (2.5, or 2.4 with --server-version) speaking the real web API.
 #[derive(Parser, Debug)]
 #[command(name = "urbackup-sim", version, about)]
 struct Args {
@@ -60,6 +60,9 @@ struct Args {
     /// software's default); answer with /_sim/confirm_restore?client=NAME&ok=1.
     #[arg(long)]
     client_confirms_restores: bool,
+    /// The server version to speak: 2.5.33 (default) or 2.4.15 (`2.4` and `2.5` work too).
+    #[arg(long, default_value = "2.5.33")]
+    server_version: urbackup_sim::ServerVersion,
 }
 
 fn positive(s: &str) -> Result<f64, String> {
@@ -84,7 +87,8 @@ async fn main() -> std::io::Result<()> {
         .livelog_wait(Duration::from_millis(args.livelog_wait_ms))
         .rate_limit(!args.no_rate_limit)
         .installers(!args.no_installers)
-        .seeded_clients_confirm_restores(args.client_confirms_restores);
+        .seeded_clients_confirm_restores(args.client_confirms_restores)
+        .server_version(args.server_version);
     if args.example {
         b = b.example_fleet();
     }

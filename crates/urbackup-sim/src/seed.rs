@@ -21,6 +21,7 @@ pub struct ClientSpec {
     pub(crate) last_failed: bool,
     pub(crate) aged_secs: i64,
     pub(crate) running: Option<std::time::Duration>,
+    pub(crate) latin1_file: bool,
 }
 
 impl ClientSpec {
@@ -42,6 +43,7 @@ impl ClientSpec {
             last_failed: false,
             aged_secs: 0,
             running: None,
+            latin1_file: false,
         }
     }
     /// Online (connected) or offline.
@@ -117,6 +119,12 @@ impl ClientSpec {
     /// whatever the time scale): an action to list, watch and stop.
     pub fn running_backup(mut self, d: std::time::Duration) -> Self {
         self.running = Some(d);
+        self
+    }
+    /// Its file backups hold `/etc/caf\xE9-latin1.txt` (Linux clients), a name that is not
+    /// UTF-8, sent as its raw bytes; its backup logs quote it (as seeded client-00009 does).
+    pub fn latin1_file(mut self) -> Self {
+        self.latin1_file = true;
         self
     }
     /// Restores to this client wait until a person at the client confirms them (the
@@ -305,6 +313,8 @@ pub fn seed_clients(st: &mut State, n: usize, seed: u64) {
         c.uid = format!("{:016x}", rng.next_u64());
         c.authkey = rand_str(&mut rng, 10);
         c.delete_pending = Some(false);
+        // client-00009, client-00029, ...: a Linux client with a Latin-1 file name.
+        c.latin1_file = i % 20 == 9;
         c.file_ok = true;
         c.image_ok = windows;
         let nfile = 2 + rng.below(6) as usize;
@@ -329,6 +339,7 @@ pub fn add_spec(st: &mut State, spec: &ClientSpec, seed: u64) -> i64 {
         c.uid = format!("{:016x}", rng.next_u64());
     }
     c.server_confirms_restore = spec.server_confirms_restore;
+    c.latin1_file = spec.latin1_file;
     if let Some(v) = &spec.version {
         c.client_version = v.clone();
     }

@@ -15,7 +15,7 @@ use crate::actions::{self, Ctx, Outcome, Reply};
 use crate::http::{self, parse_params, parse_request, ParseError, Response, Route};
 use crate::json::to_urbackup_json;
 use crate::seed::{self, ClientSpec};
-use crate::state::{SimConfig, State, User};
+use crate::state::{ServerVersion, SimConfig, State, User};
 
 /// Entry point: `Simulator::builder()`.
 pub struct Simulator;
@@ -55,6 +55,7 @@ pub struct SimBuilder {
     installers: bool,
     start_time: Option<i64>,
     seeded_clients_confirm_restores: bool,
+    version: ServerVersion,
 }
 
 impl Default for SimBuilder {
@@ -77,6 +78,7 @@ impl Default for SimBuilder {
             installers: true,
             start_time: None,
             seeded_clients_confirm_restores: false,
+            version: ServerVersion::V2_5,
         }
     }
 }
@@ -212,6 +214,14 @@ impl SimBuilder {
         self
     }
 
+    /// The server generation to speak: [`ServerVersion::V2_5`] (default, replies as a real
+    /// 2.5.33) or [`ServerVersion::V2_4`] (as a real 2.4.15; see [`ServerVersion`] for what
+    /// differs). `"2.4.15".parse()` gives one.
+    pub fn server_version(mut self, v: ServerVersion) -> Self {
+        self.version = v;
+        self
+    }
+
     /// Build the initial state (also useful to measure seeding).
     pub fn build_state(&self) -> State {
         let now_ms = self
@@ -225,6 +235,7 @@ impl SimBuilder {
             self.time_scale
         };
         let cfg = SimConfig {
+            version: self.version,
             backup_duration_ms: ((self.backup_duration.as_millis() as f64 / scale).round() as i64)
                 .max(1),
             session_idle_ms: self.session_idle_timeout.as_millis() as i64,
@@ -794,7 +805,7 @@ fn reply_to_response(reply: Reply) -> Response {
         Reply::Json(v) => {
             headers.push(("Content-type".into(), "application/json".into()));
             headers.push(("X-Frame-Options".into(), "DENY".into()));
-            to_urbackup_json(&v).into_bytes()
+            to_urbackup_json(&v)
         }
         Reply::Empty => {
             headers.push(("X-Frame-Options".into(), "DENY".into()));

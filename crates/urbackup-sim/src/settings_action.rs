@@ -4,7 +4,9 @@ use serde_json::{json, Map, Value};
 
 use crate::actions::{alert_script_params, atoi, session, Ctx, Outcome, Reply, Ses};
 use crate::http::{parse_params, unquote};
-use crate::settings_def::{self, CLIENT_CONFIGURABLE, GLOBAL_FLAT, MERGEABLE, NESTED, SAVE_LIST};
+use crate::settings_def::{
+    self, Ty, CLIENT_CONFIGURABLE, GLOBAL_FLAT, MERGEABLE, NESTED, ONLY_V25, SAVE_LIST,
+};
 use crate::state::{typed, Group, Right, SettingRow, State, User};
 
 fn win(m: &mut Map<String, Value>) {
@@ -99,8 +101,166 @@ pub fn target_settings(st: &State, t: i64) -> Map<String, Value> {
     s
 }
 
+/// UrBackup 2.4's settings object of a target: plain values of the effective settings, typed
+/// as 2.4's settings struct has them (numbers, booleans, text), without 2.5's keys.
+fn target_settings_v24(st: &State, t: i64) -> Map<String, Value> {
+    let mut s = Map::new();
+    for (key, ty, default) in NESTED {
+        if ONLY_V25.contains(key) {
+            continue;
+        }
+        let raw = st
+            .effective_raw(t, key)
+            .unwrap_or_else(|| (*default).to_string());
+        let v = match ty {
+            Ty::Str => json!(raw),
+            Ty::Int => json!(atoi(&raw)),
+            Ty::Bool => json!(raw == "true" || raw == "1"),
+        };
+        s.insert(key.to_string(), v);
+    }
+    s
+}
+
+/// UrBackup 2.4's `archive_settings` of a target: its rules (a client's only with
+/// `overwrite`, else its group's), from the `archive` text the simulator stores them in.
+fn archive_settings_v24(st: &State, t: i64) -> Value {
+    let owner = if t > 0 && !overwrite_v24(st, t) {
+        st.parent_target(t).unwrap_or(0)
+    } else {
+        t
+    };
+    let text = st
+        .row(owner, "archive")
+        .map(|r| r.value)
+        .unwrap_or_default();
+    let p = parse_params(text.as_bytes());
+    let mut rules = Vec::new();
+    for n in 0.. {
+        let idx = format!("c{n}");
+        let Some(every) = p.get(&format!("every_{idx}")) else {
+            break;
+        };
+        let get = |k: &str| p.get(&format!("{k}_{idx}")).cloned().unwrap_or_default();
+        let next = get("next_archival");
+        let next_n = atoi(&next);
+        rules.push(json!({
+            "archive_every": atoi(every),
+            "archive_every_unit": get("every_unit"),
+            "archive_for": atoi(&get("for")),
+            "archive_for_unit": get("for_unit"),
+            "archive_backup_type": get("backup_type"),
+            "archive_window": get("window"),
+            "archive_letters": get("letters"),
+            "next_archival": next,
+            "archive_timeleft": if next_n > 0 && t > 0 { json!(next_n - st.now()) } else { json!("-") },
+        }));
+    }
+    Value::Array(rules)
+}
+
+/// A 2.4 client's `overwrite` flag (groups always have their own settings).
+fn overwrite_v24(st: &State, t: i64) -> bool {
+    t < 0
+        || st
+            .settings
+            .get(&t)
+            .and_then(|m| m.get("overwrite"))
+            .is_some_and(|r| r.value == "true")
+}
+
+/// A 2.4 save: plain keys (no `.use`); a client's only with `overwrite=true` (its flag stored
+/// either way); the archive rules from `archive_N` fields, replacing the target's. Stored in
+/// the simulator's common form (rows, the `archive` text with `c0`, `c1`... indexes).
+fn apply_save_v24(st: &mut State, t: i64, ctx: &Ctx, general: bool) {
+    if t < 0 && ctx.get("overwrite") != "true" {
+        // 2.4 stores nothing of a group save without it either.
+        return;
+    }
+    if t > 0 {
+        let flag = if ctx.get("overwrite") == "true" {
+            "true"
+        } else {
+            "false"
+        };
+        st.settings.entry(t).or_default().insert(
+            "overwrite".into(),
+            SettingRow {
+                value: flag.into(),
+                value_client: String::new(),
+                use_: 2,
+            },
+        );
+        if flag != "true" {
+            return;
+        }
+    }
+    if general {
+        apply_save(st, 0, ctx, true);
+    } else {
+        for key in SAVE_LIST {
+            if ONLY_V25.contains(key) || !ctx.has(key) {
+                continue;
+            }
+            let val = unquote(ctx.get(key));
+            if t > 0 && *key == "internet_authkey" {
+                if let Some(c) = st.clients.get_mut(&t) {
+                    c.authkey = val;
+                    continue;
+                }
+            }
+            st.settings.entry(t).or_default().insert(
+                key.to_string(),
+                SettingRow {
+                    value: val,
+                    value_client: String::new(),
+                    use_: 2,
+                },
+            );
+        }
+    }
+    let mut text = form_urlencoded::Serializer::new(String::new());
+    let mut n = 0;
+    while ctx.has(&format!("archive_every_{n}")) {
+        let f = |k: &str| unquote(ctx.get(&format!("{k}_{n}")));
+        let next = atoi(&f("archive_next"));
+        let next = if next >= 0 {
+            next
+        } else if t > 0 {
+            st.now()
+        } else {
+            0
+        };
+        for (ours, theirs) in [
+            ("every", "archive_every"),
+            ("every_unit", "archive_every_unit"),
+            ("for", "archive_for"),
+            ("for_unit", "archive_for_unit"),
+            ("backup_type", "archive_backup_type"),
+            ("window", "archive_window"),
+            ("letters", "archive_letters"),
+        ] {
+            text.append_pair(&format!("{ours}_c{n}"), &f(theirs));
+        }
+        text.append_pair(&format!("next_archival_c{n}"), &next.to_string());
+        n += 1;
+    }
+    st.settings.entry(t).or_default().insert(
+        "archive".into(),
+        SettingRow {
+            value: text.finish(),
+            value_client: String::new(),
+            use_: 2,
+        },
+    );
+}
+
 fn clientsettings_json(st: &State, t: i64, uid: i64) -> Value {
-    let mut s = target_settings(st, t);
+    let mut s = if st.v24() {
+        target_settings_v24(st, t)
+    } else {
+        target_settings(st, t)
+    };
     s.insert("alert_scripts".into(), alert_scripts_list());
     if st.right(uid, "alert_scripts").is_all() {
         s.insert("can_edit_scripts".into(), json!(true));
@@ -111,6 +271,9 @@ fn clientsettings_json(st: &State, t: i64, uid: i64) -> Value {
         s.insert("groupname".into(), json!(st.group_name(-t)));
         s.insert("overwrite".into(), json!(true));
     } else {
+        if st.v24() {
+            s.insert("overwrite".into(), json!(overwrite_v24(st, t)));
+        }
         let c = st.clients.get(&t);
         s.insert("main_client".into(), json!(true));
         s.insert(
@@ -123,9 +286,21 @@ fn clientsettings_json(st: &State, t: i64, uid: i64) -> Value {
 }
 
 fn general_json(st: &State, uid: i64) -> Value {
-    let mut s = target_settings(st, 0);
+    let mut s = if st.v24() {
+        target_settings_v24(st, 0)
+    } else {
+        target_settings(st, 0)
+    };
     for (k, _, _) in GLOBAL_FLAT {
-        s.insert(k.to_string(), st.general_value(k));
+        if st.v24() && ONLY_V25.contains(k) {
+            continue;
+        }
+        let v = match *k {
+            // 2.4 keeps the port as a number.
+            "internet_server_port" if st.v24() => json!(atoi(&st.general_raw(k))),
+            _ => st.general_value(k),
+        };
+        s.insert(k.to_string(), v);
     }
     s.insert("alert_scripts".into(), alert_scripts_list());
     if st.right(uid, "alert_scripts").is_all() {
@@ -401,7 +576,11 @@ pub fn settings(st: &mut State, ctx: &Ctx) -> Outcome {
         let allowed = r_cs.is_all() || (t > 0 && r_cs.allows(t));
         if allowed {
             if sa == "clientsettings_save" {
-                apply_save(st, t, ctx, false);
+                if st.v24() {
+                    apply_save_v24(st, t, ctx, false);
+                } else {
+                    apply_save(st, t, ctx, false);
+                }
                 if t <= 0 {
                     // A group (or global) save reloads every client's settings.
                     st.reload_settings();
@@ -413,6 +592,9 @@ pub fn settings(st: &mut State, ctx: &Ctx) -> Outcome {
                 }
             }
             m.insert("settings".into(), clientsettings_json(st, t, uid));
+            if st.v24() {
+                m.insert("archive_settings".into(), archive_settings_v24(st, t));
+            }
             m.insert("sa".into(), json!("clientsettings"));
             m.insert("cowraw_available".into(), json!(false));
         }
@@ -504,7 +686,11 @@ pub fn settings(st: &mut State, ctx: &Ctx) -> Outcome {
     // 11. general
     if r_gs.is_all() {
         if sa == "general_save" {
-            apply_save(st, 0, ctx, true);
+            if st.v24() {
+                apply_save_v24(st, 0, ctx, true);
+            } else {
+                apply_save(st, 0, ctx, true);
+            }
             st.reload_settings();
             m.insert("saved_ok".into(), json!(true));
             sa = "general".into();
@@ -512,6 +698,9 @@ pub fn settings(st: &mut State, ctx: &Ctx) -> Outcome {
         if sa == "general" || sa == "navitems" {
             m.insert("sa".into(), json!("general"));
             m.insert("settings".into(), general_json(st, uid));
+            if st.v24() {
+                m.insert("archive_settings".into(), archive_settings_v24(st, 0));
+            }
             m.insert("cowraw_available".into(), json!(false));
         }
     }

@@ -11,6 +11,20 @@ pub enum Ty {
     Bool,
 }
 
+/// Settings that UrBackup 2.5 added: a 2.4 server neither shows nor stores them (`archive` is
+/// 2.4's `archive_settings` list instead).
+pub const ONLY_V25: &[&str] = &[
+    "archive",
+    "client_hash_threads",
+    "client_settings_tray_access_pw",
+    "download_threads",
+    "hash_threads",
+    "image_compress_threads",
+    "local_compress",
+    "local_encrypt",
+    "internet_server_bind_port",
+];
+
 /// Nested per-target settings returned by `settings` (key, type, built-in global default).
 /// `internet_authkey` gets a random default per simulator.
 pub const NESTED: &[(&str, Ty, &str)] = &[

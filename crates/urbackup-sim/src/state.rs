@@ -73,6 +73,15 @@ pub struct Client {
     /// server-confirms`): browsing shows `server_confirms_restore`. Otherwise a person at the
     /// client must confirm each restore.
     pub server_confirms_restore: bool,
+    /// Its file backups hold `/etc/caf\xE9-latin1.txt`, a name that is not UTF-8 (Latin-1),
+    /// and its backup logs quote it (see [`crate::bytes`]).
+    pub latin1_file: bool,
+}
+
+/// The Latin-1 file name of clients with [`Client::latin1_file`] (`caf\xE9-latin1.txt`, as
+/// the simulator holds raw bytes).
+pub fn latin1_file_name() -> String {
+    crate::bytes::latin1(r"caf\xE9-latin1.txt")
 }
 
 impl Client {
@@ -101,6 +110,7 @@ impl Client {
             image_backups: Vec::new(),
             tree_seed: mix(id as u64 ^ 0xC0FFEE),
             server_confirms_restore: true,
+            latin1_file: false,
         }
     }
 
@@ -134,6 +144,7 @@ impl Client {
             backup_id: b.id,
             backuptime: b.backuptime,
             windows: self.os_simple != "linux",
+            latin1: self.latin1_file,
         }
     }
 }
@@ -434,6 +445,8 @@ impl Right {
 /// Behaviour knobs that live with the state.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
+    /// Which server generation the simulator speaks.
+    pub version: ServerVersion,
     /// Virtual duration of a backup.
     pub backup_duration_ms: i64,
     /// Session idle timeout (virtual ms).
@@ -443,6 +456,58 @@ pub struct SimConfig {
     /// Installer files present (otherwise `download_client` answers
     /// `ERROR: Signature verification failed` like a source build).
     pub installers_available: bool,
+}
+
+/// The UrBackup server generation the simulator speaks ([`crate::SimBuilder::server_version`],
+/// `--server-version`).
+///
+/// | | 2.5 (default, as 2.5.33) | 2.4 (as 2.4.15) |
+/// |---|---|---|
+/// | `status` | `server_pubkey`; per client `uid`, `image_not_supported` | neither |
+/// | client and group settings | `{use, value, value_client, value_group}` objects; `key.use` per key | plain values, one `overwrite` flag per client: a client save stores its keys only with `overwrite=true` |
+/// | global settings | `{value}` objects | plain values |
+/// | archive rules | the `archive` setting (`every_c0=...&...`) | `archive_settings` beside `settings`; saved from `archive_N` fields (a save replaces them) |
+/// | `add_client` | `server_url`; port as text | no `server_url`; port as a number |
+/// | login | more than 10 failures in 40 s ban the address for 10 min (`error: 3`) | no ban |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServerVersion {
+    /// UrBackup 2.4 (replies of 2.4.15).
+    V2_4,
+    /// UrBackup 2.5 (replies of 2.5.33).
+    #[default]
+    V2_5,
+}
+
+impl std::str::FromStr for ServerVersion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        if t == "2.4" || t.starts_with("2.4.") {
+            Ok(ServerVersion::V2_4)
+        } else if t == "2.5" || t.starts_with("2.5.") {
+            Ok(ServerVersion::V2_5)
+        } else {
+            Err(format!(
+                "`{s}`: the simulator speaks 2.4 (2.4.15) and 2.5 (2.5.33)"
+            ))
+        }
+    }
+}
+
+impl std::fmt::Display for ServerVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ServerVersion::V2_4 => "2.4.15",
+            ServerVersion::V2_5 => "2.5.33",
+        })
+    }
+}
+
+impl State {
+    /// True when the simulator speaks UrBackup 2.4.
+    pub fn v24(&self) -> bool {
+        self.cfg.version == ServerVersion::V2_4
+    }
 }
 
 /// The whole simulated server state.
@@ -890,7 +955,7 @@ impl State {
 
     /// Is the IP currently banned (rate limit)?
     pub fn is_banned(&mut self, ip: &str) -> bool {
-        if !self.cfg.rate_limit {
+        if !self.cfg.rate_limit || self.v24() {
             return false;
         }
         if let Some(&start) = self.banned.get(ip) {
@@ -904,7 +969,7 @@ impl State {
 
     /// Count a failed login for the rate limit.
     pub fn record_failed_login(&mut self, ip: &str) {
-        if !self.cfg.rate_limit {
+        if !self.cfg.rate_limit || self.v24() {
             return;
         }
         let now = self.now_ms;
@@ -961,6 +1026,17 @@ impl State {
                 "0-{}-{name}: Calculating file tree differences...",
                 t - 597
             ));
+            if self
+                .clients
+                .get(&log.client_id)
+                .is_some_and(|c| c.latin1_file)
+            {
+                lines.push(format!(
+                    "0-{}-Loading file patch for \"{}\"",
+                    t - 596,
+                    latin1_file_name()
+                ));
+            }
         }
         for i in 0..log.warnings {
             lines.push(format!(
@@ -1072,6 +1148,7 @@ impl State {
         let pid = self.next_process_id;
         self.next_process_id += 1;
         let name = c.name.clone();
+        let c_latin1 = c.latin1_file;
         for (lvl, tt, m) in &lines {
             self.livelog(cid, *lvl, m.clone(), *tt, Some(logid));
         }
@@ -1083,6 +1160,16 @@ impl State {
             t,
             Some(logid),
         );
+        if !image && c_latin1 {
+            // What the real 2.4.15 server logged for such a file (a debug line).
+            self.livelog(
+                cid,
+                -1,
+                format!("Loading file patch for \"{}\"", latin1_file_name()),
+                t,
+                Some(logid),
+            );
+        }
         self.processes.push(Process {
             id: pid,
             client_id: cid,

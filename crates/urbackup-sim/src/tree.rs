@@ -93,6 +93,8 @@ pub struct TreeSpec {
     pub backuptime: i64,
     /// Windows client (root "C") or Linux (roots "home", "etc").
     pub windows: bool,
+    /// `/etc` (Linux) holds `caf\xE9-latin1.txt`, a name that is not UTF-8.
+    pub latin1: bool,
 }
 
 fn dir_hash(spec: &TreeSpec, path: &[String]) -> u64 {
@@ -186,6 +188,18 @@ pub fn list_dir(spec: &TreeSpec, path: &[String]) -> Option<Vec<Entry>> {
             seed: cseed,
         });
     }
+    if spec.latin1 && !spec.windows && path.len() == 1 && path[0] == "etc" {
+        let t = spec.backuptime - 86400 * 3;
+        out.push(Entry {
+            name: crate::state::latin1_file_name(),
+            dir: false,
+            size: 19,
+            mod_time: t,
+            creat: t - 1000,
+            access: t,
+            seed: mix(spec.seed ^ 0xE9),
+        });
+    }
     out.sort_by(|a, b| b.dir.cmp(&a.dir).then(a.name.cmp(&b.name)));
     Some(out)
 }
@@ -216,7 +230,7 @@ pub fn content(e: &Entry, full_path: &str) -> Vec<u8> {
                 "urbackup-sim file {full_path} line {n} seed {:016x}\n",
                 e.seed
             );
-            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(&crate::bytes::to_bytes(&line));
             n += 1;
         }
         out.truncate(size);
@@ -273,6 +287,7 @@ mod tests {
             backup_id: 3,
             backuptime: 1_700_000_000,
             windows: true,
+            latin1: false,
         };
         let root = list_dir(&spec, &[]).unwrap();
         assert_eq!(root[0].name, "C");

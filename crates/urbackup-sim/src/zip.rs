@@ -41,7 +41,8 @@ pub fn build_zip(entries: &[ZipEntry]) -> Vec<u8> {
         let offset = out.len() as u32;
         let crc = crc32(&e.data);
         let (t, d) = dos_time(e.mtime);
-        let name = e.name.as_bytes();
+        let name_bytes = crate::bytes::to_bytes(&e.name);
+        let name = &name_bytes[..];
         let size = e.data.len() as u32;
         // local header
         out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());

@@ -1,7 +1,10 @@
 //! Contract tests: every capture of the real UrBackup 2.5.33 server in `fixtures/real-2.5`
-//! is replayed against the simulator in the same situation; the simulator's reply must have
-//! the same HTTP status, the same Content-type (presence and value), an empty body where the
-//! capture has one, and — for JSON — the same keys and JSON types recursively.
+//! is replayed against the simulator in the same situation, and every capture of the real
+//! 2.4.15 server in `fixtures/real-2.4` against the simulator speaking 2.4
+//! (`ServerVersion::V2_4`); the simulator's reply must have the same HTTP status, the same
+//! Content-type (presence and value), an empty body where the capture has one, and — for
+//! JSON — the same keys and JSON types recursively. Requests and replies may hold bytes that
+//! are not UTF-8 (Latin-1 file names): they are sent and compared as bytes.
 
 mod common;
 
@@ -10,9 +13,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use urbackup_sim::state::SettingRow;
-use urbackup_sim::{ClientSpec, SimServer, Simulator};
+use urbackup_sim::{ClientSpec, ServerVersion, SimServer, Simulator};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/real-2.5");
+const FIXTURES_24: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/real-2.4");
 
 /// Captures that cannot be reproduced, with the reason. Keep short.
 const SKIP: &[(&str, &str)] = &[];
@@ -55,6 +59,30 @@ struct Sc {
     folder_restores: bool,
     /// A group made with `groupadd` after a general save stored some global rows.
     group_via_groupadd: bool,
+    /// The server generation captured.
+    version: ServerVersion,
+    /// realclient is the first client (id 1), testclient1 (if any) the second: the 2.4
+    /// captures' server. Otherwise testclient1 is 1 and realclient 2.
+    rc_first: bool,
+    /// realclient's backups hold a Latin-1 file name (`/etc/caf\xE9-latin1.txt` here).
+    rc_latin1: bool,
+}
+
+impl Sc {
+    fn rc(&self) -> i64 {
+        if self.rc_first {
+            1
+        } else {
+            2
+        }
+    }
+    fn tc(&self) -> i64 {
+        if self.rc_first && self.realclient {
+            2
+        } else {
+            1
+        }
+    }
 }
 
 impl Default for Sc {
@@ -77,7 +105,41 @@ impl Default for Sc {
             failed_file_restore: false,
             folder_restores: false,
             group_via_groupadd: false,
+            version: ServerVersion::V2_5,
+            rc_first: false,
+            rc_latin1: true,
         }
+    }
+}
+
+/// The situation of each capture of the real 2.4.15 server: only `admin`, realclient (id 1,
+/// Linux, online, file backups holding the Latin-1 name), later testclient1 and a group.
+fn scenario24(case: &str) -> Sc {
+    let d = Sc {
+        version: ServerVersion::V2_4,
+        users: 1,
+        testclient: false,
+        rc_first: true,
+        ..Sc::default()
+    };
+    // (The capture script logs in first: salt and login went with the admin's session.)
+    match case {
+        "status__after-add-client" => Sc {
+            testclient: true,
+            tc_disabled: false,
+            tc_delete_pending: None,
+            ..d
+        },
+        "settings__group" => Sc { group: true, ..d },
+        "progress__during-incr-file" => Sc {
+            phase: Phase::Running(0.5),
+            ..d
+        },
+        "livelog__client-latin1" | "lastacts__after-backups" | "logs__all-levels" => Sc {
+            phase: Phase::Done,
+            ..d
+        },
+        _ => d,
     }
 }
 
@@ -320,7 +382,9 @@ fn neg_rows(sim: &SimServer, cid: i64) {
 }
 
 async fn setup(case: &str, sc: &Sc) -> Ready {
+    let (rc, tc) = (sc.rc(), sc.tc());
     let mut b = Simulator::builder()
+        .server_version(sc.version)
         .manual_clock()
         .login_failure_delay(Duration::ZERO)
         .livelog_wait(Duration::from_millis(100))
@@ -334,39 +398,54 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
     if sc.users >= 2 {
         b = b.user("limited", "pw", &[("status", "1"), ("logs", "1")]);
     }
-    if sc.testclient || sc.realclient {
-        b = b.client(ClientSpec::new("testclient1").never_seen());
+    let testclient = ClientSpec::new("testclient1").never_seen();
+    let mut realclient = ClientSpec::new("realclient")
+        .linux()
+        .online(true)
+        .backups(sc.rc_backups, 0);
+    if sc.version == ServerVersion::V2_5 && !case.contains("latin1") {
+        // The captured 2.5 client ran with its default `--restore client-confirms` (the
+        // Latin-1 captures were made later, with `--restore server-confirms`).
+        realclient = realclient.restores_confirmed_at_client();
     }
-    if sc.realclient {
-        b = b.client(
-            // The captured client ran with its default `--restore client-confirms`.
-            ClientSpec::new("realclient")
-                .linux()
-                .online(true)
-                .backups(sc.rc_backups, 0)
-                .restores_confirmed_at_client(),
-        );
+    if sc.rc_latin1 {
+        realclient = realclient.latin1_file();
+    }
+    if sc.rc_first {
+        if sc.realclient {
+            b = b.client(realclient);
+        }
+        if sc.testclient {
+            b = b.client(testclient);
+        }
+    } else {
+        if sc.testclient || sc.realclient {
+            b = b.client(testclient);
+        }
+        if sc.realclient {
+            b = b.client(realclient);
+        }
     }
     let sim = b.start().await.expect("start");
     let addr = sim.addr();
-    if sc.testclient || sc.realclient {
+    if sc.testclient || (sc.realclient && !sc.rc_first) {
         let dp = sc.tc_delete_pending;
         sim.with_state(|s| {
-            if let Some(c) = s.clients.get_mut(&1) {
+            if let Some(c) = s.clients.get_mut(&tc) {
                 c.delete_pending = dp;
             }
         });
         if sc.tc_disabled {
-            neg_rows(&sim, 1);
+            neg_rows(&sim, tc);
         }
     }
     if sc.realclient {
         if sc.rc_disabled {
-            neg_rows(&sim, 2);
+            neg_rows(&sim, rc);
         }
         if sc.default_dirs_row {
             sim.with_state(|s| {
-                s.settings.entry(2).or_default().insert(
+                s.settings.entry(rc).or_default().insert(
                     "default_dirs".into(),
                     SettingRow {
                         value: "/home|home".into(),
@@ -487,7 +566,7 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
     match sc.phase {
         Phase::None => {}
         Phase::Running(f) => {
-            sim.with_state(|s| s.start_backup_process(2, "incr_file"));
+            sim.with_state(|s| s.start_backup_process(rc, "incr_file"));
             sim.advance(BACKUP.mul_f64(f));
             let pid = sim.with_state(|s| s.processes.first().map(|p| p.id).unwrap_or(0));
             if case == "progress__stop-running-backup" {
@@ -495,18 +574,30 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
             }
         }
         Phase::Done => {
-            sim.with_state(|s| s.start_backup_process(2, "incr_file"));
+            sim.with_state(|s| s.start_backup_process(rc, "incr_file"));
             sim.advance(BACKUP + Duration::from_secs(1));
         }
         Phase::Stopped => {
-            sim.with_state(|s| s.start_backup_process(2, "full_file"));
+            sim.with_state(|s| s.start_backup_process(rc, "full_file"));
             sim.advance(BACKUP.mul_f64(0.3));
             sim.with_state(|s| s.processes.iter_mut().for_each(|p| p.stop = true));
             sim.advance(Duration::from_secs(1));
         }
     }
+    // The Latin-1 file: `/etc/caf\xE9-latin1.txt` of realclient's backups here.
+    if case.contains("latin1-name") {
+        let latin1 = urbackup_sim::bytes::latin1(r"caf\xE9-latin1.txt");
+        overrides.insert("clientid".into(), rc.to_string());
+        overrides.insert("backupid".into(), "2".into());
+        let path = if case.starts_with("backups__filesdl") {
+            format!("/etc/{latin1}")
+        } else {
+            "/etc".to_string()
+        };
+        overrides.insert("path".into(), path);
+    }
     // map capture paths to paths that exist in the simulator's synthetic tree
-    if case.starts_with("backups__files")
+    if !case.contains("latin1-name") && case.starts_with("backups__files")
         || case.starts_with("backups__zipdl")
         || case.starts_with("backups__clientdl-file")
     {
@@ -635,7 +726,7 @@ async fn setup(case: &str, sc: &Sc) -> Ready {
             .json();
             assert_eq!(r["ok"], "true", "{r}");
             // The realclient here confirms restores itself: say yes, let it run.
-            sim.with_state(|s| s.answer_restore(2, true));
+            sim.with_state(|s| s.answer_restore(rc, true));
             sim.advance(BACKUP);
             let id = sim.with_state(|s| s.next_log_id - 1);
             let wanted = match case {
@@ -734,12 +825,15 @@ fn ct(headers: &[(String, String)]) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
-async fn run_case(file: &std::path::Path) -> Result<(), String> {
+async fn run_case(file: &std::path::Path, version: ServerVersion) -> Result<(), String> {
     let case = file.file_stem().unwrap().to_string_lossy().to_string();
     let cap: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
     let req = &cap["request"];
     let resp = &cap["response"];
-    let sc = scenario(&case);
+    let sc = match version {
+        ServerVersion::V2_4 => scenario24(&case),
+        _ => scenario(&case),
+    };
     let ready = setup(&case, &sc).await;
     let mut pairs: Vec<(String, String)> = Vec::new();
     if let Some(m) = req["params"].as_object() {
@@ -759,13 +853,19 @@ async fn run_case(file: &std::path::Path) -> Result<(), String> {
             pairs.push((k.clone(), v.clone()));
         }
     }
-    let enc = {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &pairs {
-            s.append_pair(k, v);
-        }
-        s.finish()
-    };
+    // Values as the bytes they stand for (a Latin-1 name goes as %E9).
+    let enc = pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>(),
+                form_urlencoded::byte_serialize(&urbackup_sim::bytes::to_bytes(v))
+                    .collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&");
     let method = req["method"].as_str().unwrap();
     let path = req["path"].as_str().unwrap();
     let raw = if method == "GET" {
@@ -815,7 +915,7 @@ async fn run_case(file: &std::path::Path) -> Result<(), String> {
         ));
     }
     if !resp["body_json"].is_null() && resp["body_is_json"] == Value::Bool(true) {
-        let sim_json: Value = serde_json::from_slice(&got.body)
+        let sim_json: Value = serde_json::from_str(&urbackup_sim::bytes::from_bytes(&got.body))
             .map_err(|e| format!("sim body not JSON ({e}): {}", got.text()))?;
         shape(&resp["body_json"], &sim_json, "$").map_err(|e| {
             format!(
@@ -834,15 +934,15 @@ async fn run_case(file: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_capture_matches() {
-    let mut files: Vec<_> = std::fs::read_dir(FIXTURES)
+/// Replays every capture of `dir` against the simulator speaking `version`.
+async fn every_capture_of(dir: &str, version: ServerVersion, at_least: usize) {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("fixtures dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().map(|e| e == "json").unwrap_or(false))
         .collect();
     files.sort();
-    assert!(files.len() >= 160, "expected the real-2.5 captures");
+    assert!(files.len() >= at_least, "expected the captures of {dir}");
     let only = std::env::var("CONTRACT_ONLY").ok();
     let mut failures = Vec::new();
     let mut ran = 0;
@@ -857,16 +957,26 @@ async fn every_capture_matches() {
             }
         }
         ran += 1;
-        if let Err(e) = run_case(f).await {
+        if let Err(e) = run_case(f, version).await {
             failures.push(format!("{}.json: {e}", case));
         }
     }
     if !failures.is_empty() {
         panic!(
-            "{} of {ran} captures differ:\n  {}",
+            "{} of {ran} captures of {version} differ:\n  {}",
             failures.len(),
             failures.join("\n  ")
         );
     }
-    eprintln!("{ran} captures matched");
+    eprintln!("{ran} captures of {version} matched");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_capture_matches() {
+    every_capture_of(FIXTURES, ServerVersion::V2_5, 160).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_capture_of_2_4_matches() {
+    every_capture_of(FIXTURES_24, ServerVersion::V2_4, 20).await;
 }

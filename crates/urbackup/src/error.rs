@@ -161,6 +161,16 @@ pub enum UrbackupError {
         limit: u64,
     },
 
+    /// The server's version cannot do what was asked: nothing was changed (for example a
+    /// setting that UrBackup 2.5 has and 2.4 does not).
+    #[error("{server} cannot {what}")]
+    Unsupported {
+        /// The server generation that cannot do it.
+        server: crate::models::ServerGeneration,
+        /// What was asked.
+        what: String,
+    },
+
     /// A caller-side problem: an invalid URL, an invalid argument.
     #[error("invalid input: {0}")]
     InvalidInput(String),

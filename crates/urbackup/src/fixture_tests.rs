@@ -1,5 +1,6 @@
-//! Every response captured from a real UrBackup 2.5.33 server (`fixtures/real-2.5/`) goes
-//! through the same error table and decoders as a live reply.
+//! Every response captured from the real UrBackup servers (2.5.33 in `fixtures/real-2.5/`,
+//! 2.4.15 in `fixtures/real-2.4/`) goes through the same error table and decoders as a live
+//! reply.
 
 use crate::api::{
     LastActsReply, LiveLogReply, LogsReply, NavReply, PieReply, ProgressReply, StartReply,
@@ -11,7 +12,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
-struct Capture {
+pub(crate) struct Capture {
     file: String,
     action: String,
     sa: String,
@@ -20,7 +21,15 @@ struct Capture {
 }
 
 fn captures() -> Vec<Capture> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real-2.5");
+    captures_in("real-2.5")
+}
+
+/// The captures of one directory of `fixtures/`.
+pub(crate) fn captures_in(version_dir: &str) -> Vec<Capture> {
+    use base64::Engine;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(version_dir);
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("fixtures directory") {
         let path = entry.unwrap().path();
@@ -42,7 +51,15 @@ fn captures() -> Vec<Capture> {
             sa: req["params"]["sa"].as_str().unwrap_or("").to_owned(),
             http_status: resp["http_status"].as_u64().unwrap(),
             reply: Reply {
-                body: Bytes::from(resp["body_raw"].as_str().unwrap_or("").to_owned()),
+                // A body that is not UTF-8 is kept exactly in `body_raw_base64`.
+                body: match resp["body_raw_base64"].as_str() {
+                    Some(b) => Bytes::from(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(b)
+                            .expect("base64"),
+                    ),
+                    None => Bytes::from(resp["body_raw"].as_str().unwrap_or("").to_owned()),
+                },
                 content_type,
             },
         });
@@ -298,4 +315,78 @@ fn logs_usage_graphs() {
     assert!((g.data[0].data - 0.390056).abs() < 1e-9);
     let p: PieReply = decode(&get("piegraph__after-backups.json"));
     assert!(p.data[0].data > 0.0);
+}
+
+#[test]
+fn a_latin1_file_name_of_the_real_server() {
+    let c = get("backups__files-latin1-name.json");
+    assert!(
+        std::str::from_utf8(&c.reply.body).is_err(),
+        "the capture holds 0xE9"
+    );
+    let l: BackupListing = decode(&c);
+    let f = l.files.iter().find(|f| f.name.starts_with("caf")).unwrap();
+    assert_eq!(f.name, r"caf\xE9-latin1.txt");
+    assert_eq!(
+        crate::text::to_server(&f.name).as_ref(),
+        b"caf\xE9-latin1.txt"
+    );
+    assert!(f.raw.get().contains(r#""caf\\xE9-latin1.txt""#));
+    assert_eq!(l.files.len(), 3);
+    // The legacy surface's value holds the same text.
+    let v: Value = decode(&c);
+    assert!(v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == r"caf\xE9-latin1.txt"));
+}
+
+#[test]
+fn every_capture_of_the_2_4_server_decodes() {
+    let all = captures_in("real-2.4");
+    assert!(all.len() >= 20, "found {} captures", all.len());
+    for c in &all {
+        decode_as_api_does(c);
+    }
+}
+
+#[test]
+fn what_2_4_sends_differently() {
+    let get24 = |f: &str| {
+        captures_in("real-2.4")
+            .into_iter()
+            .find(|c| c.file == f)
+            .unwrap_or_else(|| panic!("{f}"))
+    };
+    // status: no server_pubkey, no uid, no image_not_supported
+    let r: StatusReport = decode(&get24("status__real-client-online.json"));
+    assert_eq!(r.generation, Some(ServerGeneration::V2_4));
+    let c = r.status.iter().find(|c| c.name == "realclient").unwrap();
+    assert!(c.uid.is_empty() && c.os_simple == "linux");
+    assert!(
+        c.image_not_supported,
+        "derived from os_simple as 2.4's web UI does"
+    );
+    let r: StatusReport = decode(&get("status__after-backups.json"));
+    assert_eq!(r.generation, Some(ServerGeneration::V2_5));
+    // the live log line with a Latin-1 name
+    let live: LiveLogReply = decode(&get24("livelog__client-latin1.json"));
+    assert!(live
+        .logdata
+        .iter()
+        .any(|e| e.level == LogLevel::Debug && e.message.contains(r#""caf\xE9-latin1.txt""#)));
+    // add_client: no server_url
+    let v: Value = decode(&get24("add_client__new.json"));
+    assert!(v.get("server_url").is_none());
+    // salt of an unknown user, a wrong password
+    let v: Value = decode(&get24("salt__unknown-user.json"));
+    assert_eq!(v["error"], 0);
+    let v: Value = decode(&get24("login__wrong-password.json"));
+    assert!(matches!(
+        transport::finish_login(&v),
+        Err(crate::UrbackupError::Authentication(
+            crate::AuthFailure::WrongPassword
+        ))
+    ));
 }

@@ -7,6 +7,7 @@ use crate::api::{
     UsageReply, UsersReply,
 };
 use crate::error::UrbackupError;
+use crate::models::FromElement;
 use crate::models::*;
 use crate::transport::{self, Reply, Verdict};
 use bytes::Bytes;
@@ -151,12 +152,151 @@ pub fn split_list(body: &[u8], chunk: usize) -> usize {
     let mut n = 0;
     for piece in body.chunks(chunk.max(1)) {
         let _ = splitter.feed::<()>(piece, &mut |element| {
-            let _ = serde_json::from_slice::<ClientStatus>(element);
+            let _ = <ClientStatus as FromElement>::from_element(element);
             n += 1;
             Ok(())
         });
     }
     let _ = splitter.complete();
-    let _ = serde_json::from_slice::<StatusReport>(splitter.outside());
+    let _ = crate::text::decode_json::<StatusReport>(splitter.outside());
     n
+}
+
+/// Writes `bytes` as the real server writes a string (`urbackupcommon/json.cpp`, `escape`):
+/// `"`, `\`, newlines and bytes below 32 escaped, every other byte as it is.
+pub fn server_string(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![b'"'];
+    for &b in bytes {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            0..=0x1f => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+    out
+}
+
+/// Puts `name` (any bytes) where the real server puts names and messages: a client name in
+/// `status` (streamed, as live calls read it), a file name in a listing, a live-log and a log
+/// message, a client setting's value, a user name; decodes each reply with the decoder of its
+/// action and panics unless it decodes and the name comes back as the same bytes
+/// ([`crate::text::to_server`]) in the typed value and in `raw`.
+pub fn names_round_trip(name: &[u8]) {
+    use crate::text::to_server;
+    let s = server_string(name);
+    let expect = |got: &str, what: &str| {
+        assert_eq!(
+            to_server(got).as_ref(),
+            name,
+            "{what}: {got:?} does not name the bytes sent"
+        );
+    };
+    let reply = |parts: &[&[u8]]| Reply {
+        body: Bytes::from(parts.concat()),
+        content_type: Some("application/json".into()),
+    };
+    // status, streamed
+    let body = reply(&[
+        b"{\n\"admin\": true,\n\"server_identity\": \"#Ix#\",\n\"status\": [{\n\"id\": 1,\n\"name\": ",
+        &s,
+        b",\n\"online\": true\n}\n,{\n\"id\": 2,\n\"name\": \"b\"\n}\n]\n}\n",
+    ]);
+    let mut names = Vec::new();
+    let rest = transport::split_items::<ClientStatus>("status", "status", &body.body, &mut |c| {
+        names.push(c)
+    })
+    .expect("status decodes");
+    assert_eq!(names.len(), 2, "two clients");
+    expect(&names[0].name, "status name");
+    expect(
+        names[0].raw.to_value()["name"].as_str().unwrap_or_default(),
+        "status raw",
+    );
+    transport::decode::<StatusReport>(
+        "status",
+        &Reply {
+            body: rest,
+            content_type: None,
+        },
+    )
+    .expect("status rest decodes");
+    // status, in one piece (the legacy surface's `Value`)
+    let v: Value = transport::decode("status", &body).expect("status as a value");
+    expect(
+        v["status"][0]["name"].as_str().unwrap_or_default(),
+        "legacy status",
+    );
+    // a listing
+    let body = reply(&[
+        b"{\n\"backupid\": 1,\n\"can_restore\": true,\n\"clientid\": 1,\n\"clientname\": \"c\",\n\"files\": [{\n\"dir\": false,\n\"name\": ",
+        &s,
+        b",\n\"size\": 3\n}\n],\n\"path\": ",
+        &s,
+        b"\n}\n",
+    ]);
+    let l: BackupListing = transport::decode("backups", &body).expect("listing decodes");
+    expect(&l.files[0].name, "file name");
+    expect(&l.path, "listing path");
+    // the live log and a stored log
+    let body = reply(&[
+        b"{\n\"logdata\": [{\n\"id\": 1,\n\"loglevel\": 0,\n\"msg\": ",
+        &s,
+        b",\n\"time\": 1\n}\n]\n}\n",
+    ]);
+    let l: LiveLogReply = transport::decode("livelog", &body).expect("livelog decodes");
+    expect(&l.logdata[0].message, "live log message");
+    // a setting's value (2.5 and 2.4 shapes)
+    for (pre, post) in [
+        (
+            &b"{\n\"settings\": {\n\"default_dirs\": {\n\"use\": 2,\n\"value\": "[..],
+            &b"\n}\n}\n}\n"[..],
+        ),
+        (
+            &b"{\n\"settings\": {\n\"default_dirs\": "[..],
+            &b"\n}\n}\n"[..],
+        ),
+    ] {
+        let body = reply(&[pre, &s, post]);
+        let m: Map<String, Value> = transport::decode("settings", &body).expect("settings decode");
+        let settings = match m.get("settings") {
+            Some(Value::Object(o)) => Settings::from_object(o),
+            _ => panic!("no settings"),
+        };
+        expect(
+            &settings.get("default_dirs").expect("the key").text(),
+            "setting value",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    #[test]
+    fn latin1_and_escape_like_names() {
+        for name in [
+            &b"caf\xE9-latin1.txt"[..],
+            b"\xff",
+            b"a\\xE9",
+            b"\\x5C\\",
+            b"\"quoted\"\n\x01",
+            "café".as_bytes(),
+            b"",
+        ] {
+            super::names_round_trip(name);
+        }
+    }
+
+    proptest! {
+        /// No decoding failure for any byte sequence inside a string, in any reply shape.
+        #[test]
+        fn any_bytes_in_names_decode(name in prop::collection::vec(any::<u8>(), 0..48)) {
+            super::names_round_trip(&name);
+        }
+    }
 }

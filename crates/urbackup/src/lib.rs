@@ -162,6 +162,38 @@
 //!   nothing. A group save still makes such a server regenerate the key its groups inherit:
 //!   that is reported in the log, not as a failed save.
 //!
+//! ## Names that are not UTF-8
+//!
+//! The server sends names as the bytes they are (its JSON writer escapes only `"`, `\` and
+//! bytes below 32), so a file, client or group name, a log message or a path in a setting may
+//! hold bytes that are not UTF-8, like the Latin-1 file name `caf\xE9-latin1.txt`. Every reply
+//! decodes; the crate's one rule for such bytes ([`text`]): each byte that is not part of valid
+//! UTF-8 becomes `\xHH` (upper-case hex) in the `String`, a backslash that would read as such
+//! an escape becomes `\x5C`, everything else stays as it is. The same text is in the models,
+//! in `raw`, in the legacy surface's values, in the CLI's output and in the Python package.
+//! Every name, path and value the crate sends goes back through the inverse
+//! ([`text::to_server`]), so a name taken from a listing reaches the same file: browse,
+//! download and restore it by that name. Valid UTF-8 replies decode as before, at the same
+//! cost.
+//!
+//! ## UrBackup 2.4 and 2.5
+//!
+//! The crate speaks to UrBackup 2.5 (checked against 2.5.33) and 2.4 (checked against 2.4.15).
+//! The server has no action that reports its version; the crate tells them apart by what they
+//! send ([`ServerGeneration`], [`UrbackupServer::server_generation`]): 2.5's `status` reply
+//! has `server_pubkey` and a `uid` per client, 2.4's has neither; 2.4's settings replies carry
+//! the archive rules beside the settings (`archive_settings`), 2.5's carry them as the
+//! `archive` setting. Where they differ:
+//!
+//! | | 2.5 | 2.4 | the crate |
+//! |---|---|---|---|
+//! | client and group settings | `{use, value, value_client, value_group}` per key; `key.use` per key | plain values; one `overwrite` flag per client | reads both into [`Setting`] (2.4: `use_mask` 2 with `overwrite`, else 1); a 2.4 save sends `overwrite=true`, as its web interface must |
+//! | archive rules | the `archive` setting | `archive_settings` list; saved from `archive_N` fields, which replace the target's rules | 2.4's rules read as the `archive` setting in 2.5's text form; every 2.4 save resends them (or the new ones) |
+//! | settings 2.5 added (`download_threads`, `local_encrypt`...) | present | absent | a write of one on 2.4 is [`UrbackupError::Unsupported`], before anything is sent |
+//! | `status` | `server_pubkey`, `uid`, `image_not_supported`; codes 14–17 | none of them | `image_not_supported` derived from `os_simple` as 2.4's web interface does; [`StatusReport::generation`] |
+//! | `add_client` | `server_url` | none | [`NewClient::server_url`] made as 2.5 makes it |
+//! | login | a ban after more than 10 failures (`error: 3`); unknown users may get a random salt | no ban; an unknown user is `error: 0` | the same [`AuthFailure`]s; [`AuthFailure::RateLimited`] only from 2.5 |
+//!
 //! ## Restores
 //!
 //! [`UrbackupServer::restore_files`] sends a folder as `path` and a single file as its folder
@@ -193,6 +225,7 @@ pub mod models;
 mod secret;
 mod session;
 mod stream;
+pub mod text;
 mod transport;
 
 pub use api::LogFilter;

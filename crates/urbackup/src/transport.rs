@@ -45,6 +45,9 @@ pub(crate) struct Call<'a> {
     pub long_poll: bool,
     /// Parameters go in the query string (`download_client` reads only those).
     pub query_params: bool,
+    /// Indexes of parameters sent exactly as given (passwords), not through
+    /// [`text::to_server`](crate::text::to_server) like every other value.
+    pub verbatim: Vec<usize>,
 }
 
 impl<'a> Call<'a> {
@@ -55,6 +58,7 @@ impl<'a> Call<'a> {
             kind: Kind::Read,
             long_poll: false,
             query_params: false,
+            verbatim: Vec::new(),
         }
     }
 
@@ -72,6 +76,17 @@ impl<'a> Call<'a> {
     ) -> Self {
         self.params.push((key.into(), value.into()));
         self
+    }
+
+    /// A parameter sent exactly as given (a clear password): not read under the crate's
+    /// rule for names that are not UTF-8.
+    pub(crate) fn verbatim_param(
+        mut self,
+        key: impl Into<Cow<'a, str>>,
+        value: impl Into<Cow<'a, str>>,
+    ) -> Self {
+        self.verbatim.push(self.params.len());
+        self.param(key, value)
     }
 
     pub(crate) fn param_opt(
@@ -207,6 +222,8 @@ pub(crate) struct Transport {
     last_login: Mutex<Option<LoginInfo>>,
     /// Told of every new session and of a session that is gone.
     observer: Option<SessionObserver>,
+    /// The server generation its replies showed: 0 not yet known, 24, 25.
+    generation: std::sync::atomic::AtomicU8,
 }
 
 impl std::fmt::Debug for Transport {
@@ -319,7 +336,26 @@ impl Transport {
             has_users: AtomicBool::new(false),
             last_login: Mutex::new(last_login),
             observer: cfg.observer,
+            generation: std::sync::atomic::AtomicU8::new(0),
         })
+    }
+
+    /// Notes the server generation a reply showed.
+    pub(crate) fn note_generation(&self, g: crate::models::ServerGeneration) {
+        let v = match g {
+            crate::models::ServerGeneration::V2_4 => 24,
+            crate::models::ServerGeneration::V2_5 => 25,
+        };
+        self.generation.store(v, Ordering::Relaxed);
+    }
+
+    /// The server generation replies have shown so far.
+    pub(crate) fn generation(&self) -> Option<crate::models::ServerGeneration> {
+        match self.generation.load(Ordering::Relaxed) {
+            24 => Some(crate::models::ServerGeneration::V2_4),
+            25 => Some(crate::models::ServerGeneration::V2_5),
+            _ => None,
+        }
     }
 
     pub(crate) fn endpoint(&self) -> &Url {
@@ -628,7 +664,7 @@ impl Transport {
     async fn login_plain(&self) -> Result<(Secret, LoginInfo)> {
         let call = Call::write("login")
             .param("username", self.username.as_str())
-            .param("password", self.password.expose())
+            .verbatim_param("password", self.password.expose())
             .param("plainpw", "1");
         let r = self.login_request(call).await?;
         finish_login(&r)?;
@@ -648,7 +684,7 @@ impl Transport {
         if reply.is_html() {
             return Err(unknown_action_error(call.action, &reply.body));
         }
-        serde_json::from_slice(&reply.body).map_err(|e| {
+        crate::text::decode_json(&reply.body).map_err(|e| {
             UrbackupError::unexpected(
                 call.action,
                 format!("not JSON ({e})"),
@@ -688,29 +724,32 @@ impl Transport {
     /// except for actions that read only the query string.
     fn prepare(&self, call: &Call<'_>, token: Option<&Secret>) -> (Url, Option<String>) {
         let mut url = self.endpoint.clone();
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("a", call.action);
-            if call.query_params {
-                if let Some(t) = token {
-                    q.append_pair("ses", t.expose());
-                }
-                for (k, v) in &call.params {
-                    q.append_pair(k, v);
-                }
-            }
+        let mut form = String::new();
+        if let Some(t) = token {
+            append_pair(&mut form, "ses", t.expose().as_bytes());
+        }
+        for (i, (k, v)) in call.params.iter().enumerate() {
+            // Names, paths and values carry the bytes they stand for (`text` module);
+            // passwords go as given.
+            let value = if call.verbatim.contains(&i) {
+                Cow::Borrowed(v.as_bytes())
+            } else {
+                crate::text::to_server(v)
+            };
+            append_pair(&mut form, k, &value);
         }
         if call.query_params {
+            let mut query = String::new();
+            append_pair(&mut query, "a", call.action.as_bytes());
+            if !form.is_empty() {
+                query.push('&');
+                query.push_str(&form);
+            }
+            url.set_query(Some(&query));
             return (url, None);
         }
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        if let Some(t) = token {
-            form.append_pair("ses", t.expose());
-        }
-        for (k, v) in &call.params {
-            form.append_pair(k, v);
-        }
-        (url, Some(form.finish()))
+        url.query_pairs_mut().append_pair("a", call.action);
+        (url, Some(form))
     }
 
     /// Sends one call and reads the body (bounded), retrying reads on failures that a repeat
@@ -986,6 +1025,17 @@ impl Transport {
     }
 }
 
+/// Appends `key=value` to a form (`application/x-www-form-urlencoded`, as the web interface
+/// sends it), the value as bytes.
+fn append_pair(form: &mut String, key: &str, value: &[u8]) {
+    if !form.is_empty() {
+        form.push('&');
+    }
+    form.extend(form_urlencoded::byte_serialize(key.as_bytes()));
+    form.push('=');
+    form.extend(form_urlencoded::byte_serialize(value));
+}
+
 /// What the error table says about a reply.
 pub(crate) enum Verdict {
     Ok,
@@ -1041,7 +1091,7 @@ pub(crate) fn classify(action: &str, reply: &Reply) -> Verdict {
     if reply.body.len() > ERROR_PROBE_LIMIT {
         return Verdict::Ok;
     }
-    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(&reply.body) else {
+    let Ok(Value::Object(obj)) = crate::text::decode_json::<Value>(&reply.body) else {
         return Verdict::Ok; // decoding reports it with the action's context
     };
     if let Some(err) = obj.get("error") {
@@ -1099,7 +1149,7 @@ fn unknown_action_error(action: &str, body: &[u8]) -> UrbackupError {
 
 /// Decodes a reply that passed the error table.
 pub(crate) fn decode<T: DeserializeOwned>(action: &str, reply: &Reply) -> Result<T> {
-    serde_json::from_slice(&reply.body)
+    crate::text::decode_json(&reply.body)
         .map_err(|e| UrbackupError::unexpected(action, format!("cannot decode ({e})"), &reply.body))
 }
 

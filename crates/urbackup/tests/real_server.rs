@@ -2,11 +2,12 @@
 //!
 //! ```sh
 //! URBACKUP_TEST_URL=http://127.0.0.1:55414/x URBACKUP_TEST_USER=admin \
-//! URBACKUP_TEST_PASSWORD=secret cargo test -p urbackup --test real_server -- --nocapture
+//! URBACKUP_TEST_PASSWORD=secret cargo test -p urbackup --test real_server -- --ignored --nocapture
 //! ```
 //!
-//! Without `URBACKUP_TEST_URL` every test here returns at once (and says so). What else runs
-//! depends on what the environment allows:
+//! The tests are `#[ignore]`d: a plain `cargo test` lists them as ignored, and `-- --ignored`
+//! runs them (without `URBACKUP_TEST_URL` they then fail and say why). They run against
+//! UrBackup 2.5 and 2.4 servers alike. What else runs depends on what the environment allows:
 //!
 //! | variable | enables |
 //! |---|---|
@@ -14,6 +15,7 @@
 //! | `URBACKUP_TEST_CLIENT=NAME` | (with writes) a file backup of that online client started and waited for, browse and download of it |
 //! | `URBACKUP_TEST_CLIENT_DIR=DIR` | (with the client) restores: `DIR` is the client's backed-up folder as this machine sees it, backed up as `/<basename of DIR>`; a file and a folder are changed there, restored, and their content checked |
 //! | `URBACKUP_TEST_RESTART_CMD=...` | a server restart (`sh -c`), then the same handle works again (one new login) |
+//! | `URBACKUP_TEST_SERVER_VERSION=2.4` or `2.5` | the generation the library finds out is checked against it |
 //!
 //! `../shared/real-server/` of the project runs such a server with such a client; the command
 //! it takes is in `docs/real-server.md`. The tests take turns (one lock), because they share
@@ -61,10 +63,10 @@ macro_rules! real_server {
     () => {
         match server() {
             Some(s) => s,
-            None => {
-                eprintln!("skipped: URBACKUP_TEST_URL is not set");
-                return;
-            }
+            None => panic!(
+                "URBACKUP_TEST_URL is not set: these tests need a real UrBackup server \
+                 (see the top of real_server.rs)"
+            ),
         }
     };
 }
@@ -89,6 +91,55 @@ async fn test_client(s: &UrbackupServer) -> Option<(String, i64)> {
     Some((name, c.id))
 }
 
+/// Waits until the minute of the client's newest backup has passed: the server names a
+/// backup's folder by the minute it starts (`YYMMDD-HHMM`), and a second backup started in the
+/// same minute fails ("Cannot create directory ... File exists").
+async fn a_new_minute_for_a_backup(s: &UrbackupServer, id: i64) {
+    // A stopped or failed backup leaves its folder too: its log's time counts as well.
+    let logs = s
+        .get_logs(&LogFilter {
+            clientids: vec![id],
+            min_level: Some(LogLevel::Info),
+        })
+        .await
+        .unwrap();
+    let newest = s
+        .get_backups(id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.backuptime)
+        .chain(logs.iter().filter(|l| !l.restore).map(|l| l.time))
+        .max()
+        .unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let next_minute = (newest / 60 + 1) * 60 + 1;
+    if now < next_minute {
+        tokio::time::sleep(Duration::from_secs((next_minute - now) as u64)).await;
+    }
+}
+
+/// Starts an incremental file backup of the client (in a new minute; the server may refuse
+/// for a few seconds after the client came online) and waits until it is listed and done.
+async fn incremental_backup(s: &UrbackupServer, name: &str, id: i64) {
+    let n_before = s.get_backups(id).await.unwrap().len();
+    a_new_minute_for_a_backup(s, id).await;
+    wait_until("start_backup", Duration::from_secs(60), || async {
+        s.start_backup_typed(name, BackupType::IncrFile)
+            .await
+            .unwrap()
+    })
+    .await;
+    wait_until("the new backup", Duration::from_secs(300), || async {
+        s.get_backups(id).await.unwrap().len() > n_before
+            && s.client_actions(id).await.unwrap().is_empty()
+    })
+    .await;
+}
+
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut f: F)
 where
     F: FnMut() -> Fut,
@@ -102,12 +153,18 @@ where
 }
 
 #[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
 async fn spec_reads_on_both_surfaces() {
     let s = real_server!();
     let _turn = TURN.lock().await;
     let info = s.login_typed().await.expect("login");
     assert_eq!(info.api_version, Some(2));
     assert!(s.login().await);
+    let generation = s.server_generation().await.expect("status");
+    eprintln!("the server is {generation:?}");
+    if let Some(v) = env("URBACKUP_TEST_SERVER_VERSION") {
+        assert_eq!(generation.map(|g| g.as_str()), Some(v.as_str()));
+    }
 
     let clients = s.get_client_statuses().await.expect("status");
     let raw = s.get_status().await.expect("legacy status");
@@ -198,11 +255,9 @@ async fn spec_reads_on_both_surfaces() {
 }
 
 #[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
 async fn wrong_password_is_reported_as_such() {
-    if url().is_none() {
-        eprintln!("skipped: URBACKUP_TEST_URL is not set");
-        return;
-    }
+    let _ = real_server!();
     let Some(user) = env("URBACKUP_TEST_USER") else {
         return;
     };
@@ -237,6 +292,7 @@ where
 }
 
 #[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
 async fn settings_writes_change_exactly_one_key() {
     let s = real_server!();
     writes!();
@@ -270,6 +326,30 @@ async fn settings_writes_change_exactly_one_key() {
     let now = s.get_global_settings_typed().await.unwrap();
     assert_eq!(now.diff_keys(&original), Vec::<String>::new());
     assert_eq!(now.get("internet_authkey").map(|k| k.text()), authkey);
+    // The archive rules (2.5: the `archive` setting; 2.4: `archive_N` fields, read as the
+    // same text): one rule added, then the rules as they were.
+    let archive = original
+        .get("archive")
+        .map(|a| a.text())
+        .expect("archive rules");
+    let rule = "every_d9=86400&every_unit_d9=d&for_d9=2592000&for_unit_d9=d\
+                &backup_type_d9=file&window_d9=*;*;*;*&letters_d9=";
+    let more = if archive.is_empty() {
+        rule.to_string()
+    } else {
+        format!("{archive}&{rule}")
+    };
+    let saved = s
+        .set_global_settings(&[("archive", SettingValue::from(more.as_str()))])
+        .await
+        .expect("archive rule added");
+    assert!(saved.get("archive").unwrap().text().contains("=2592000"));
+    s.set_global_settings(&[("archive", SettingValue::from(archive.as_str()))])
+        .await
+        .expect("archive rules put back");
+    let now = s.get_global_settings_typed().await.unwrap();
+    assert_eq!(now.diff_keys(&original), Vec::<String>::new());
+
     // A key the server does not know is refused before anything is sent.
     assert!(matches!(
         s.set_global_setting_typed("urbackup_rs_no_such_key", 1)
@@ -314,6 +394,7 @@ async fn settings_writes_change_exactly_one_key() {
 }
 
 #[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
 async fn clients_and_extra_clients_added_and_removed() {
     let s = real_server!();
     writes!();
@@ -394,6 +475,7 @@ async fn clients_and_extra_clients_added_and_removed() {
 }
 
 #[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
 async fn users_and_groups_added_and_removed() {
     let s = real_server!();
     writes!();
@@ -473,6 +555,7 @@ async fn users_and_groups_added_and_removed() {
 }
 
 #[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
 async fn installer_download_says_what_it_got() {
     let s = real_server!();
     writes!();
@@ -504,6 +587,7 @@ async fn installer_download_says_what_it_got() {
 }
 
 #[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
 async fn file_backup_started_waited_for_browsed_downloaded() {
     let s = real_server!();
     writes!();
@@ -513,20 +597,10 @@ async fn file_backup_started_waited_for_browsed_downloaded() {
         return;
     };
     let n_before = s.get_backups(id).await.unwrap().len();
-    // The server may refuse for a few seconds after the client came online.
-    wait_until("start_backup", Duration::from_secs(60), || async {
-        s.start_backup_typed(&name, BackupType::IncrFile)
-            .await
-            .unwrap()
-    })
-    .await;
-    wait_until("the new backup", Duration::from_secs(300), || async {
-        s.get_backups(id).await.unwrap().len() > n_before
-            && s.client_actions(id).await.unwrap().is_empty()
-    })
-    .await;
+    incremental_backup(&s, &name, id).await;
     // Legacy start, and an image backup of a client that cannot do them.
     let status = s.get_client_status_by_name(&name).await.unwrap();
+    a_new_minute_for_a_backup(&s, id).await;
     assert!(s.start_incr_file_backup(&name).await);
     wait_until("legacy backup done", Duration::from_secs(300), || async {
         s.get_backups(id).await.unwrap().len() > n_before + 1
@@ -587,6 +661,7 @@ async fn file_backup_started_waited_for_browsed_downloaded() {
 }
 
 #[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
 async fn a_running_backup_stopped() {
     let s = real_server!();
     writes!();
@@ -595,6 +670,7 @@ async fn a_running_backup_stopped() {
         eprintln!("skipped: set URBACKUP_TEST_CLIENT to an online client");
         return;
     };
+    a_new_minute_for_a_backup(&s, id).await;
     wait_until("start_backup", Duration::from_secs(60), || async {
         s.start_backup_typed(&name, BackupType::FullFile)
             .await
@@ -631,6 +707,14 @@ async fn a_running_backup_stopped() {
     }
 }
 
+/// The local file a name of a listing stands for: its bytes (the crate's rule for names
+/// that are not UTF-8, `urbackup::text`).
+fn local(dir: &str, name: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = urbackup::text::to_server(name);
+    Path::new(dir).join(std::ffi::OsStr::from_bytes(&bytes))
+}
+
 /// `/<basename>` of the client folder given in `URBACKUP_TEST_CLIENT_DIR`.
 fn backup_base(dir: &str) -> String {
     format!("/{}", Path::new(dir).file_name().unwrap().to_string_lossy())
@@ -647,6 +731,7 @@ fn tempdir() -> PathBuf {
 }
 
 #[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
 async fn a_file_and_a_folder_restored_onto_the_clients_disk() {
     let s = real_server!();
     writes!();
@@ -691,7 +776,7 @@ async fn a_file_and_a_folder_restored_onto_the_clients_disk() {
     let limit = Some(Duration::from_secs(180));
 
     // One file: sent as its folder plus a filter; the file on the client's disk is back.
-    let on_disk = Path::new(&dir).join(&file);
+    let on_disk = local(&dir, &file);
     std::fs::write(&on_disk, b"changed by urbackup-rs\n").unwrap();
     let started = s
         .restore_files(id, backup, &format!("{base}/{file}"), None)
@@ -728,7 +813,7 @@ async fn a_file_and_a_folder_restored_onto_the_clients_disk() {
     )
     .await
     .unwrap();
-    let inner_disk = Path::new(&dir).join(&folder).join(&inner_file);
+    let inner_disk = local(&dir, &folder).join(local("", &inner_file));
     std::fs::write(&inner_disk, b"changed too\n").unwrap();
     let started = s
         .restore_files(id, backup, &format!("{base}/{folder}"), None)
@@ -785,7 +870,95 @@ async fn a_file_and_a_folder_restored_onto_the_clients_disk() {
     );
 }
 
+/// A file whose name is Latin-1 (not UTF-8) on the client's disk: backed up, listed under the
+/// crate's rule (`caf\xE9-latin1.txt`), and that name taken back to download it byte-exact and
+/// to restore it. Needs the client and its folder here, like the restores.
 #[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
+async fn a_name_that_is_not_utf8_backed_up_browsed_downloaded_restored() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = real_server!();
+    writes!();
+    let _turn = TURN.lock().await;
+    let (Some((name, id)), Some(dir)) = (test_client(&s).await, env("URBACKUP_TEST_CLIENT_DIR"))
+    else {
+        eprintln!("skipped: set URBACKUP_TEST_CLIENT and URBACKUP_TEST_CLIENT_DIR");
+        return;
+    };
+    let raw_name: &[u8] = b"caf\xE9-latin1.txt";
+    let on_disk = Path::new(&dir).join(std::ffi::OsStr::from_bytes(raw_name));
+    let content = b"Latin-1 name, caf\xE9\n".to_vec();
+    if std::fs::read(&on_disk).ok().as_deref() != Some(&content[..]) {
+        std::fs::write(&on_disk, &content).unwrap();
+    }
+    incremental_backup(&s, &name, id).await;
+    let backup = s.get_backups(id).await.unwrap()[0].id;
+    let base = backup_base(&dir);
+    let listing = s
+        .browse_backup(id, BackupRef::File(backup), &base)
+        .await
+        .expect("a listing holding a Latin-1 name decodes");
+    let shown = r"caf\xE9-latin1.txt";
+    let Some(entry) = listing.files.iter().find(|f| f.name == shown) else {
+        let generation = s.server_generation().await.unwrap();
+        let names: Vec<&str> = listing.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            generation,
+            Some(urbackup::ServerGeneration::V2_4),
+            "`{shown}` is not in backup {backup}: {names:?}"
+        );
+        eprintln!(
+            "the 2.4 server left `{shown}` out of backup {backup} ({names:?}): the server's doing"
+        );
+        return;
+    };
+    assert_eq!(entry.size, content.len() as i64);
+    assert!(entry.raw.get().contains(r#""caf\\xE9-latin1.txt""#));
+    // Download by the name as listed: the original bytes go to the server.
+    let tmp = tempdir();
+    let dest = tmp.join("latin1");
+    let n = s
+        .download_file(
+            id,
+            BackupRef::File(backup),
+            &format!("{base}/{shown}"),
+            &dest,
+        )
+        .await
+        .expect("download by the listed name");
+    assert_eq!(n as usize, content.len());
+    assert_eq!(std::fs::read(&dest).unwrap(), content, "byte-exact");
+    // Restore it after a change on the client's disk.
+    std::fs::write(&on_disk, b"changed by urbackup-rs\n").unwrap();
+    let started = s
+        .restore_files(id, backup, &format!("{base}/{shown}"), None)
+        .await
+        .expect("restore by the listed name");
+    assert_eq!(started.filter.as_deref(), Some(shown));
+    let o = s
+        .wait_for_restore_outcome(
+            &started,
+            Duration::from_millis(500),
+            Some(Duration::from_secs(180)),
+            |_, _| {},
+        )
+        .await
+        .unwrap()
+        .expect("the restore ends");
+    assert!(o.succeeded(), "{o:?}");
+    assert_eq!(std::fs::read(&on_disk).unwrap(), content, "restored");
+    // Live and stored logs that quote the name decode too.
+    s.get_livelog_typed(id)
+        .await
+        .expect("the client's live log");
+    eprintln!(
+        "`{shown}`: backup {backup}, downloaded {n} bytes, restored in {:?}",
+        o.elapsed
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
 async fn a_restarted_server_is_logged_into_again() {
     let s = real_server!();
     let Some(cmd) = env("URBACKUP_TEST_RESTART_CMD") else {

@@ -375,7 +375,10 @@ async fn is_folder(ctx: &Ctx, clientid: i64, r: BackupRef, path: &str) -> bool {
     let trimmed = path.trim_matches('/');
     let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
     match ctx.server.browse_backup(clientid, r, parent).await {
-        Ok(l) => l.files.iter().any(|f| f.dir && f.name == name),
+        Ok(l) => l
+            .files
+            .iter()
+            .any(|f| f.dir && urbackup::text::same_name(&f.name, name)),
         Err(_) => false,
     }
 }

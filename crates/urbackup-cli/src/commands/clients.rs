@@ -75,7 +75,7 @@ async fn show(ctx: &Ctx, name: &str) -> Result<Output> {
     let c = report
         .status
         .iter()
-        .find(|c| !c.rejected && c.name == name)
+        .find(|c| !c.rejected && urbackup::text::same_name(&c.name, name))
         .ok_or_else(|| anyhow!("no client named `{name}`"))?;
     let backups = ctx.server.client_backups(c.id).await.ok();
     let mut t = Table::new(&[

@@ -244,7 +244,10 @@ pub async fn clients_by_name(ctx: &Ctx, names: &[String]) -> Result<Vec<ClientSt
     let mut out = Vec::new();
     let mut missing = Vec::new();
     for n in names {
-        match all.iter().find(|c| !c.rejected && &c.name == n) {
+        match all
+            .iter()
+            .find(|c| !c.rejected && urbackup::text::same_name(&c.name, n))
+        {
             Some(c) if out.iter().any(|o: &ClientStatus| o.id == c.id) => {}
             Some(c) => out.push(c.clone()),
             None => missing.push(format!("`{n}`")),

@@ -114,7 +114,7 @@ pub async fn group_id(ctx: &Ctx, name: &str) -> Result<i64> {
     let groups = ctx.server.get_groups().await?;
     groups
         .iter()
-        .find(|g| g.name == name)
+        .find(|g| urbackup::text::same_name(&g.name, name))
         .map(|g| g.id)
         .ok_or_else(|| anyhow!("no group named `{name}`"))
 }

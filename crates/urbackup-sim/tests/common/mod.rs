@@ -34,8 +34,10 @@ impl Resp {
     pub fn content_type(&self) -> Option<&str> {
         self.header("content-type")
     }
+    /// The body as JSON; bytes that are not UTF-8 (Latin-1 names) as the simulator holds
+    /// them (`urbackup_sim::bytes`).
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+        serde_json::from_str(&urbackup_sim::bytes::from_bytes(&self.body)).unwrap_or_else(|e| {
             panic!(
                 "body is not JSON ({e}): {:?}",
                 String::from_utf8_lossy(&self.body)

@@ -150,7 +150,11 @@ impl UrbackupServer {
                     _ => (String::new(), ""),
                 };
                 let listing = self.browse_backup(clientid, backup, &parent).await?;
-                match listing.files.iter().find(|f| f.name == name) {
+                match listing
+                    .files
+                    .iter()
+                    .find(|f| crate::text::same_name(&f.name, name))
+                {
                     _ if name.is_empty() => (path, None, listing),
                     Some(f) if f.dir => (path, None, listing),
                     Some(_) => (parent, Some(name.to_owned()), listing),

@@ -7,10 +7,10 @@
 //! values and no other key moved.
 
 use crate::error::{Result, UrbackupError};
-use crate::models::settings::value_text;
+use crate::models::settings::{archive_fields_v24, same_archive_rules, value_text};
 use crate::models::{
-    SettingValue, Settings, CLIENT_SETTING_KEYS, GLOBAL_ONLY_SETTING_KEYS, LDAP_SETTING_KEYS,
-    MAIL_SETTING_KEYS,
+    ServerGeneration, SettingValue, Settings, CLIENT_SETTING_KEYS, GLOBAL_ONLY_SETTING_KEYS,
+    LDAP_SETTING_KEYS, MAIL_SETTING_KEYS,
 };
 use crate::transport::Call;
 use crate::UrbackupServer;
@@ -31,6 +31,31 @@ impl Target {
             Target::Global => "0".into(),
             Target::Client(id) => id.to_string(),
             Target::Group(id) => (-id.abs()).to_string(),
+        }
+    }
+
+    /// The request that reads the target's settings.
+    /// The sub-action that reads the settings of this target.
+    fn read_sa(self) -> &'static str {
+        match self {
+            Target::Global => "general",
+            _ => "clientsettings",
+        }
+    }
+
+    /// The sub-action that saves them.
+    fn save_sa(self) -> &'static str {
+        match self {
+            Target::Global => "general_save",
+            _ => "clientsettings_save",
+        }
+    }
+
+    fn read_call(self) -> Call<'static> {
+        let call = Call::read("settings").param("sa", self.read_sa());
+        match self {
+            Target::Global => call,
+            _ => call.param("t_clientid", self.t_clientid()),
         }
     }
 
@@ -151,16 +176,20 @@ impl UrbackupServer {
     }
 
     pub(crate) async fn read_settings(&self, target: Target) -> Result<Settings> {
-        let sa = match target {
-            Target::Global => "general",
-            _ => "clientsettings",
-        };
-        let mut call = Call::read("settings").param("sa", sa);
-        if target != Target::Global {
-            call = call.param("t_clientid", target.t_clientid());
-        }
-        let v: Map<String, Value> = self.transport.call(call).await?;
-        settings_of(&v, sa)
+        let v: Map<String, Value> = self.transport.call(target.read_call()).await?;
+        Ok(self.settings_reply(&v, target)?.0)
+    }
+
+    /// The settings of a reply and the generation whose shape they came in (noted for the
+    /// handle).
+    fn settings_reply(
+        &self,
+        v: &Map<String, Value>,
+        target: Target,
+    ) -> Result<(Settings, ServerGeneration)> {
+        let (s, g) = settings_in(v, target, target.read_sa())?;
+        self.transport.note_generation(g);
+        Ok((s, g))
     }
 
     async fn save_settings(
@@ -171,8 +200,12 @@ impl UrbackupServer {
         if let Some((k, _)) = changes.iter().find(|(k, _)| !target.accepts(k)) {
             return Err(UrbackupError::UnknownSetting((*k).to_owned()));
         }
-        let before = self.read_settings(target).await?;
-        let mut call = Call::write("settings").param("sa", save_sa(target));
+        let read: Map<String, Value> = self.transport.call(target.read_call()).await?;
+        let (before, generation) = self.settings_reply(&read, target)?;
+        if generation == ServerGeneration::V2_4 {
+            return self.save_settings_v24(target, &before, changes).await;
+        }
+        let mut call = Call::write("settings").param("sa", target.save_sa());
         if target != Target::Global {
             call = call.param("t_clientid", target.t_clientid());
         }
@@ -202,11 +235,74 @@ impl UrbackupServer {
         {
             return Err(UrbackupError::access_denied(
                 "settings",
-                Some(format!("{} not confirmed", save_sa(target))),
+                Some(format!("{} not confirmed", target.save_sa())),
             ));
         }
-        let after = settings_of(&reply, save_sa(target))?;
+        let after = settings_of(&reply, target.save_sa())?;
         verify_save(&before, &after, changes)?;
+        Ok(after)
+    }
+
+    /// A save as UrBackup 2.4 takes it (its web interface, `saveClientSettings` and
+    /// `saveGeneralSettings` in `www/js/urbackup.js` of 2.4.x): plain keys without `.use`;
+    /// for a client `overwrite=true` (2.4 stores nothing else of a client save without it: the
+    /// client's "separate settings"); the archive rules as `archive_N` fields, as read unless
+    /// `archive` is among the changes (2.4 replaces the target's rules by those sent, so a
+    /// save without them would clear them). A key that 2.4 does not have is refused before
+    /// anything is sent.
+    async fn save_settings_v24(
+        &self,
+        target: Target,
+        before: &Settings,
+        changes: &[(&str, SettingValue)],
+    ) -> Result<Settings> {
+        if let Some((k, _)) = changes
+            .iter()
+            .find(|(k, _)| *k != "archive" && before.get(k).is_none())
+        {
+            return Err(UrbackupError::Unsupported {
+                server: ServerGeneration::V2_4,
+                what: format!(
+                    "change `{k}`: it is not among the {} it reports",
+                    match target {
+                        Target::Global => "global settings",
+                        Target::Client(_) => "client settings",
+                        Target::Group(_) => "group settings",
+                    }
+                ),
+            });
+        }
+        let mut call = match target {
+            Target::Global => Call::write("settings").param("sa", "general_save"),
+            _ => Call::write("settings")
+                .param("sa", "clientsettings_save")
+                .param("t_clientid", target.t_clientid())
+                .param("overwrite", "true"),
+        };
+        for (key, value) in changes.iter().filter(|(k, _)| *k != "archive") {
+            call = call.param(*key, value.to_wire());
+        }
+        if target == Target::Global && !changes.iter().any(|(k, _)| *k == "internet_authkey") {
+            if let Some(key) = pinned_authkey(before) {
+                call = call.param("internet_authkey", key);
+            }
+        }
+        let archive = match changes.iter().find(|(k, _)| *k == "archive") {
+            Some((_, v)) => v.to_wire(),
+            None => before.get("archive").map(|a| a.text()).unwrap_or_default(),
+        };
+        for (k, v) in archive_fields_v24(&archive) {
+            call = call.param(k, v);
+        }
+        let reply: Map<String, Value> = self.transport.call(call).await?;
+        if reply.get("saved_ok").and_then(Value::as_bool) != Some(true) {
+            return Err(UrbackupError::access_denied(
+                "settings",
+                Some(format!("{} not confirmed", target.save_sa())),
+            ));
+        }
+        let (after, _) = settings_in(&reply, target, target.save_sa())?;
+        verify_save(before, &after, changes)?;
         Ok(after)
     }
 
@@ -238,15 +334,41 @@ impl UrbackupServer {
                 Some(format!("{sa} not confirmed")),
             ));
         }
-        settings_of(&reply, sa)
+        let after = settings_of(&reply, sa)?;
+        if let Some((k, _)) = changes.iter().find(|(k, _)| after.get(k).is_none()) {
+            // The server ignores keys it does not have (2.4 lacks some of 2.5's).
+            let what = format!("store `{k}`: the server does not have this setting");
+            return Err(match self.transport.generation() {
+                Some(server @ ServerGeneration::V2_4) => {
+                    UrbackupError::Unsupported { server, what }
+                }
+                _ => UrbackupError::Server {
+                    action: "settings".into(),
+                    message: format!("cannot {what}"),
+                },
+            });
+        }
+        Ok(after)
     }
 }
 
-/// The sub-action that saves the settings of `target`.
-fn save_sa(target: Target) -> &'static str {
-    match target {
-        Target::Global => "general_save",
-        _ => "clientsettings_save",
+/// The `settings` object of a reply in either generation's shape: UrBackup 2.4 sends the
+/// archive rules beside it (`archive_settings`), 2.5 never does.
+fn settings_in(
+    v: &Map<String, Value>,
+    target: Target,
+    sa: &str,
+) -> Result<(Settings, ServerGeneration)> {
+    match (v.get("settings"), v.get("archive_settings")) {
+        (Some(Value::Object(o)), Some(archive)) => Ok((
+            Settings::from_object_v24(
+                o,
+                archive.as_array().map(Vec::as_slice).unwrap_or_default(),
+                target != Target::Global,
+            ),
+            ServerGeneration::V2_4,
+        )),
+        _ => Ok((settings_of(v, sa)?, ServerGeneration::V2_5)),
     }
 }
 
@@ -270,7 +392,16 @@ fn verify_save(
 ) -> Result<()> {
     for (key, value) in changes {
         let now = after.get(key);
-        let ok = now.is_some_and(|s| value.matches(s.own.as_ref().unwrap_or(&s.value)));
+        let ok = now.is_some_and(|s| {
+            let read = s.own.as_ref().unwrap_or(&s.value);
+            if *key == "archive" {
+                // The server annotates the rules it reports (next archival, time left) and
+                // gives new ones an id: the rules are what must match.
+                same_archive_rules(&value.to_wire(), &value_text(read))
+            } else {
+                value.matches(read)
+            }
+        });
         // Keys the server accepts but does not return (e.g. internet_server in client
         // settings) cannot be checked.
         if now.is_some() && !ok {
@@ -284,14 +415,6 @@ fn verify_save(
         .diff_keys(after)
         .into_iter()
         .filter(|k| !changes.iter().any(|(c, _)| c == k))
-        .filter(|k| {
-            // The server appends next-archival annotations that change by themselves.
-            k != "archive"
-                || strip_archive_annotations(&before.get(k).map(|s| s.text()).unwrap_or_default())
-                    != strip_archive_annotations(
-                        &after.get(k).map(|s| s.text()).unwrap_or_default(),
-                    )
-        })
         .filter(|k| {
             // A group save makes the server reload every setting, and with it make up a new
             // global `internet_authkey` if none was ever saved: what the group inherits moves,
@@ -419,6 +542,79 @@ mod tests {
         s.value = Value::String("1".into());
         let e = verify_save(&before, &moved, &changes).unwrap_err();
         assert!(e.to_string().contains("local_speed"), "{e}");
+    }
+
+    /// A reply of the real 2.4.15 server (`fixtures/real-2.4/`) as `settings_in` reads it.
+    fn captured24(file: &str, target: Target) -> (Settings, ServerGeneration) {
+        let path = format!(
+            "{}/../../fixtures/real-2.4/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        settings_in(
+            v["response"]["body_json"].as_object().unwrap(),
+            target,
+            "clientsettings",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn real_2_4_client_saves_verify() {
+        let client = Target::Client(1);
+        let (before, g) = captured24("settings__clientsettings-realclient-archive.json", client);
+        assert_eq!(g, ServerGeneration::V2_4);
+        let local = before.get("local_speed").unwrap();
+        assert_eq!((local.use_mask, local.own.is_none()), (Some(1), true));
+        assert!(before
+            .get("archive")
+            .unwrap()
+            .text()
+            .contains("every_c0=86400"));
+        let change = [("local_speed", SettingValue::Int(7654321))];
+        // With overwrite=true the key took the value and nothing else moved.
+        let (after, _) = captured24("settings__clientsettings_save-overwrite.json", client);
+        assert_eq!(after.get("local_speed").unwrap().use_mask, Some(2));
+        verify_save(&before, &after, &change).unwrap();
+        // What the crate sent before it knew 2.4: saved_ok, and nothing stored.
+        let (ignored, _) = captured24(
+            "settings__clientsettings_save-without-overwrite.json",
+            client,
+        );
+        let e = verify_save(&before, &ignored, &change).unwrap_err();
+        assert!(e.to_string().contains("did not take"), "{e}");
+        // The global settings and a group
+        let (global, g) = captured24("settings__general.json", Target::Global);
+        assert_eq!(g, ServerGeneration::V2_4);
+        assert!(global.get("backupfolder").unwrap().use_mask.is_none());
+        let (group, _) = captured24("settings__group.json", Target::Group(1));
+        assert_eq!(group.get("local_speed").unwrap().use_mask, Some(2));
+        // 2.5 replies are read as 2.5
+        let path = format!(
+            "{}/../../fixtures/real-2.5/settings__clientsettings-realclient.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let (_, g) = settings_in(
+            v["response"]["body_json"].as_object().unwrap(),
+            client,
+            "clientsettings",
+        )
+        .unwrap();
+        assert_eq!(g, ServerGeneration::V2_5);
+    }
+
+    #[test]
+    fn archive_rules_compare_without_annotations() {
+        assert!(same_archive_rules(
+            "every_c0=1&for_c0=2",
+            "every_c0=1&for_c0=2&next_archival_c0=5&uuid_c0=ab"
+        ));
+        assert!(!same_archive_rules("every_c0=1", "every_c0=2"));
+        assert!(same_archive_rules(
+            "every_d0=1&every_unit_d0=d",
+            "every_unit_c0=d&every_c0=1&next_archival_c0=0"
+        ));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Clients and server status: web actions `status`, `status_check`, `add_client`.
 
 use crate::error::{Result, UrbackupError};
-use crate::models::{ClientStatus, ExtraClient, NewClient, ServerInfo, StatusReport};
+use crate::models::{
+    ClientStatus, ExtraClient, NewClient, ServerGeneration, ServerInfo, StatusReport,
+};
 use crate::transport::{self, Call};
 use crate::UrbackupServer;
 use serde_json::{Map, Value};
@@ -38,9 +40,31 @@ impl UrbackupServer {
         &self,
         mut f: impl FnMut(ClientStatus) + Send,
     ) -> Result<StatusReport> {
-        self.transport
-            .call_each(Call::read("status"), "status", &mut f)
-            .await
+        let report: StatusReport = self
+            .transport
+            .call_each(
+                Call::read("status"),
+                "status",
+                &mut |mut c: ClientStatus| {
+                    c.complete_v24();
+                    f(c)
+                },
+            )
+            .await?;
+        if let Some(g) = report.generation {
+            self.transport.note_generation(g);
+        }
+        Ok(report)
+    }
+
+    /// Which server generation this handle talks to (see [`ServerGeneration`]): from the
+    /// replies seen so far, else from one `status` request (web action `status`). `None`
+    /// when the replies do not tell (a session without the status right).
+    pub async fn server_generation(&self) -> Result<Option<ServerGeneration>> {
+        if let Some(g) = self.transport.generation() {
+            return Ok(Some(g));
+        }
+        Ok(self.status_report().await?.generation)
     }
 
     /// One client by name (spec: `get_client_status_by_name`; web action `status`).
@@ -72,6 +96,7 @@ impl UrbackupServer {
             newer_version: r.curr_version_str,
             no_file_backups: r.no_file_backups,
             no_images: r.no_images,
+            generation: r.generation,
         })
     }
 
@@ -139,7 +164,12 @@ impl UrbackupServer {
                 v.to_string().as_bytes(),
             ));
         }
-        transport::from_value("add_client", &v)
+        let mut client: NewClient = transport::from_value("add_client", &v)?;
+        if v.get("server_url").is_none() {
+            // UrBackup 2.4 does not send it: made as 2.5 makes it (`add_client.cpp`).
+            client.server_url = server_url(&client.internet_server, &client.internet_server_port);
+        }
+        Ok(client)
     }
 
     /// Marks clients for removal; the server deletes them and their backups at its next
@@ -189,10 +219,56 @@ impl UrbackupServer {
 pub(crate) fn find_client(list: Vec<ClientStatus>, clientname: &str) -> Result<ClientStatus> {
     list.into_iter()
         .filter(|c| !c.rejected)
-        .find(|c| c.name == clientname)
+        .find(|c| crate::text::same_name(&c.name, clientname))
         .ok_or_else(|| UrbackupError::ClientNotFound(clientname.to_owned()))
+}
+
+/// The Internet server URL(s) a client is set up with, as UrBackup 2.5 makes them for
+/// `add_client`: each `;`-separated server name with its port (the last port given for the
+/// rest, 55415 by default), `urbackup://` unless it is already a URL.
+pub(crate) fn server_url(servers: &str, ports: &str) -> String {
+    let ports: Vec<&str> = ports.split(';').filter(|p| !p.is_empty()).collect();
+    servers
+        .split(';')
+        .filter(|s| !s.is_empty())
+        .enumerate()
+        .map(|(i, server)| {
+            let port = ports.get(i).or(ports.last()).copied().unwrap_or("55415");
+            if ["urbackup://", "ws://", "wss://"]
+                .iter()
+                .any(|p| server.starts_with(p))
+            {
+                server.to_owned()
+            } else if port == "55415" {
+                format!("urbackup://{server}")
+            } else {
+                format!("urbackup://{server}:{port}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 pub(crate) fn join_ids(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_urls_as_2_5_makes_them() {
+        assert_eq!(
+            super::server_url("127.0.0.1", "55415"),
+            "urbackup://127.0.0.1"
+        );
+        assert_eq!(
+            super::server_url("a;b", "1;2"),
+            "urbackup://a:1;urbackup://b:2"
+        );
+        assert_eq!(
+            super::server_url("a;wss://b/x", "7"),
+            "urbackup://a:7;wss://b/x"
+        );
+        assert_eq!(super::server_url("", "55415"), "");
+    }
 }

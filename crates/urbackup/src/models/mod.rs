@@ -27,7 +27,8 @@ use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use std::fmt;
 
-/// The JSON text of one object of a reply, exactly as the server sent it.
+/// The JSON text of one object of a reply, exactly as the server sent it (strings holding bytes
+/// that are not UTF-8 in the form of [`crate::text`]: `\\xE9` in the JSON text).
 ///
 /// Kept as text (not as a parsed tree) so that keeping it costs one copy of the bytes;
 /// [`Raw::to_value`] parses it on demand.
@@ -150,11 +151,13 @@ macro_rules! model {
 
         impl $crate::models::FromElement for $name {
             fn from_element(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-                let text = std::str::from_utf8(bytes).map_err(|_| {
-                    <serde_json::Error as serde::de::Error>::custom("invalid UTF-8")
+                // Valid UTF-8 without a backslash as it is; else under the crate's rule for
+                // bytes that are not UTF-8 (`text` module).
+                let text = $crate::text::element_text(bytes).ok_or_else(|| {
+                    <serde_json::Error as serde::de::Error>::custom("invalid UTF-8 outside a string")
                 })?;
-                let mut m = Self::decode_fields(text)?;
-                m.raw = $crate::models::Raw::from_decoded(text);
+                let mut m = Self::decode_fields(&text)?;
+                m.raw = $crate::models::Raw::from_decoded(&text);
                 Ok(m)
             }
         }

@@ -212,6 +212,52 @@ impl Settings {
         }
     }
 
+    /// Settings in UrBackup 2.4's shape: plain effective values; for a client a whole-client
+    /// `overwrite` flag (its own values, or its group's), groups always their own; the archive
+    /// rules outside the object (`archive_settings`), given here as the `archive` setting in
+    /// 2.5's text form (see [`archive_text_v24`]).
+    ///
+    /// The flag maps to 2.5's terms: with it (and for groups) every value is the target's own
+    /// (`use_mask` 2, `own`), without it every value is inherited (`use_mask` 1, `inherited`).
+    /// Global settings are plain (`use_mask` `None`), as in 2.5.
+    pub(crate) fn from_object_v24(
+        obj: &Map<String, Value>,
+        archive_settings: &[Value],
+        per_target: bool,
+    ) -> Settings {
+        let own = !per_target
+            || obj.contains_key("groupid")
+            || obj.get("overwrite").is_some_and(|v| {
+                v.as_bool()
+                    .unwrap_or_else(|| matches!(v.as_str(), Some("true" | "1")))
+            });
+        let setting = |v: Value| -> Setting {
+            if !per_target {
+                return Setting::from_json(&v);
+            }
+            Setting {
+                own: own.then(|| v.clone()),
+                inherited: (!own).then(|| v.clone()),
+                client: None,
+                use_mask: Some(if own { 2 } else { 1 }),
+                value: v,
+            }
+        };
+        let mut entries: BTreeMap<String, Setting> = obj
+            .iter()
+            .filter(|(k, _)| !NOT_SETTINGS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), setting(v.clone())))
+            .collect();
+        entries.insert(
+            "archive".into(),
+            setting(Value::String(archive_text_v24(archive_settings))),
+        );
+        Settings {
+            entries,
+            raw: Value::Object(obj.clone()),
+        }
+    }
+
     /// The setting `key`, if the server reported it.
     pub fn get(&self, key: &str) -> Option<&Setting> {
         self.entries.get(key)
@@ -223,7 +269,8 @@ impl Settings {
     }
 
     /// Names of the settings whose effective value differs between `self` and `other`
-    /// (present in one only counts as different).
+    /// (present in one only counts as different). `archive` counts as different when its
+    /// rules differ, not the annotations the server adds (next archival, time left, rule ids).
     pub fn diff_keys(&self, other: &Settings) -> Vec<String> {
         let mut keys: Vec<String> = self
             .entries
@@ -232,7 +279,14 @@ impl Settings {
                 other
                     .entries
                     .get(*k)
-                    .map(|o| o.text() != v.text())
+                    .map(|o| {
+                        if *k == "archive" {
+                            // The rules, not the annotations the server adds to them.
+                            !same_archive_rules(&o.text(), &v.text())
+                        } else {
+                            o.text() != v.text()
+                        }
+                    })
                     .unwrap_or(true)
             })
             .map(|(k, _)| k.clone())
@@ -258,6 +312,107 @@ impl Settings {
         self.entries.is_empty()
     }
 }
+
+/// UrBackup 2.4's archive rules (`archive_settings`: `archive_every`, `archive_every_unit`,
+/// `archive_for`, `archive_for_unit`, `archive_backup_type`, `archive_window`,
+/// `archive_letters`, `next_archival`) in the text form of 2.5's `archive` setting:
+/// `every_c0=...&every_unit_c0=...&for_c0=...&for_unit_c0=...&backup_type_c0=...&window_c0=...&letters_c0=...`,
+/// one index per rule, plus `next_archival_c0` (an annotation, as 2.5 adds one) so that a save
+/// resending the rules keeps their schedule.
+pub(crate) fn archive_text_v24(rules: &[Value]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (i, r) in rules.iter().enumerate() {
+        let field = |k: &str| r.get(k).map(value_text).unwrap_or_default();
+        for (ours, theirs) in ARCHIVE_FIELDS_V24 {
+            out.append_pair(&format!("{ours}c{i}"), &field(theirs));
+        }
+        out.append_pair(&format!("next_archival_c{i}"), &field("next_archival"));
+    }
+    out.finish()
+}
+
+/// The form fields UrBackup 2.4 takes archive rules in (`archive_next_N`, `archive_every_N`,
+/// ... as its web interface sends them) for an `archive` text of 2.5's form. A rule without
+/// `next_archival_X` gets `archive_next_N=-1`: the server schedules it (now for a client).
+pub(crate) fn archive_fields_v24(archive: &str) -> Vec<(String, String)> {
+    let params: Vec<(String, String)> = form_urlencoded::parse(archive.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(pk, _)| pk == k)
+            .map(|(_, v)| v.clone())
+    };
+    let mut out = Vec::new();
+    let indexes = params
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("every_"))
+        .filter(|idx| !idx.starts_with("unit_"));
+    for (n, idx) in indexes.enumerate() {
+        out.push((
+            format!("archive_next_{n}"),
+            get(&format!("next_archival_{idx}"))
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "-1".into()),
+        ));
+        for (ours, theirs) in ARCHIVE_FIELDS_V24 {
+            out.push((
+                format!("{theirs}_{n}"),
+                get(&format!("{ours}{idx}")).unwrap_or_default(),
+            ));
+        }
+    }
+    out
+}
+
+/// True when two `archive` texts hold the same rules: annotations (next archival, time left)
+/// and rule ids aside, and whatever index each rule has (2.5 numbers them per origin, `d0`,
+/// `g0`, `c0`; this crate reads 2.4's rules as `c0`, `c1`...).
+pub(crate) fn same_archive_rules(a: &str, b: &str) -> bool {
+    const FIELDS: [&str; 7] = [
+        "every_unit_",
+        "every_",
+        "for_unit_",
+        "for_",
+        "backup_type_",
+        "window_",
+        "letters_",
+    ];
+    let rules = |t: &str| -> Vec<Vec<(&'static str, String)>> {
+        let mut by_idx: std::collections::BTreeMap<String, Vec<(&'static str, String)>> =
+            Default::default();
+        for (k, v) in form_urlencoded::parse(t.as_bytes()) {
+            if let Some((field, idx)) = FIELDS
+                .iter()
+                .find_map(|f| k.strip_prefix(f).map(|idx| (*f, idx.to_owned())))
+            {
+                by_idx.entry(idx).or_default().push((field, v.into_owned()));
+            }
+        }
+        let mut list: Vec<_> = by_idx
+            .into_values()
+            .map(|mut r| {
+                r.sort();
+                r
+            })
+            .collect();
+        list.sort();
+        list
+    };
+    rules(a) == rules(b)
+}
+
+/// 2.5's key prefix and 2.4's field of each part of an archive rule.
+const ARCHIVE_FIELDS_V24: [(&str, &str); 7] = [
+    ("every_", "archive_every"),
+    ("every_unit_", "archive_every_unit"),
+    ("for_", "archive_for"),
+    ("for_unit_", "archive_for_unit"),
+    ("backup_type_", "archive_backup_type"),
+    ("window_", "archive_window"),
+    ("letters_", "archive_letters"),
+];
 
 /// Setting keys a client, group or the global defaults accept (`clientsettings_save`,
 /// `general_save`), from the server's `settingslist.cpp` (2.5.x).
@@ -429,6 +584,32 @@ mod tests {
         assert_eq!(s.value, json!(true));
         let s = Setting::from_json(&json!("/media/backup"));
         assert_eq!(s.text(), "/media/backup");
+    }
+
+    #[test]
+    fn archive_rules_of_2_4_round_trip() {
+        let rules = vec![
+            json!({"archive_backup_type": "file", "archive_every": 86400,
+            "archive_every_unit": "d", "archive_for": 2592000, "archive_for_unit": "d",
+            "archive_letters": "", "archive_timeleft": "-", "archive_window": "*;*;*;*",
+            "next_archival": "0"}),
+        ];
+        let text = archive_text_v24(&rules);
+        assert!(
+            text.starts_with("every_c0=86400&every_unit_c0=d&for_c0=2592000"),
+            "{text}"
+        );
+        let fields = archive_fields_v24(&text);
+        let f = |k: &str| fields.iter().find(|(fk, _)| fk == k).unwrap().1.as_str();
+        assert_eq!(f("archive_next_0"), "0");
+        assert_eq!(f("archive_every_0"), "86400");
+        assert_eq!(f("archive_window_0"), "*;*;*;*");
+        assert_eq!(f("archive_backup_type_0"), "file");
+        assert_eq!(fields.len(), 8);
+        assert!(archive_fields_v24("").is_empty());
+        // A rule written without a schedule is scheduled by the server.
+        let new = archive_fields_v24("every_c0=3600&every_unit_c0=h&backup_type_c0=file");
+        assert_eq!(new[0], ("archive_next_0".to_string(), "-1".to_string()));
     }
 
     #[test]

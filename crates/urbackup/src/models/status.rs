@@ -176,33 +176,123 @@ pub struct ServerInfo {
     pub no_file_backups: bool,
     /// Image backups are disabled server-wide.
     pub no_images: bool,
+    /// The server generation, from what its `status` reply holds (see [`ServerGeneration`]).
+    pub generation: Option<ServerGeneration>,
+}
+
+/// The UrBackup server generation a handle talks to, as its replies show it (the server has
+/// no action that reports its version number).
+///
+/// * `status`: 2.5 sends `server_pubkey` beside `server_identity`, and a `uid` for every
+///   client; 2.4 sends neither.
+/// * `settings`: 2.4 sends plain values and the archive rules in `archive_settings` beside
+///   the settings; 2.5 sends `{use, value, value_client, value_group}` objects (clients and
+///   groups) or `{value}` objects (global) and the archive rules as the `archive` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
+pub enum ServerGeneration {
+    /// UrBackup Server 2.4.x (checked against 2.4.15).
+    V2_4,
+    /// UrBackup Server 2.5.x (checked against 2.5.33).
+    V2_5,
+}
+
+impl ServerGeneration {
+    /// The version as people write it: `2.4` or `2.5`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerGeneration::V2_4 => "2.4",
+            ServerGeneration::V2_5 => "2.5",
+        }
+    }
+}
+
+impl std::fmt::Display for ServerGeneration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UrBackup {}", self.as_str())
+    }
+}
+
+impl ClientStatus {
+    /// Fills in what UrBackup 2.4 does not send, as its web interface does: a client without
+    /// a `uid` is a 2.4 server's, and there a client whose `os_simple` is set and not
+    /// `windows` cannot do image backups (2.5 says so in `image_not_supported`).
+    pub(crate) fn complete_v24(&mut self) {
+        if !self.image_not_supported
+            && !self.os_simple.is_empty()
+            && self.os_simple != "windows"
+            && !self.raw.get().contains("\"uid\"")
+        {
+            self.image_not_supported = true;
+        }
+    }
 }
 
 /// The full `status` reply: clients plus server-level flags.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "StatusWire")]
 pub struct StatusReport {
     /// The clients.
-    #[serde(default, deserialize_with = "de::list")]
     pub status: Vec<ClientStatus>,
     /// Extra clients.
-    #[serde(default, deserialize_with = "de::list")]
     pub extra_clients: Vec<ExtraClient>,
     /// Server identity.
-    #[serde(default, deserialize_with = "de::string")]
     pub server_identity: String,
-    /// Identity plus key fingerprint.
-    #[serde(default, deserialize_with = "de::string")]
+    /// Identity plus key fingerprint (UrBackup 2.5; empty from 2.4).
     pub server_pubkey: String,
     /// File backups disabled server-wide.
-    #[serde(default, deserialize_with = "de::boolean")]
     pub no_file_backups: bool,
     /// Image backups disabled server-wide.
-    #[serde(default, deserialize_with = "de::boolean")]
     pub no_images: bool,
     /// The session is a superuser.
-    #[serde(default, deserialize_with = "de::boolean")]
     pub admin: bool,
     /// A newer server version is available.
-    #[serde(default)]
     pub curr_version_str: Option<String>,
+    /// The server generation this reply comes from (see [`ServerGeneration`]); `None` when
+    /// the reply does not tell (a session that may not see the server's identity).
+    pub generation: Option<ServerGeneration>,
+}
+
+/// The `status` reply as sent.
+#[derive(Deserialize)]
+struct StatusWire {
+    #[serde(default, deserialize_with = "de::list")]
+    status: Vec<ClientStatus>,
+    #[serde(default, deserialize_with = "de::list")]
+    extra_clients: Vec<ExtraClient>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    server_identity: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    server_pubkey: Option<String>,
+    #[serde(default, deserialize_with = "de::boolean")]
+    no_file_backups: bool,
+    #[serde(default, deserialize_with = "de::boolean")]
+    no_images: bool,
+    #[serde(default, deserialize_with = "de::boolean")]
+    admin: bool,
+    #[serde(default)]
+    curr_version_str: Option<String>,
+}
+
+impl From<StatusWire> for StatusReport {
+    fn from(w: StatusWire) -> Self {
+        let generation = match (&w.server_identity, &w.server_pubkey) {
+            (_, Some(_)) => Some(ServerGeneration::V2_5),
+            (Some(_), None) => Some(ServerGeneration::V2_4),
+            (None, None) => None,
+        };
+        let mut status = w.status;
+        status.iter_mut().for_each(ClientStatus::complete_v24);
+        StatusReport {
+            status,
+            extra_clients: w.extra_clients,
+            server_identity: w.server_identity.unwrap_or_default(),
+            server_pubkey: w.server_pubkey.unwrap_or_default(),
+            no_file_backups: w.no_file_backups,
+            no_images: w.no_images,
+            admin: w.admin,
+            curr_version_str: w.curr_version_str,
+            generation,
+        }
+    }
 }
