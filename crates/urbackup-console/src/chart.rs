@@ -141,14 +141,22 @@ pub fn size_chart(rows: &[BackupRow]) -> Option<Chart> {
             text: fmt::bytes(v),
         })
         .collect();
+    // Dates, or times of day when everything happened within two days.
+    let label = |t: i64| {
+        if t_max - t_min < 2 * 86_400 {
+            fmt::time(t)
+        } else {
+            fmt::date(t)
+        }
+    };
     let mut x_ticks = vec![Tick {
         at: n(x(t_min)),
-        text: fmt::date(t_min),
+        text: label(t_min),
     }];
     if t_max != t_min {
         x_ticks.push(Tick {
             at: n(x(t_max)),
-            text: fmt::date(t_max),
+            text: label(t_max),
         });
     }
     Some(Chart {

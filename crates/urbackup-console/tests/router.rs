@@ -3,101 +3,11 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::Router;
+use common::web::{csrf, get, login, post, send, set_cookie};
 use common::{fleet, Fleet, FORMULA, MARKUP, USERS};
-use http_body_util::BodyExt;
 use std::time::Duration;
-use tower::ServiceExt;
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-fn get(path: &str, cookie: &str) -> Request<Body> {
-    Request::get(path)
-        .header(header::COOKIE, cookie)
-        .body(Body::empty())
-        .unwrap()
-}
-
-fn post(path: &str, cookie: &str, form: &[(&str, &str)]) -> Request<Body> {
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    Request::post(path)
-        .header(header::COOKIE, cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap()
-}
-
-/// The value of `name="csrf" value="..."` in a page.
-fn csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    let rest = &html[at + 19..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap().to_owned())
-}
-
-/// Logs in; returns the session cookie (`urbackup_console=...`).
-async fn login(app: &Router, user: &str, password: &str) -> String {
-    let form = send(app, get("/login", "")).await;
-    assert_eq!(form.status, StatusCode::OK);
-    let pre = set_cookie(&form.headers, "urbackup_console_login").unwrap();
-    let token = csrf(&form.body);
-    let r = send(
-        app,
-        post(
-            "/login",
-            &pre,
-            &[
-                ("username", user),
-                ("password", password),
-                ("csrf", &token),
-                ("next", "/"),
-            ],
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let c = set_cookie(&r.headers, "urbackup_console").expect("a session cookie");
-    let raw = r
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("urbackup_console="))
-        .unwrap();
-    assert!(
-        raw.contains("HttpOnly") && raw.contains("SameSite=Strict"),
-        "{raw}"
-    );
-    c
-}
 
 async fn setup() -> (Fleet, Router) {
     let f = fleet(Duration::from_secs(3600), 30).await;
@@ -510,6 +420,45 @@ async fn operators_start_and_stop_backups_viewers_and_forgeries_cannot() {
         "{page}"
     );
     assert_eq!(f.beta.requests("start_backup"), 1);
+}
+
+/// Automatic file backups switched off (the real server's `file_disabled`) do not stop a
+/// backup started by hand: the console lets the server run it, and it is not a problem.
+#[tokio::test]
+async fn a_client_without_automatic_backups_can_be_started_by_hand() {
+    let (f, app) = setup().await;
+    f.console.start_polling();
+    let id = client_id(&f, "beta", "beta-manual");
+    let o = login(&app, "otto", "otto-password").await;
+    let path = format!("/servers/beta/clients/{id}");
+    let page = send(&app, get(&path, &o)).await.body;
+    assert!(page.contains("badge disabled"), "{page}");
+    assert!(page.contains("Automatic file backups are switched off"));
+    assert!(
+        !page.contains("disabled title="),
+        "no button is off: {page}"
+    );
+    let overview = send(&app, get("/", &o)).await.body;
+    assert!(
+        !overview.contains("beta-manual"),
+        "switched off is not a problem"
+    );
+    let r = send(
+        &app,
+        post(
+            &format!("{path}/backup"),
+            &o,
+            &[("csrf", &csrf(&page)), ("kind", "incr_file")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(f.beta.requests("start_backup"), 1);
+    let page = send(&app, get(&path, &o)).await.body;
+    assert!(
+        page.contains("Incremental file backup of beta-manual is running"),
+        "{page}"
+    );
 }
 
 #[tokio::test]

@@ -884,7 +884,10 @@ struct ClientPage {
 /// Rows of the history table (newest first).
 const HISTORY_ROWS: usize = 100;
 
-/// Why a start button is off, `""` when it is on.
+/// Why the console refuses to start this kind, `""` when it does not. Only image backups of
+/// a client that cannot do them: the server would accept the start and silently drop it. An
+/// offline client is left to the server (it answers that it did not start), and a kind whose
+/// automatic backups are switched off can still be started by hand (the server runs it).
 pub(super) fn start_refusal(c: &ClientRow, image: bool) -> String {
     let k = c.health.kind(if image {
         BackupKind::Image
@@ -893,13 +896,27 @@ pub(super) fn start_refusal(c: &ClientRow, image: bool) -> String {
     });
     match k.state {
         BackupState::Unsupported => "This client cannot do image backups.".into(),
-        BackupState::Disabled => format!(
-            "{} backups are switched off for this client.",
-            if image { "Image" } else { "File" }
-        ),
-        _ if !c.health.online => "The client is offline.".into(),
         _ => String::new(),
     }
+}
+
+/// What the start buttons should say besides: offline, automatic backups switched off.
+fn start_notes(c: &ClientRow) -> String {
+    let mut notes = vec![
+        "The server queues a backup for a connected client; this page shows it once it runs."
+            .to_string(),
+    ];
+    if !c.health.online {
+        notes.push("The client is offline: the server starts nothing until it connects.".into());
+    }
+    for (kind, name) in [(BackupKind::File, "file"), (BackupKind::Image, "image")] {
+        if c.health.kind(kind).state == BackupState::Disabled {
+            notes.push(format!(
+                "Automatic {name} backups are switched off for this client; one started here still runs."
+            ));
+        }
+    }
+    notes.join(" ")
 }
 
 /// `/servers/{server}/clients/{id}`.
@@ -1053,7 +1070,7 @@ pub async fn client(
         used,
         can_operate,
         buttons,
-        buttons_note: "The server queues a backup for a connected client; this page shows it once it runs.".into(),
+        buttons_note: start_notes(&c),
         running: s
             .actions
             .iter()

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod web;
+
 use std::sync::Arc;
 use std::time::Duration;
 use urbackup::{HealthPolicy, UrbackupServer};
@@ -27,7 +30,8 @@ pub const MARKUP: &str =
 pub const FORMULA: &str = "=HYPERLINK(\"http://evil\")";
 
 /// Two simulated servers (`alpha`: healthy, plus a client named with markup; `beta`: a
-/// failed client, a stale one, one never backed up, a Linux client) and a third member
+/// failed client, a stale one, one never backed up, a Linux client, one whose automatic file
+/// backups are switched off) and a third member
 /// (`gamma`) that does not answer.
 pub struct Fleet {
     pub alpha: SimServer,
@@ -90,6 +94,10 @@ pub async fn fleet(interval: Duration, backup_secs: u64) -> Fleet {
                 .backups(3, 1)
                 .backups_older_by(6 * day()),
             ClientSpec::new("beta-linux").linux().backups(3, 0),
+            ClientSpec::new("beta-manual")
+                .windows()
+                .backups(2, 1)
+                .file_backups_disabled(),
             ClientSpec::new("beta-new").never_seen(),
         ],
         backup_secs,
