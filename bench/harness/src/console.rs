@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
+use crate::scrape::{command, dechunk, vm_hwm, Child};
 use crate::stats::{mad_pct, median};
 
 /// The console's poll interval in this part.
@@ -137,35 +138,6 @@ impl ConsoleResult {
     }
 }
 
-/// Kills the child on drop.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn command(stdin: &mut impl Write, stdout: &mut impl BufRead, c: &str) -> Result<String> {
-    writeln!(stdin, "{c}")?;
-    stdin.flush()?;
-    let mut line = String::new();
-    stdout.read_line(&mut line)?;
-    Ok(line.trim().to_string())
-}
-
-fn vm_hwm(pid: u32) -> Result<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb: u64 = s
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| anyhow!("no VmHWM"))?;
-    Ok(kb * 1024)
-}
-
 /// One HTTP/1.1 request on a fresh connection: (head, body).
 fn http(
     addr: &str,
@@ -195,28 +167,6 @@ fn http(
         .split_once("\r\n\r\n")
         .ok_or_else(|| anyhow!("no HTTP head"))?;
     Ok((head.to_owned(), dechunk(head, body)))
-}
-
-fn dechunk(head: &str, body: &str) -> String {
-    if !head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        return body.to_owned();
-    }
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail.get(n + 2..).unwrap_or("");
-    }
-    out
 }
 
 fn set_cookie(head: &str, name: &str) -> Option<String> {

@@ -92,7 +92,7 @@ impl ScrapeResult {
 }
 
 /// Kills the child on drop.
-struct Child(std::process::Child);
+pub struct Child(pub std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -101,7 +101,8 @@ impl Drop for Child {
     }
 }
 
-fn command(stdin: &mut impl Write, stdout: &mut impl BufRead, c: &str) -> Result<String> {
+/// Sends one command line to `fleet-sim` and reads its one-line answer.
+pub fn command(stdin: &mut impl Write, stdout: &mut impl BufRead, c: &str) -> Result<String> {
     writeln!(stdin, "{c}")?;
     stdin.flush()?;
     let mut line = String::new();
@@ -109,7 +110,8 @@ fn command(stdin: &mut impl Write, stdout: &mut impl BufRead, c: &str) -> Result
     Ok(line.trim().to_string())
 }
 
-fn vm_hwm(pid: u32) -> Result<u64> {
+/// Peak RSS of a process, bytes.
+pub fn vm_hwm(pid: u32) -> Result<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb: u64 = s
         .lines()
@@ -142,7 +144,7 @@ fn scrape(addr: &str) -> Result<(f64, String)> {
 }
 
 /// The body of an HTTP/1.1 reply, with a chunked transfer coding undone.
-fn dechunk(head: &str, body: &str) -> String {
+pub fn dechunk(head: &str, body: &str) -> String {
     if !head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")

@@ -13,23 +13,25 @@ mod common;
 const PASSWORD: &str = "console-cli-secret";
 
 fn bare() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_urbackup"));
-    for v in [
-        "URBACKUP_URL",
-        "URBACKUP_USER",
-        "URBACKUP_PASSWORD",
-        "URBACKUP_PROFILE",
-        "URBACKUP_CONFIG",
-        "URBACKUP_LOG",
-    ] {
-        c.env_remove(v);
-    }
-    c.env("XDG_CONFIG_HOME", "/nonexistent/urbackup-console-tests")
-        .env("HOME", "/nonexistent/urbackup-console-tests")
-        .env("NO_COLOR", "1")
-        .env("URBACKUP_NO_SESSION_CACHE", "1")
-        .timeout(Duration::from_secs(60));
-    c
+    common::urbackup()
+}
+
+/// `console user add NAME --role ROLE --db DB --password-stdin` with `password` on stdin.
+fn add_user(db: &str, name: &str, role: &str, password: &str) -> assert_cmd::assert::Assert {
+    bare()
+        .args([
+            "console",
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--db",
+            db,
+            "--password-stdin",
+        ])
+        .write_stdin(format!("{password}\n"))
+        .assert()
 }
 
 /// A child process killed on drop.
@@ -61,52 +63,13 @@ fn users_are_added_listed_changed_and_removed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sub").join("console.sqlite3");
     let db = db.to_str().unwrap();
-    bare()
-        .args([
-            "console",
-            "user",
-            "add",
-            "ann",
-            "--role",
-            "admin",
-            "--db",
-            db,
-            "--password-stdin",
-        ])
-        .write_stdin("ann-password\n")
-        .assert()
+    add_user(db, "ann", "admin", "ann-password")
         .success()
         .stdout(predicate::str::contains("console user `ann` added (admin)"));
-    bare()
-        .args([
-            "console",
-            "user",
-            "add",
-            "ann",
-            "--role",
-            "viewer",
-            "--db",
-            db,
-            "--password-stdin",
-        ])
-        .write_stdin("another-password\n")
-        .assert()
+    add_user(db, "ann", "viewer", "another-password")
         .code(1)
         .stderr(predicate::str::contains("exists already"));
-    bare()
-        .args([
-            "console",
-            "user",
-            "add",
-            "bob",
-            "--role",
-            "viewer",
-            "--db",
-            db,
-            "--password-stdin",
-        ])
-        .write_stdin("short\n")
-        .assert()
+    add_user(db, "bob", "viewer", "short")
         .code(1)
         .stderr(predicate::str::contains("too short"));
     bare()
@@ -123,21 +86,7 @@ fn users_are_added_listed_changed_and_removed() {
         ])
         .assert()
         .code(2);
-    bare()
-        .args([
-            "console",
-            "user",
-            "add",
-            "bob",
-            "--role",
-            "operator",
-            "--db",
-            db,
-            "--password-stdin",
-        ])
-        .write_stdin("bob-password\n")
-        .assert()
-        .success();
+    add_user(db, "bob", "operator", "bob-password").success();
     let out = bare()
         .args(["--output", "json", "console", "user", "list", "--db", db])
         .assert()
@@ -226,21 +175,7 @@ fn the_console_serves_a_server_and_its_metrics() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("urbackup console user add"));
-    bare()
-        .args([
-            "console",
-            "user",
-            "add",
-            "vera",
-            "--role",
-            "viewer",
-            "--db",
-            db,
-            "--password-stdin",
-        ])
-        .write_stdin("vera-password\n")
-        .assert()
-        .success();
+    add_user(db, "vera", "viewer", "vera-password").success();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
         .args([
             "--url",

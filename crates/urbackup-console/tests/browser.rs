@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::browser::{driver, login, logout, shot, text, wait_text};
+use common::browser::{click, driver, login, logout, shot, text, wait_text};
 use common::{fleet, MARKUP};
 use fantoccini::key::Key;
 use fantoccini::Locator;
@@ -122,12 +122,7 @@ async fn the_console_in_a_real_browser() {
     shot(&c, "05-server-filtered").await;
 
     // The failed client's page: health, history with the chart, its error log.
-    c.find(Locator::LinkText("beta-failed"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::LinkText("beta-failed")).await;
     c.wait().for_element(Locator::Id("history")).await.unwrap();
     let dots = c
         .find_all(Locator::Css("svg.chart circle"))
@@ -159,12 +154,7 @@ async fn the_console_in_a_real_browser() {
     let ok_id = id("beta", "beta-ok");
     let evil = attacker(format!("{base}/servers/beta/clients/{ok_id}/backup")).await;
     c.goto(&format!("http://{evil}/")).await.unwrap();
-    c.find(Locator::Id("win"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("win")).await;
     c.wait().for_element(Locator::Css("h1")).await.unwrap();
     let body = text(&c).await;
     assert!(
@@ -184,12 +174,11 @@ async fn the_console_in_a_real_browser() {
     c.goto(&format!("{base}/servers/beta/clients/{ok_id}"))
         .await
         .unwrap();
-    c.find(Locator::XPath("//button[text()='Incremental file backup']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        &c,
+        Locator::XPath("//button[text()='Incremental file backup']"),
+    )
+    .await;
     c.wait().for_element(Locator::Css("p.flash")).await.unwrap();
     let flash = c
         .find(Locator::Css("p.flash"))
@@ -224,12 +213,7 @@ async fn the_console_in_a_real_browser() {
 
     // Themes: auto -> light -> dark.
     for expected in ["light", "dark"] {
-        c.find(Locator::Css("form[action='/prefs/theme'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, Locator::Css("form[action='/prefs/theme'] button")).await;
         c.wait().for_element(Locator::Id("main")).await.unwrap();
         let theme = c
             .execute("return document.documentElement.dataset.theme", vec![])

@@ -31,6 +31,11 @@ pub struct Plan {
     pub backups: BackupRefresh,
     /// How many backup lists are read at the same time.
     pub backups_concurrency: usize,
+    /// Keep the clients (and usage, logs, activities) of the last poll between polls, so
+    /// that a server that fails still shows its last known data (the console). Without it
+    /// only what the next poll needs is kept (why and since when a server fails), and a
+    /// poller of a large fleet holds no rows between polls (the exporter, `report`).
+    pub keep_data: bool,
 }
 
 impl Default for Plan {
@@ -44,6 +49,7 @@ impl Default for Plan {
             log_details: 0,
             backups: BackupRefresh::Off,
             backups_concurrency: 4,
+            keep_data: false,
         }
     }
 }
@@ -80,6 +86,7 @@ impl Plan {
             log_details: 10,
             backups: BackupRefresh::Changed(200),
             backups_concurrency: 4,
+            keep_data: true,
         }
     }
 }
@@ -201,7 +208,13 @@ impl ServerPoller {
             Ok(_) => None,
             Err(e) => {
                 let poll_no = self.polls.load(Ordering::SeqCst);
-                self.failed(&e, unix_now(), t0, poll_no).failure
+                // Data is not touched by a failed login: keep what there is.
+                let keep = self
+                    .state()
+                    .last
+                    .as_ref()
+                    .is_some_and(|l| l.data_at.is_some());
+                self.failed(&e, unix_now(), t0, poll_no, keep).failure
             }
         }
     }
@@ -285,7 +298,7 @@ impl ServerPoller {
 
         let rest = match status {
             Ok(rest) => rest,
-            Err(e) => return self.failed(&e, now, t0, poll_no),
+            Err(e) => return self.failed(&e, now, t0, poll_no, plan.keep_data),
         };
         let switches = ServerSwitches::from(&rest);
         for r in &mut rows {
@@ -333,12 +346,32 @@ impl ServerPoller {
             counts_errors: self.state().counts.errors,
             request_errors: self.errors.load(Ordering::Relaxed),
         };
-        self.state().last = Some(Arc::new(snap.clone()));
+        self.keep(&snap, plan.keep_data);
         snap
     }
 
+    /// Keeps what the next poll needs of `snap`: all of it, or without its data.
+    fn keep(&self, snap: &ServerSnapshot, data: bool) {
+        let kept = if data {
+            snap.clone()
+        } else {
+            ServerSnapshot {
+                failure: snap.failure.clone(),
+                ..ServerSnapshot::pending(&snap.name, &snap.url)
+            }
+        };
+        self.state().last = Some(Arc::new(kept));
+    }
+
     /// The snapshot of a poll whose `status` failed with `e`.
-    fn failed(&self, e: &UrbackupError, now: i64, t0: Instant, poll_no: u64) -> ServerSnapshot {
+    fn failed(
+        &self,
+        e: &UrbackupError,
+        now: i64,
+        t0: Instant,
+        poll_no: u64,
+        keep_data: bool,
+    ) -> ServerSnapshot {
         let kind = FailureKind::of(e);
         let mut retry_login_at = None;
         if kind == FailureKind::LoginRefused {
@@ -365,7 +398,7 @@ impl ServerPoller {
             since,
             retry_login_at,
         });
-        self.state().last = Some(Arc::new(snap.clone()));
+        self.keep(&snap, keep_data);
         snap
     }
 

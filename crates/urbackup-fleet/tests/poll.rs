@@ -121,12 +121,22 @@ async fn a_refused_login_pauses_and_an_unreachable_server_keeps_its_last_data() 
 
     // A server that answered once and then stops: its clients stay, marked with a failure
     // that keeps its start.
+    let keeping = Plan {
+        usage_every: 1,
+        keep_data: true,
+        ..Plan::default()
+    };
     let p = ServerPoller::new(member("b", &s.url(), PASSWORD), HealthPolicy::default());
-    let up = p.poll(&Plan::report(), &NoObserver).await;
+    let light = ServerPoller::new(member("c", &s.url(), PASSWORD), HealthPolicy::default());
+    let up = p.poll(&keeping, &NoObserver).await;
     assert!(up.is_up() && up.clients.len() == 3 && up.used_bytes().is_some());
+    assert!(light.poll(&Plan::report(), &NoObserver).await.is_up());
     drop(s);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let down = p.poll(&Plan::report(), &NoObserver).await;
+    // Without keep_data (the exporter, report) nothing of the last poll is held.
+    let gone = light.poll(&Plan::report(), &NoObserver).await;
+    assert!(gone.failure.is_some() && gone.clients.is_empty() && gone.data_at.is_none());
+    let down = p.poll(&keeping, &NoObserver).await;
     let f = down.failure.clone().expect("down");
     assert_eq!(f.kind, FailureKind::Unreachable);
     assert!(!down.is_up());
@@ -136,7 +146,7 @@ async fn a_refused_login_pauses_and_an_unreachable_server_keeps_its_last_data() 
         down.actions.is_none(),
         "nothing is known of running actions"
     );
-    let later = p.poll(&Plan::report(), &NoObserver).await;
+    let later = p.poll(&keeping, &NoObserver).await;
     assert_eq!(
         later.failure.unwrap().since,
         f.since,

@@ -134,6 +134,11 @@ pub async fn wait_text(c: &Client, needle: &str) -> String {
     }
 }
 
+/// Clicks the element `at` (it must be there).
+pub async fn click(c: &Client, at: Locator<'_>) {
+    c.find(at).await.unwrap().click().await.unwrap();
+}
+
 /// Logs in through the form and waits for the answer: the page after the login, or the form
 /// again with its message.
 pub async fn login(c: &Client, base: &str, user: &str, password: &str) {
@@ -147,12 +152,7 @@ pub async fn login(c: &Client, base: &str, user: &str, password: &str) {
         .send_keys(password)
         .await
         .unwrap();
-    c.find(Locator::Css("form.login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Css("form.login button")).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let away = c
@@ -171,11 +171,6 @@ pub async fn login(c: &Client, base: &str, user: &str, password: &str) {
 }
 
 pub async fn logout(c: &Client) {
-    c.find(Locator::Id("logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Id("logout")).await;
     c.wait().for_element(Locator::Id("username")).await.unwrap();
 }
