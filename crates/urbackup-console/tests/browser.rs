@@ -209,7 +209,10 @@ async fn the_console_in_a_real_browser() {
         body.contains("1\nrunning activities") || body.contains("beta-ok"),
         "{body}"
     );
+    // At the size of a laptop screen (the README's picture).
+    c.set_window_size(1280, 860).await.unwrap();
     shot(&c, "12-overview-running").await;
+    c.set_window_size(1280, 1600).await.unwrap();
 
     // Themes: auto -> light -> dark.
     for expected in ["light", "dark"] {
