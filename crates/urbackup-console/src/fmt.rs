@@ -85,31 +85,27 @@ pub fn percent(share: f64) -> String {
     }
 }
 
-/// Characters escaped in a path segment: everything but letters, digits and `-._~`.
+/// Characters escaped in a path segment or a query value: everything but letters, digits and
+/// `-._~`.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
 
-/// One URL path segment (a server name may hold any character).
-pub fn segment(s: &str) -> String {
-    utf8_percent_encode(s, SEGMENT).to_string()
-}
-
-/// A query value.
-pub fn query(s: &str) -> String {
+/// One URL path segment or query value (a server name may hold any character).
+pub fn encode(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 /// The console's URL of a server.
 pub fn server_href(server: &str) -> String {
-    format!("/servers/{}", segment(server))
+    format!("/servers/{}", encode(server))
 }
 
 /// The console's URL of a client.
 pub fn client_href(server: &str, clientid: i64) -> String {
-    format!("/servers/{}/clients/{clientid}", segment(server))
+    format!("/servers/{}/clients/{clientid}", encode(server))
 }
 
 #[cfg(test)]
@@ -131,7 +127,7 @@ mod tests {
         assert_eq!(percent(1.0), "100%");
         assert_eq!(percent(0.99999), "99.9%");
         assert_eq!(percent(0.0), "0%");
-        assert_eq!(segment("a b/<c>"), "a%20b%2F%3Cc%3E");
+        assert_eq!(encode("a b/<c>"), "a%20b%2F%3Cc%3E");
         assert_eq!(client_href("x y", 3), "/servers/x%20y/clients/3");
     }
 }

@@ -11,7 +11,7 @@ use urbackup_fleet::{ClientRow, Observer, Poller};
 /// The [`Observer`] the console gives its poller.
 #[derive(Debug)]
 pub struct History {
-    tx: std::sync::Mutex<mpsc::Sender<Msg>>,
+    tx: mpsc::Sender<Msg>,
 }
 
 #[derive(Debug)]
@@ -51,14 +51,11 @@ impl History {
         {
             tracing::error!("cannot start the history writer: {e}");
         }
-        History {
-            tx: std::sync::Mutex::new(tx),
-        }
+        History { tx }
     }
 
     fn send(&self, m: Msg) {
-        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = tx.send(m);
+        let _ = self.tx.send(m);
     }
 
     /// Waits (blocking) until everything observed so far is stored.

@@ -39,8 +39,6 @@ pub struct Member {
     /// Its name in the fleet (a profile name, or the URL): unique, shown to people, used as
     /// the `server` label of metrics and in console URLs.
     pub name: String,
-    /// The server's URL as shown to people (no credentials in it).
-    pub url: String,
     /// The handle every call goes through (one session, shared).
     pub server: UrbackupServer,
 }
@@ -50,9 +48,13 @@ impl Member {
     pub fn new(name: impl Into<String>, server: UrbackupServer) -> Member {
         Member {
             name: name.into(),
-            url: server.url().to_owned(),
             server,
         }
+    }
+
+    /// The server's URL as shown to people (no credentials in it).
+    pub fn url(&self) -> &str {
+        self.server.url()
     }
 }
 

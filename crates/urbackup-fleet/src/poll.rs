@@ -4,7 +4,7 @@ use crate::counts::{BackupCounts, BackupRefresh, Counts, LastBackups};
 use crate::snapshot::{ClientRow, Failure, FailureKind, ServerSnapshot};
 use crate::{unix_now, Member};
 use futures_util::StreamExt;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -64,12 +64,15 @@ impl Plan {
     }
 
     /// What one exporter scrape reads: `status`, `progress`, `usage`, and the backup lists of
-    /// `k` clients in rotation.
+    /// `k` clients in rotation (`k` = 0: no backup lists, no counts).
     pub fn exporter(k: usize) -> Plan {
         Plan {
             progress: true,
             usage_every: 1,
-            backups: BackupRefresh::Rotate(k),
+            backups: match k {
+                0 => BackupRefresh::Off,
+                k => BackupRefresh::Rotate(k),
+            },
             ..Plan::default()
         }
     }
@@ -127,7 +130,7 @@ impl std::fmt::Debug for ServerPoller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerPoller")
             .field("name", &self.member.name)
-            .field("url", &self.member.url)
+            .field("url", &self.member.url())
             .finish_non_exhaustive()
     }
 }
@@ -174,7 +177,7 @@ impl ServerPoller {
 
     /// The member's URL (no credentials).
     pub fn url(&self) -> &str {
-        &self.member.url
+        self.member.url()
     }
 
     /// The server's handle (for actions that are not polls: starting a backup...).
@@ -217,11 +220,6 @@ impl ServerPoller {
                 self.failed(&e, unix_now(), t0, poll_no, keep).failure
             }
         }
-    }
-
-    /// Ends a pause after a refused login now (e.g. after the password was fixed).
-    pub fn retry_login_now(&self) {
-        self.state().login_pause = None;
     }
 
     /// Polls the server once: `status`, and what `plan` asks for, the independent requests at
@@ -329,7 +327,7 @@ impl ServerPoller {
         };
         let snap = ServerSnapshot {
             name: self.member.name.clone(),
-            url: self.member.url.clone(),
+            url: self.member.url().to_owned(),
             polled_at: Some(now),
             poll_seq: poll_no,
             poll_duration: t0.elapsed(),
@@ -408,7 +406,7 @@ impl ServerPoller {
         let last = self.state().last.clone();
         let mut snap = match last {
             Some(l) => (*l).clone(),
-            None => ServerSnapshot::pending(&self.member.name, &self.member.url),
+            None => ServerSnapshot::pending(&self.member.name, self.member.url()),
         };
         snap.polled_at = Some(now);
         snap.poll_seq = poll_no;
@@ -451,12 +449,13 @@ impl ServerPoller {
                 .buffer_unordered(plan.backups_concurrency.max(1))
                 .collect()
                 .await;
+        let by_id: HashMap<i64, &ClientRow> = rows.iter().map(|r| (r.id(), r)).collect();
         let mut read = 0;
         let mut failed: Vec<(i64, UrbackupError)> = Vec::new();
         for (id, r) in results {
             match r {
                 Ok(b) => {
-                    if let Some(row) = rows.iter().find(|r| r.id() == id) {
+                    if let Some(row) = by_id.get(&id) {
                         observer.backups(&self.member.name, row, &b);
                     }
                     self.state()

@@ -56,7 +56,7 @@ impl Poller {
         let initial = FleetSnapshot {
             servers: members
                 .iter()
-                .map(|m| Arc::new(ServerSnapshot::pending(&m.name, &m.url)))
+                .map(|m| Arc::new(ServerSnapshot::pending(&m.name, m.url())))
                 .collect(),
             generation: 0,
         };
@@ -92,11 +92,6 @@ impl Poller {
     /// A receiver that sees every new snapshot.
     pub fn subscribe(&self) -> watch::Receiver<Arc<FleetSnapshot>> {
         self.tx.subscribe()
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &PollerConfig {
-        &self.config
     }
 
     /// Polls the server named `name` now instead of at the end of its interval (after a

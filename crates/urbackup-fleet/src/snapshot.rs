@@ -5,8 +5,8 @@ use crate::counts::Counts;
 use std::sync::Arc;
 use std::time::Duration;
 use urbackup::{
-    ActionProgress, Activity, BackupKind, ClientHealth, ClientStatus, LogSummary, ServerSwitches,
-    Severity, UrbackupError, UsageEntry,
+    ActionProgress, Activity, ClientHealth, ClientStatus, LogSummary, ServerSwitches, Severity,
+    UrbackupError, UsageEntry,
 };
 
 /// What the fleet keeps of one client of a `status` reply: the health rule's verdict and the
@@ -220,11 +220,6 @@ impl ServerSnapshot {
         self.clients.iter().find(|c| c.id() == id)
     }
 
-    /// The backup counts of the client at index `i` of [`clients`](Self::clients).
-    pub fn counts_of(&self, i: usize) -> Option<&Counts> {
-        self.counts.as_ref()?.get(i)?.as_ref()
-    }
-
     /// Storage used by all clients' backups, when `usage` answered.
     pub fn used_bytes(&self) -> Option<i64> {
         self.usage
@@ -247,14 +242,6 @@ impl ServerSnapshot {
     /// How many clients match.
     pub fn count(&self, p: impl Fn(&ClientRow) -> bool) -> usize {
         self.clients.iter().filter(|c| p(c)).count()
-    }
-
-    /// Clients whose kind `kind` is in a state that needs attention.
-    pub fn kind_problems(&self, kind: BackupKind) -> usize {
-        self.count(|c| {
-            use urbackup::BackupState::*;
-            matches!(c.health.kind(kind).state, Failed | Stale | Never)
-        })
     }
 }
 

@@ -756,13 +756,9 @@ impl Exporter {
     /// per scrape.
     pub fn new(member: Member, per_scrape: usize, policy: HealthPolicy) -> Exporter {
         let outdated = policy.server_version.is_some();
-        let mut plan = Plan::exporter(per_scrape);
-        if per_scrape == 0 {
-            plan.backups = urbackup_fleet::BackupRefresh::Off;
-        }
         Exporter {
             poller: ServerPoller::new(member, policy),
-            plan,
+            plan: Plan::exporter(per_scrape),
             outdated,
         }
     }

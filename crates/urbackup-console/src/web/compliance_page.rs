@@ -92,7 +92,7 @@ pub async fn page(
                 .filter(|(_, s)| s.iter().any(|x| x.total > 0))
                 .map(move |(label, s)| ServerLine {
                     server: name.clone(),
-                    href: format!("/compliance?server={}", fmt::query(name)),
+                    href: format!("/compliance?server={}", fmt::encode(name)),
                     label,
                     values: values(&s),
                 })

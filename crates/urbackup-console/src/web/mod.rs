@@ -290,7 +290,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, title, message) = match self {
             PageError::Login(next) => {
-                return Redirect::to(&format!("/login?next={}", crate::fmt::query(&next)))
+                return Redirect::to(&format!("/login?next={}", crate::fmt::encode(&next)))
                     .into_response()
             }
             PageError::Unauthenticated => (
@@ -521,7 +521,7 @@ pub struct Layout {
 
 /// A path inside the console to go back to: starts with one `/`, no scheme, no backslash.
 fn local_path(p: &str) -> &str {
-    if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("/\\") {
+    if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') {
         p
     } else {
         "/"

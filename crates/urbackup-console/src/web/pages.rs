@@ -562,11 +562,11 @@ pub async fn server(
     let link = |sort: &str, dir: &str, page: usize| {
         let mut h = format!(
             "{self_href}?sort={}&dir={dir}&show={}",
-            fmt::query(sort),
-            fmt::query(&show)
+            fmt::encode(sort),
+            fmt::encode(&show)
         );
         if !text.is_empty() {
-            h.push_str(&format!("&q={}", fmt::query(&text)));
+            h.push_str(&format!("&q={}", fmt::encode(&text)));
         }
         if page > 1 {
             h.push_str(&format!("&page={page}"));
