@@ -170,6 +170,45 @@ pub struct Report {
     pub fleet: Rollup,
 }
 
+/// One kind of one client at `now`: `health` its state in the last `status`, `times` the
+/// starts of its backups the console knows (any order, any age), `first_seen` when the
+/// console first saw the client. `None` for a kind switched off or unsupported (no RPO).
+pub fn kind_compliance(
+    kind: BackupKind,
+    health: &urbackup::KindHealth,
+    mut times: Vec<i64>,
+    first_seen: i64,
+    rpo: &Rpo,
+    now: i64,
+) -> Option<KindCompliance> {
+    if matches!(
+        health.state,
+        BackupState::Disabled | BackupState::Unsupported
+    ) {
+        return None;
+    }
+    times.extend(health.last_backup);
+    times.sort_unstable();
+    times.dedup();
+    let known_from = times.first().copied().unwrap_or(first_seen).min(first_seen);
+    let r = rpo.of(kind);
+    let mut shares = [Share::default(); 3];
+    for (share, days) in shares.iter_mut().zip(WINDOWS) {
+        let start = (now - days * 86_400).max(known_from);
+        if start < now {
+            *share = Share {
+                compliant: covered(&times, r, start, now),
+                total: now - start,
+            };
+        }
+    }
+    Some(KindCompliance {
+        kind,
+        shares,
+        last_backup: times.last().copied().unwrap_or(0),
+    })
+}
+
 /// Computes compliance at `now` for the clients of `snapshot` (servers never read are left
 /// out; an unreachable server's last known clients count, up to its last data).
 pub fn compute(snapshot: &FleetSnapshot, times: &BackupTimes, rpo: &Rpo, now: i64) -> Report {
@@ -181,50 +220,22 @@ pub fn compute(snapshot: &FleetSnapshot, times: &BackupTimes, rpo: &Rpo, now: i6
         let mut rollup = Rollup::default();
         for c in s.clients.iter() {
             let mut kinds = Vec::new();
+            let first_seen = times
+                .first_seen
+                .get(&(s.name.clone(), c.id()))
+                .copied()
+                .unwrap_or(s.data_at.unwrap_or(now));
             for kind in [BackupKind::File, BackupKind::Image] {
-                let h = c.health.kind(kind);
-                if matches!(h.state, BackupState::Disabled | BackupState::Unsupported) {
-                    continue;
-                }
-                let image = kind == BackupKind::Image;
-                let key = (s.name.clone(), c.id(), image);
+                let key = (s.name.clone(), c.id(), kind == BackupKind::Image);
+                // The oldest backup seen stands for the history before the window.
                 let mut t: Vec<i64> = times.times.get(&key).cloned().unwrap_or_default();
-                if let Some(last) = h.last_backup {
-                    t.push(last);
-                    t.sort_unstable();
-                    t.dedup();
+                t.extend(times.oldest.get(&key));
+                let h = c.health.kind(kind);
+                if let Some(k) = kind_compliance(kind, h, t, first_seen, rpo, now) {
+                    rollup.add(&k);
+                    report.fleet.add(&k);
+                    kinds.push(k);
                 }
-                let first_seen = times
-                    .first_seen
-                    .get(&(s.name.clone(), c.id()))
-                    .copied()
-                    .unwrap_or(s.data_at.unwrap_or(now));
-                let known_from = times
-                    .oldest
-                    .get(&key)
-                    .copied()
-                    .into_iter()
-                    .chain(t.first().copied())
-                    .fold(first_seen, i64::min);
-                let r = rpo.of(kind);
-                let mut shares = [Share::default(); 3];
-                for (share, days) in shares.iter_mut().zip(WINDOWS) {
-                    let start = (now - days * 86_400).max(known_from);
-                    if start < now {
-                        *share = Share {
-                            compliant: covered(&t, r, start, now),
-                            total: now - start,
-                        };
-                    }
-                }
-                let k = KindCompliance {
-                    kind,
-                    shares,
-                    last_backup: t.last().copied().unwrap_or(0),
-                };
-                rollup.add(&k);
-                report.fleet.add(&k);
-                kinds.push(k);
             }
             report.clients.push(ClientCompliance {
                 server: s.name.clone(),

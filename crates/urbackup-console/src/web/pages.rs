@@ -932,21 +932,27 @@ pub async fn client(
     })?;
     let now = urbackup_fleet::unix_now();
     let (server_name, client_name) = (s.name.clone(), c.name().to_owned());
-    let (history, logs, audit) = state
+    let (history, logs, audit, first_seen) = state
         .db(move |st| {
             Ok((
                 st.backups(&server_name, id)?,
                 st.logs(&server_name, &client_name, 5)?,
                 st.client_audit(&server_name, id, 10)?,
+                st.first_seen(&server_name, id)?,
             ))
         })
         .await?;
-    let compliance = state.compliance().await?;
-    let mine = compliance
-        .clients
-        .iter()
-        .find(|x| x.server == s.name && x.clientid == id);
     let h = &c.health;
+    // Compliance of this client from its own history (the fleet's is not needed here).
+    let first_seen = first_seen.unwrap_or(s.data_at.unwrap_or(now));
+    let compliance = |kind: BackupKind| {
+        let times = history
+            .iter()
+            .filter(|b| b.image == (kind == BackupKind::Image))
+            .map(|b| b.time)
+            .collect();
+        crate::compliance::kind_compliance(kind, h.kind(kind), times, first_seen, &state.0.rpo, now)
+    };
     let kinds = [BackupKind::File, BackupKind::Image]
         .into_iter()
         .map(|kind| {
@@ -969,9 +975,9 @@ pub async fn client(
                     .map(fmt::time)
                     .unwrap_or_else(|| "never".into()),
                 age: k.last_backup.map(|t| fmt::ago(t, now)).unwrap_or_default(),
-                verdict: match (image, if image { c.image_ok } else { c.file_ok }) {
-                    (_, true) => "ok",
-                    (_, false) => "not ok",
+                verdict: match if image { c.image_ok } else { c.file_ok } {
+                    true => "ok",
+                    false => "not ok",
                 },
                 extra: if !image && h.file_issues > 0 {
                     issues(h.file_issues)
@@ -980,8 +986,7 @@ pub async fn client(
                 } else {
                     String::new()
                 },
-                compliance: mine
-                    .and_then(|m| m.kinds.iter().find(|x| x.kind == kind))
+                compliance: compliance(kind)
                     .map(|x| {
                         x.shares
                             .iter()
