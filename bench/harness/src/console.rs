@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
-use crate::scrape::{command, dechunk, vm_hwm, Child};
+use crate::scrape::{command, dechunk, vm_hwm, Child, FleetSim};
 use crate::stats::{mad_pct, median};
 
 /// The console's poll interval in this part.
@@ -213,22 +213,14 @@ pub fn run(
     let dir = out.join("console");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let mut sim = Command::new(bench);
-    sim.args(["fleet-sim", "--servers", &servers.to_string()])
-        .args(["--clients", &clients.to_string(), "--dir"])
-        .arg(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(log("console-fleet-sim"));
-    env(&mut sim);
-    let mut sim = Child(sim.spawn().context("starting fleet-sim")?);
-    let mut sim_in = sim.0.stdin.take().expect("piped");
-    let mut sim_out = BufReader::new(sim.0.stdout.take().expect("piped"));
-    let mut line = String::new();
-    sim_out.read_line(&mut line)?;
-    if !line.starts_with("ready") {
-        bail!("fleet-sim: {line:?}");
-    }
+    let mut sim = FleetSim::start(
+        bench,
+        &dir,
+        (servers, clients),
+        log("console-fleet-sim"),
+        &env,
+    )?;
+    let (sim_in, sim_out) = (&mut sim.stdin, &mut sim.stdout);
     let db = dir.join("console.sqlite3");
     let mut add = Command::new(urbackup);
     add.args([
@@ -306,7 +298,7 @@ pub fn run(
         std::thread::sleep(Duration::from_millis(500));
     }
     loop {
-        let now = per_interval(&mut sim_in, &mut sim_out, 1)?;
+        let now = per_interval(sim_in, sim_out, 1)?;
         if now <= (servers * 8) as f64 {
             break;
         }
@@ -331,7 +323,7 @@ pub fn run(
 
     // Requests per interval without and with browsers.
     // Ten intervals each: every server reads `usage` once in ten polls.
-    let idle = per_interval(&mut sim_in, &mut sim_out, 10)?;
+    let idle = per_interval(sim_in, sim_out, 10)?;
     let stop = Arc::new(AtomicBool::new(false));
     let pages = Arc::new(AtomicU64::new(0));
     let loaders: Vec<_> = (0..BROWSERS)
@@ -351,14 +343,14 @@ pub fn run(
             })
         })
         .collect();
-    let busy = per_interval(&mut sim_in, &mut sim_out, 10)?;
+    let busy = per_interval(sim_in, sim_out, 10)?;
     stop.store(true, Ordering::Relaxed);
     for l in loaders {
         let _ = l.join();
     }
     let rss_bytes = vm_hwm(pid)?;
     drop(console);
-    drop(sim_in);
+    drop(sim);
     Ok(ConsoleResult {
         servers,
         clients,

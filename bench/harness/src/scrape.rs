@@ -164,6 +164,48 @@ pub fn dechunk(head: &str, body: &str) -> String {
     out
 }
 
+/// `urbackup-bench fleet-sim` running in DIR (its config files there), killed on drop.
+pub struct FleetSim {
+    _child: Child,
+    /// Its command lines (`total`, `reset`).
+    pub stdin: std::process::ChildStdin,
+    /// Their answers.
+    pub stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl FleetSim {
+    /// Starts `servers` simulated servers of `clients` clients and waits for `ready`.
+    pub fn start(
+        bench: &Path,
+        dir: &Path,
+        (servers, clients): (usize, usize),
+        stderr: Stdio,
+        env: impl Fn(&mut Command),
+    ) -> Result<FleetSim> {
+        let mut sim = Command::new(bench);
+        sim.args(["fleet-sim", "--servers", &servers.to_string()])
+            .args(["--clients", &clients.to_string(), "--dir"])
+            .arg(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        env(&mut sim);
+        let mut child = Child(sim.spawn().context("starting fleet-sim")?);
+        let stdin = child.0.stdin.take().expect("piped");
+        let mut stdout = BufReader::new(child.0.stdout.take().expect("piped"));
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        if !line.starts_with("ready") {
+            bail!("fleet-sim: {line:?}");
+        }
+        Ok(FleetSim {
+            _child: child,
+            stdin,
+            stdout,
+        })
+    }
+}
+
 /// Runs part 6 over `servers` x `clients`, timing `rounds` scrapes. `env` sets the children's environment (password, HOME, no session cache).
 pub fn run(
     urbackup: &Path,
@@ -175,22 +217,14 @@ pub fn run(
 ) -> Result<ScrapeResult> {
     let dir = out.join("scrape");
     std::fs::create_dir_all(&dir)?;
-    let mut sim = Command::new(bench);
-    sim.args(["fleet-sim", "--servers", &servers.to_string()])
-        .args(["--clients", &clients.to_string(), "--dir"])
-        .arg(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(log("scrape-fleet-sim"));
-    env(&mut sim);
-    let mut sim = Child(sim.spawn().context("starting fleet-sim")?);
-    let mut sim_in = sim.0.stdin.take().expect("piped");
-    let mut sim_out = BufReader::new(sim.0.stdout.take().expect("piped"));
-    let mut line = String::new();
-    sim_out.read_line(&mut line)?;
-    if !line.starts_with("ready") {
-        bail!("fleet-sim: {line:?}");
-    }
+    let mut sim = FleetSim::start(
+        bench,
+        &dir,
+        (servers, clients),
+        log("scrape-fleet-sim"),
+        &env,
+    )?;
+    let (sim_in, sim_out) = (&mut sim.stdin, &mut sim.stdout);
     let config = dir.join(format!("fleet-{servers}.toml"));
     let mut exp = Command::new(urbackup);
     exp.arg("--config")
@@ -224,9 +258,9 @@ pub fn run(
         let _ = err.read_to_string(&mut rest);
     });
     // One scrape counted alone, then the timed rounds.
-    command(&mut sim_in, &mut sim_out, "reset")?;
+    command(sim_in, sim_out, "reset")?;
     let (_, body) = scrape(&addr)?;
-    let requests: u64 = command(&mut sim_in, &mut sim_out, "total")?.parse()?;
+    let requests: u64 = command(sim_in, sim_out, "total")?.parse()?;
     let up = body
         .lines()
         .filter(|l| l.starts_with("urbackup_up{") && l.ends_with(" 1.0"))
@@ -251,7 +285,7 @@ pub fn run(
     }
     let rss_bytes = vm_hwm(pid)?;
     drop(exp);
-    drop(sim_in);
+    drop(sim);
     Ok(ScrapeResult {
         servers,
         clients,

@@ -592,13 +592,12 @@ impl Metrics {
                 vec![],
                 s.clients.len() as f64,
             );
+            m.clients = s.clients.clone();
             if s.counts.is_some() {
                 m.counts = s.counts.clone();
-                m.clients = s.clients.clone();
                 m.backup_count_metrics(s);
             }
             m.outdated = outdated;
-            m.clients = s.clients.clone();
         }
         let usage = s.usage.as_ref().filter(|_| up).map(|(_, u)| u.clone());
         m.gauge(
