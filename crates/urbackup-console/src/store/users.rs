@@ -1,0 +1,296 @@
+//! Console users, their sessions and the messages a session carries to its next page.
+
+use super::{Store, StoreError};
+use crate::auth::{self, Role};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// A session ends after this long without a request.
+pub const SESSION_IDLE_SECS: i64 = 8 * 3600;
+/// A session ends this long after the login, used or not.
+pub const SESSION_MAX_SECS: i64 = 7 * 24 * 3600;
+
+/// A console user as listed (never with the hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// Row id.
+    pub id: i64,
+    /// Login name.
+    pub name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// Unix time of creation.
+    pub created: i64,
+    /// Unix time of the last password change.
+    pub password_changed: i64,
+}
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// Its user.
+    pub user: UserInfo,
+    /// The CSRF token its forms carry.
+    pub csrf: String,
+    /// SHA-256 of the cookie's token (its key).
+    pub token_hash: Vec<u8>,
+}
+
+/// A message for the next page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Flash {
+    /// Success (else failure).
+    pub ok: bool,
+    /// What to say.
+    pub text: String,
+}
+
+fn valid_name(name: &str) -> Result<(), StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "invalid user name `{}`: 1 to 64 letters, digits, `.`, `_`, `-` or `@`",
+            name.escape_debug()
+        )))
+    }
+}
+
+fn valid_password(password: &str) -> Result<(), StoreError> {
+    if password.chars().count() < auth::MIN_PASSWORD_LEN {
+        return Err(StoreError::Invalid(format!(
+            "the password is too short: at least {} characters",
+            auth::MIN_PASSWORD_LEN
+        )));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Adds a user.
+    pub fn add_user(&self, name: &str, role: Role, password: &str) -> Result<(), StoreError> {
+        valid_name(name)?;
+        valid_password(password)?;
+        let hash = auth::hash_password(password).map_err(StoreError::Invalid)?;
+        let now = urbackup_fleet::unix_now();
+        let r = self.conn().execute(
+            "INSERT INTO users (name, role, password_hash, created, password_changed) VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![name, role.as_str(), hash, now],
+        );
+        match r {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(StoreError::UserExists(name.to_owned()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> Result<Vec<UserInfo>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT id, name, role, created, password_changed FROM users ORDER BY name")?;
+        let rows = stmt.query_map([], user_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The number of users.
+    pub fn user_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
+    }
+
+    fn admins_besides(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND name <> ?1",
+            [name],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn role_of(conn: &Connection, name: &str) -> Result<Role, StoreError> {
+        let role: Option<String> = conn
+            .query_row("SELECT role FROM users WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        role.ok_or_else(|| StoreError::UnknownUser(name.to_owned()))?
+            .parse()
+            .map_err(StoreError::Invalid)
+    }
+
+    /// Removes a user and their sessions. The last admin cannot be removed.
+    pub fn remove_user(&self, name: &str) -> Result<(), StoreError> {
+        let conn = self.conn();
+        if Store::role_of(&conn, name)? == Role::Admin && Store::admins_besides(&conn, name)? == 0 {
+            return Err(StoreError::LastAdmin(name.to_owned()));
+        }
+        conn.execute("DELETE FROM users WHERE name = ?1", [name])?;
+        Ok(())
+    }
+
+    /// Changes a user's role. The last admin keeps theirs.
+    pub fn set_role(&self, name: &str, role: Role) -> Result<(), StoreError> {
+        let conn = self.conn();
+        if role != Role::Admin
+            && Store::role_of(&conn, name)? == Role::Admin
+            && Store::admins_besides(&conn, name)? == 0
+        {
+            return Err(StoreError::LastAdmin(name.to_owned()));
+        }
+        let n = conn.execute(
+            "UPDATE users SET role = ?2 WHERE name = ?1",
+            params![name, role.as_str()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::UnknownUser(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Sets a user's password and ends all their sessions.
+    pub fn set_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
+        valid_password(password)?;
+        let hash = auth::hash_password(password).map_err(StoreError::Invalid)?;
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE users SET password_hash = ?2, password_changed = ?3 WHERE name = ?1",
+            params![name, hash, urbackup_fleet::unix_now()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::UnknownUser(name.to_owned()));
+        }
+        conn.execute(
+            "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+            [name],
+        )?;
+        Ok(())
+    }
+
+    /// The user when `password` is theirs. Takes as long for an unknown user (the hash of a
+    /// dummy is verified instead).
+    pub fn check_login(&self, name: &str, password: &str) -> Result<Option<UserInfo>, StoreError> {
+        let found: Option<(UserInfo, String)> = self
+            .conn()
+            .query_row(
+                "SELECT id, name, role, created, password_changed, password_hash FROM users WHERE name = ?1",
+                [name],
+                |r| Ok((user_row(r)?, r.get(5)?)),
+            )
+            .optional()?;
+        // Verified without the lock held: Argon2 takes tens of milliseconds.
+        Ok(match found {
+            Some((user, hash)) => auth::verify_password(password, &hash).then_some(user),
+            None => {
+                auth::verify_password(password, auth::dummy_hash());
+                None
+            }
+        })
+    }
+
+    // ---- sessions -------------------------------------------------------------------------
+
+    /// Starts a session for user `user_id`; returns the cookie's token.
+    pub fn create_session(&self, user_id: i64, now: i64) -> Result<String, StoreError> {
+        let token = auth::random_token();
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM sessions WHERE last_seen < ?1 OR created < ?2",
+            params![now - SESSION_IDLE_SECS, now - SESSION_MAX_SECS],
+        )?;
+        conn.execute(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![auth::token_hash(&token), user_id, auth::random_token(), now],
+        )?;
+        Ok(token)
+    }
+
+    /// The live session of this cookie token (and marks it used at `now`).
+    pub fn session(&self, token: &str, now: i64) -> Result<Option<SessionInfo>, StoreError> {
+        let hash = auth::token_hash(token);
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                "SELECT u.id, u.name, u.role, u.created, u.password_changed, s.csrf, s.last_seen, s.created
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+                [&hash],
+                |r| Ok((user_row(r)?, r.get::<_, String>(5)?, r.get::<_, i64>(6)?, r.get::<_, i64>(7)?)),
+            )
+            .optional()?;
+        let Some((user, csrf, last_seen, created)) = found else {
+            return Ok(None);
+        };
+        if now - last_seen > SESSION_IDLE_SECS || now - created > SESSION_MAX_SECS {
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [&hash])?;
+            return Ok(None);
+        }
+        // One write a minute per session at most.
+        if now - last_seen >= 60 {
+            conn.execute(
+                "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
+                params![&hash, now],
+            )?;
+        }
+        Ok(Some(SessionInfo {
+            user,
+            csrf,
+            token_hash: hash,
+        }))
+    }
+
+    /// Ends a session.
+    pub fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    /// Leaves a message for the session's next page.
+    pub fn set_flash(&self, token_hash: &[u8], flash: &Flash) -> Result<(), StoreError> {
+        let json = serde_json::to_string(flash).unwrap_or_default();
+        self.conn().execute(
+            "UPDATE sessions SET flash = ?2 WHERE token_hash = ?1",
+            params![token_hash, json],
+        )?;
+        Ok(())
+    }
+
+    /// Takes the session's message, if any.
+    pub fn take_flash(&self, token_hash: &[u8]) -> Result<Option<Flash>, StoreError> {
+        let conn = self.conn();
+        let json: Option<Option<String>> = conn
+            .query_row(
+                "SELECT flash FROM sessions WHERE token_hash = ?1",
+                [token_hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(Some(json)) = json else {
+            return Ok(None);
+        };
+        conn.execute(
+            "UPDATE sessions SET flash = NULL WHERE token_hash = ?1",
+            [token_hash],
+        )?;
+        Ok(serde_json::from_str(&json).ok())
+    }
+}
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserInfo> {
+    let role: String = r.get(2)?;
+    Ok(UserInfo {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: role.parse().unwrap_or(Role::Viewer),
+        created: r.get(3)?,
+        password_changed: r.get(4)?,
+    })
+}

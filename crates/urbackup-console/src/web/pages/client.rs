@@ -1,0 +1,341 @@
+//! `/servers/{server}/clients/{id}`: one client's health, history, chart, logs and actions.
+
+use super::super::{render, AppState, Layout, PageError, Session};
+use super::*;
+use crate::auth::Role;
+use crate::fmt;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use urbackup::{BackupKind, BackupState};
+
+pub struct KindBox {
+    id: &'static str,
+    title: &'static str,
+    state: &'static str,
+    label: String,
+    last: String,
+    age: String,
+    verdict: &'static str,
+    extra: String,
+    compliance: String,
+}
+
+pub struct Button {
+    kind: &'static str,
+    label: &'static str,
+    reason: String,
+}
+
+pub struct HistLine {
+    time: String,
+    kind: &'static str,
+    kind_detail: &'static str,
+    size: String,
+    duration: String,
+    id: i64,
+    gone: bool,
+}
+
+pub struct LogLineView {
+    class: &'static str,
+    time: String,
+    text: String,
+}
+
+pub struct LogView {
+    time: String,
+    what: String,
+    errors: i64,
+    warnings: i64,
+    lines: Vec<LogLineView>,
+}
+
+pub struct AuditView {
+    time: String,
+    user: String,
+    action: String,
+    ok: bool,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "client.html")]
+struct ClientPage {
+    layout: Layout,
+    server: String,
+    server_href: String,
+    self_href: String,
+    start_href: String,
+    name: String,
+    id: i64,
+    severity: &'static str,
+    online: bool,
+    stale_data: bool,
+    data_at: String,
+    kinds: Vec<KindBox>,
+    group: String,
+    version: String,
+    outdated: bool,
+    os: String,
+    ip: String,
+    last_seen: String,
+    used: String,
+    can_operate: bool,
+    buttons: Vec<Button>,
+    buttons_note: String,
+    running: Vec<RunRow>,
+    show_server: bool,
+    can_stop: bool,
+    chart: Option<crate::chart::Chart>,
+    history: Vec<HistLine>,
+    history_more: usize,
+    history_note: String,
+    logs: Vec<LogView>,
+    audit: Vec<AuditView>,
+}
+
+/// Rows of the history table (newest first).
+const HISTORY_ROWS: usize = 100;
+
+/// Why the console refuses to start this kind, `""` when it does not. Only image backups of
+/// a client that cannot do them: the server would accept the start and silently drop it. An
+/// offline client is left to the server (it answers that it did not start), and a kind whose
+/// automatic backups are switched off can still be started by hand (the server runs it).
+pub(in crate::web) fn start_refusal(c: &ClientRow, image: bool) -> String {
+    let k = c.health.kind(if image {
+        BackupKind::Image
+    } else {
+        BackupKind::File
+    });
+    match k.state {
+        BackupState::Unsupported => "This client cannot do image backups.".into(),
+        _ => String::new(),
+    }
+}
+
+/// What the start buttons should say besides: offline, automatic backups switched off.
+fn start_notes(c: &ClientRow) -> String {
+    let mut notes = vec![
+        "The server queues a backup for a connected client; this page shows it once it runs."
+            .to_string(),
+    ];
+    if !c.health.online {
+        notes.push("The client is offline: the server starts nothing until it connects.".into());
+    }
+    for (kind, name) in [(BackupKind::File, "file"), (BackupKind::Image, "image")] {
+        if c.health.kind(kind).state == BackupState::Disabled {
+            notes.push(format!(
+                "Automatic {name} backups are switched off for this client; one started here still runs."
+            ));
+        }
+    }
+    notes.join(" ")
+}
+
+/// `/servers/{server}/clients/{id}`.
+pub async fn client(
+    State(state): State<AppState>,
+    session: Session,
+    Path((name, id)): Path<(String, i64)>,
+) -> Result<Response, PageError> {
+    let f = state.snapshot();
+    let s = find_server(&f, &name)?;
+    let c = s.client(id).cloned().ok_or_else(|| {
+        PageError::NotFound(format!("Server “{}” has no client with id {id}.", s.name))
+    })?;
+    let now = urbackup_fleet::unix_now();
+    let (server_name, client_name) = (s.name.clone(), c.name().to_owned());
+    let (history, logs, audit, first_seen) = state
+        .db(move |st| {
+            Ok((
+                st.backups(&server_name, id)?,
+                st.logs(&server_name, &client_name, 5)?,
+                st.client_audit(&server_name, id, 10)?,
+                st.first_seen(&server_name, id)?,
+            ))
+        })
+        .await?;
+    let h = &c.health;
+    // Compliance of this client from its own history (the fleet's is not needed here).
+    let first_seen = first_seen.unwrap_or(s.data_at.unwrap_or(now));
+    let compliance = |kind: BackupKind| {
+        let times = history
+            .iter()
+            .filter(|b| b.image == (kind == BackupKind::Image))
+            .map(|b| b.time)
+            .collect();
+        crate::compliance::kind_compliance(kind, h.kind(kind), times, first_seen, &state.0.rpo, now)
+    };
+    let kinds = [BackupKind::File, BackupKind::Image]
+        .into_iter()
+        .map(|kind| {
+            let k = h.kind(kind);
+            let image = kind == BackupKind::Image;
+            KindBox {
+                id: kind.as_str(),
+                title: if image {
+                    "Image backups"
+                } else {
+                    "File backups"
+                },
+                state: k.state.as_str(),
+                label: match k.state {
+                    BackupState::Stale => format!("{} ({})", k.state.as_str(), k.severity.as_str()),
+                    _ => k.state.as_str().to_owned(),
+                },
+                last: k
+                    .last_backup
+                    .map(fmt::time)
+                    .unwrap_or_else(|| "never".into()),
+                age: k.last_backup.map(|t| fmt::ago(t, now)).unwrap_or_default(),
+                verdict: match if image { c.image_ok } else { c.file_ok } {
+                    true => "ok",
+                    false => "not ok",
+                },
+                extra: if !image && h.file_issues > 0 {
+                    issues(h.file_issues)
+                } else if !image && h.no_backup_paths {
+                    "no backup paths configured".into()
+                } else {
+                    String::new()
+                },
+                compliance: compliance(kind)
+                    .map(|x| {
+                        x.shares
+                            .iter()
+                            .zip(crate::compliance::WINDOWS)
+                            .map(|(sh, d)| match sh.ratio() {
+                                Some(r) => format!("{}: {}", d_label(d), fmt::percent(r)),
+                                None => format!("{}: —", d_label(d)),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" · ")
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let can_operate = session.role() >= Role::Operator;
+    let buttons = [
+        ("incr_file", "Incremental file backup", false),
+        ("full_file", "Full file backup", false),
+        ("incr_image", "Incremental image backup", true),
+        ("full_image", "Full image backup", true),
+    ]
+    .into_iter()
+    .map(|(kind, label, image)| Button {
+        kind,
+        label,
+        reason: if s.failure.is_some() {
+            "The server is unreachable.".into()
+        } else {
+            start_refusal(&c, image)
+        },
+    })
+    .collect();
+    let chart = crate::chart::size_chart(&history);
+    let total_hist = history.len();
+    let history_lines = history
+        .iter()
+        .rev()
+        .take(HISTORY_ROWS)
+        .map(|b| HistLine {
+            time: fmt::time(b.time),
+            kind: if b.image { "image" } else { "file" },
+            kind_detail: if b.incremental == 0 {
+                "full"
+            } else {
+                "incremental"
+            },
+            size: fmt::bytes(b.size_bytes),
+            duration: b.duration.map(fmt::span).unwrap_or_else(|| "—".into()),
+            id: b.id,
+            gone: b.gone,
+        })
+        .collect();
+    let used = s
+        .usage
+        .iter()
+        .flat_map(|(_, u)| u.iter())
+        .find(|u| u.name == c.name())
+        .map(|u| fmt::bytes(u.used))
+        .unwrap_or_else(|| "—".into());
+    let page = ClientPage {
+        layout: session
+            .layout(&state, format!("Client {}", c.name()), "servers", false)
+            .await?,
+        server: s.name.clone(),
+        server_href: fmt::server_href(&s.name),
+        self_href: fmt::client_href(&s.name, id),
+        start_href: format!("{}/backup", fmt::client_href(&s.name, id)),
+        name: c.name().to_owned(),
+        id,
+        severity: h.severity().as_str(),
+        online: h.online,
+        stale_data: s.failure.is_some(),
+        data_at: s.data_at.map(fmt::time).unwrap_or_default(),
+        kinds,
+        group: if h.group.is_empty() {
+            "(default)".into()
+        } else {
+            h.group.clone()
+        },
+        version: h.version.clone(),
+        outdated: h.outdated,
+        os: c.os.clone(),
+        ip: c.ip.clone(),
+        last_seen: fmt::ago(h.last_seen, now),
+        used,
+        can_operate,
+        buttons,
+        buttons_note: start_notes(&c),
+        running: s
+            .actions
+            .iter()
+            .flat_map(|a| a.iter())
+            .filter(|a| a.clientid == id)
+            .map(|a| run_row(&s.name, a))
+            .collect(),
+        show_server: false,
+        can_stop: can_operate,
+        chart,
+        history_more: total_hist.saturating_sub(HISTORY_ROWS),
+        history: history_lines,
+        history_note: "No backup seen yet: the console reads a client's backup list when its last backup changes.".into(),
+        logs: logs
+            .into_iter()
+            .map(|l| LogView {
+                time: fmt::time(l.time),
+                what: log_label(l.image, l.incremental, l.restore),
+                errors: l.errors,
+                warnings: l.warnings,
+                lines: l
+                    .lines
+                    .into_iter()
+                    .take(30)
+                    .map(|(level, t, text)| LogLineView {
+                        class: if level >= 2 { "e" } else { "w" },
+                        time: fmt::time(t),
+                        text,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        audit: audit
+            .into_iter()
+            .map(|a| AuditView {
+                time: fmt::time(a.time),
+                user: a.user,
+                action: a.action,
+                ok: a.ok,
+                detail: a.detail,
+            })
+            .collect(),
+    };
+    Ok(render(&page))
+}
+
+fn d_label(days: i64) -> String {
+    format!("{days} days")
+}

@@ -1,0 +1,458 @@
+//! `/servers/{server}`: one server's clients, activities, storage and last errors.
+
+use super::super::{render, AppState, Layout, PageError, Session};
+use super::*;
+use crate::auth::Role;
+use crate::fmt;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use urbackup::BackupState;
+
+#[derive(Deserialize, Default)]
+pub struct ServerQuery {
+    q: Option<String>,
+    show: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+    page: Option<usize>,
+}
+
+pub struct FailureView {
+    kind_label: &'static str,
+    since: String,
+    for_age: String,
+    message: String,
+    retry: String,
+}
+
+pub struct Counts {
+    clients: usize,
+    failed: usize,
+    stale: usize,
+    never: usize,
+    offline: usize,
+}
+
+pub struct ClientLine {
+    name: String,
+    href: String,
+    severity: &'static str,
+    file: KindCell,
+    image: KindCell,
+    online: bool,
+    group: String,
+    version: String,
+    os: String,
+    used: String,
+    delete_pending: bool,
+}
+
+pub struct Header {
+    label: &'static str,
+    href: String,
+    arrow: &'static str,
+    aria_sort: &'static str,
+    num: bool,
+    narrow: bool,
+}
+
+pub struct ActRow {
+    time: String,
+    client: String,
+    client_href: String,
+    what: String,
+    size: String,
+    duration: String,
+}
+
+pub struct UsageLine {
+    name: String,
+    files: String,
+    images: String,
+    total: String,
+    share: u32,
+}
+
+pub struct ErrRow {
+    time: String,
+    client: String,
+    client_href: String,
+    what: String,
+    errors: i64,
+    warnings: i64,
+}
+
+#[derive(Template)]
+#[template(path = "server.html")]
+struct ServerPage {
+    layout: Layout,
+    name: String,
+    url: String,
+    self_href: String,
+    state: &'static str,
+    state_label: &'static str,
+    polled: String,
+    data_age: String,
+    failure: Option<FailureView>,
+    has_data: bool,
+    counts: Counts,
+    used: String,
+    switches: String,
+    running: Vec<RunRow>,
+    show_server: bool,
+    can_stop: bool,
+    q: String,
+    sort: String,
+    dir: String,
+    show_options: Vec<(&'static str, &'static str, bool)>,
+    headers: Vec<Header>,
+    clients: Vec<ClientLine>,
+    shown: usize,
+    page: usize,
+    pages: usize,
+    prev_href: String,
+    next_href: String,
+    recent: Vec<ActRow>,
+    usage: Vec<UsageLine>,
+    usage_more: usize,
+    usage_note: String,
+    errors: Vec<ErrRow>,
+    errors_note: String,
+}
+
+const SHOW: [(&str, &str); 7] = [
+    ("all", "all clients"),
+    ("attention", "needs attention"),
+    ("failed", "failed"),
+    ("stale", "stale"),
+    ("never", "never backed up"),
+    ("offline", "offline"),
+    ("ok", "ok"),
+];
+
+const COLUMNS: [(&str, &str, bool, bool); 9] = [
+    ("name", "Client", false, false),
+    ("severity", "Health", false, false),
+    ("file", "File backups", false, false),
+    ("image", "Image backups", false, false),
+    ("online", "Online", false, false),
+    ("group", "Group", false, true),
+    ("version", "Version", false, true),
+    ("os", "OS", false, true),
+    ("used", "Storage", true, true),
+];
+
+fn shown(show: &str, c: &ClientRow) -> bool {
+    let h = &c.health;
+    match show {
+        "attention" => c.needs_attention(),
+        "failed" => h.failed(),
+        "stale" => h.stale(),
+        "never" => h.never(),
+        "offline" => !h.online,
+        "ok" => h.is_ok(),
+        _ => true,
+    }
+}
+
+/// The server named in a path, or 404.
+pub(in crate::web) fn find_server(
+    f: &FleetSnapshot,
+    name: &str,
+) -> Result<std::sync::Arc<ServerSnapshot>, PageError> {
+    f.server(name)
+        .cloned()
+        .ok_or_else(|| PageError::NotFound(format!("No server named “{name}” in this console.")))
+}
+
+/// `/servers/{server}`: its clients (sortable, filterable, paged), activities, storage and
+/// last errors.
+pub async fn server(
+    State(state): State<AppState>,
+    session: Session,
+    Path(name): Path<String>,
+    Query(q): Query<ServerQuery>,
+) -> Result<Response, PageError> {
+    let f = state.snapshot();
+    let s = find_server(&f, &name)?;
+    let now = urbackup_fleet::unix_now();
+    let (st, st_label) = server_state(&s);
+    let self_href = fmt::server_href(&s.name);
+    let text = q.q.clone().unwrap_or_default();
+    let needle = text.to_lowercase();
+    let show = q
+        .show
+        .as_deref()
+        .filter(|v| SHOW.iter().any(|(k, _)| k == v))
+        .unwrap_or("all")
+        .to_owned();
+    let sort = q
+        .sort
+        .as_deref()
+        .filter(|v| COLUMNS.iter().any(|c| c.0 == *v))
+        .unwrap_or("severity")
+        .to_owned();
+    let desc = match q.dir.as_deref() {
+        Some("asc") => false,
+        Some("desc") => true,
+        // Worst first by default; names A to Z.
+        _ => sort == "severity" || sort == "used",
+    };
+    let used: std::collections::HashMap<&str, i64> = s
+        .usage
+        .iter()
+        .flat_map(|(_, u)| u.iter())
+        .map(|u| (u.name.as_str(), u.used))
+        .collect();
+    let mut rows: Vec<&ClientRow> = s
+        .clients
+        .iter()
+        .filter(|c| shown(&show, c))
+        .filter(|c| needle.is_empty() || c.name().to_lowercase().contains(&needle))
+        .collect();
+    let last = |k: &KindHealth| (k.state == BackupState::Ok, k.last_backup.unwrap_or(0));
+    rows.sort_by(|a, b| {
+        let (ha, hb) = (&a.health, &b.health);
+        let o = match sort.as_str() {
+            "name" => a.name().to_lowercase().cmp(&b.name().to_lowercase()),
+            "file" => last(&hb.file).cmp(&last(&ha.file)),
+            "image" => last(&hb.image).cmp(&last(&ha.image)),
+            "online" => ha.online.cmp(&hb.online),
+            "group" => ha.group.cmp(&hb.group),
+            "version" => ha.version.cmp(&hb.version),
+            "os" => a.os.cmp(&b.os),
+            "used" => used.get(a.name()).cmp(&used.get(b.name())),
+            _ => a.rank().cmp(&b.rank()),
+        };
+        let o = if desc { o.reverse() } else { o };
+        o.then_with(|| a.name().cmp(b.name()))
+    });
+    let total = rows.len();
+    let pages = total.div_ceil(PAGE_ROWS).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let link = |sort: &str, dir: &str, page: usize| {
+        let mut h = format!(
+            "{self_href}?sort={}&dir={dir}&show={}",
+            fmt::encode(sort),
+            fmt::encode(&show)
+        );
+        if !text.is_empty() {
+            h.push_str(&format!("&q={}", fmt::encode(&text)));
+        }
+        if page > 1 {
+            h.push_str(&format!("&page={page}"));
+        }
+        h
+    };
+    let headers = COLUMNS
+        .iter()
+        .map(|&(key, label, num, narrow)| {
+            let active = key == sort;
+            let next_dir = if active && !desc { "desc" } else { "asc" };
+            Header {
+                label,
+                href: link(key, next_dir, 1),
+                arrow: match (active, desc) {
+                    (true, true) => " ▼",
+                    (true, false) => " ▲",
+                    _ => "",
+                },
+                aria_sort: match (active, desc) {
+                    (true, true) => "descending",
+                    (true, false) => "ascending",
+                    _ => "",
+                },
+                num,
+                narrow,
+            }
+        })
+        .collect();
+    let dir = if desc { "desc" } else { "asc" };
+    let clients = rows
+        .iter()
+        .skip((page - 1) * PAGE_ROWS)
+        .take(PAGE_ROWS)
+        .map(|c| ClientLine {
+            name: c.name().to_owned(),
+            href: fmt::client_href(&s.name, c.id()),
+            severity: c.health.severity().as_str(),
+            file: kind_cell(&c.health.file, now),
+            image: kind_cell(&c.health.image, now),
+            online: c.health.online,
+            group: c.health.group.clone(),
+            version: c.health.version.clone(),
+            os: c.os.clone(),
+            used: used
+                .get(c.name())
+                .map(|u| fmt::bytes(*u))
+                .unwrap_or_else(|| "—".into()),
+            delete_pending: c.delete_pending,
+        })
+        .collect();
+    let by_name: std::collections::HashMap<&str, i64> =
+        s.clients.iter().map(|c| (c.name(), c.id())).collect();
+    let recent = s
+        .activities
+        .iter()
+        .flat_map(|a| a.iter())
+        .map(|a| ActRow {
+            time: fmt::time(a.backuptime),
+            client: a.name.clone(),
+            client_href: fmt::client_href(&s.name, a.clientid),
+            what: activity_label(a),
+            size: fmt::bytes(a.size_bytes),
+            duration: if a.duration >= 0 {
+                fmt::span(a.duration)
+            } else {
+                "—".into()
+            },
+        })
+        .collect();
+    let (usage, usage_more, usage_note) = match &s.usage {
+        Some((at, u)) => {
+            let total: i64 = u.iter().map(|e| e.used.max(0)).sum();
+            let mut top: Vec<_> = u.iter().collect();
+            top.sort_by(|a, b| b.used.cmp(&a.used).then_with(|| a.name.cmp(&b.name)));
+            let lines = top
+                .iter()
+                .take(15)
+                .map(|e| UsageLine {
+                    name: e.name.clone(),
+                    files: fmt::bytes(e.files),
+                    images: fmt::bytes(e.images),
+                    total: fmt::bytes(e.used),
+                    share: if total > 0 {
+                        (e.used.max(0) as f64 / total as f64 * 100.0).round() as u32
+                    } else {
+                        0
+                    },
+                })
+                .collect();
+            (
+                lines,
+                top.len().saturating_sub(15),
+                format!("No storage used (read {}).", fmt::ago(*at, now)),
+            )
+        }
+        None => (
+            Vec::new(),
+            0,
+            "Not known: the server's usage statistics could not be read (the console's server user needs the statistics right), or not yet.".into(),
+        ),
+    };
+    let (errors, errors_note) = match &s.error_logs {
+        Some(list) => (
+            list.iter()
+                .take(20)
+                .map(|l| ErrRow {
+                    time: fmt::time(l.time),
+                    client: l.name.clone(),
+                    client_href: by_name
+                        .get(l.name.as_str())
+                        .map(|id| fmt::client_href(&s.name, *id))
+                        .unwrap_or_default(),
+                    what: log_label(l.image, l.incremental, l.restore),
+                    errors: l.errors,
+                    warnings: l.warnings,
+                })
+                .collect(),
+            "No log with errors.".into(),
+        ),
+        None => (
+            Vec::new(),
+            "Not known: the server's logs could not be read, or not yet.".into(),
+        ),
+    };
+    let page_view = ServerPage {
+        layout: session
+            .layout(&state, format!("Server {}", s.name), "servers", false)
+            .await?,
+        name: s.name.clone(),
+        url: s.url.clone(),
+        state: st,
+        state_label: st_label,
+        polled: s
+            .polled_at
+            .map(|t| fmt::ago(t, now))
+            .unwrap_or_else(|| "not yet".into()),
+        data_age: match (&s.failure, s.data_at) {
+            (Some(_), Some(t)) => format!("from {}", fmt::ago(t, now)),
+            _ => String::new(),
+        },
+        failure: s.failure.as_ref().map(|f| FailureView {
+            kind_label: f.kind.describe(),
+            since: fmt::time(f.since),
+            for_age: fmt::span(now - f.since),
+            message: f.message.clone(),
+            retry: f
+                .retry_login_at
+                .map(|t| format!("The next login is tried after {}.", fmt::time(t)))
+                .unwrap_or_default(),
+        }),
+        has_data: s.data_at.is_some(),
+        counts: Counts {
+            clients: s.clients.len(),
+            failed: s.count(|c| c.health.failed()),
+            stale: s.count(|c| c.health.stale()),
+            never: s.count(|c| c.health.never()),
+            offline: s.count(|c| !c.health.online),
+        },
+        used: s.used_bytes().map(fmt::bytes).unwrap_or_else(|| "—".into()),
+        switches: match (s.switches.no_file_backups, s.switches.no_images) {
+            (true, true) => "File and image backups are switched off on this server.".into(),
+            (true, false) => "File backups are switched off on this server.".into(),
+            (false, true) => "Image backups are switched off on this server.".into(),
+            _ => String::new(),
+        },
+        running: s
+            .actions
+            .iter()
+            .flat_map(|a| a.iter())
+            .map(|a| run_row(&s.name, a))
+            .collect(),
+        show_server: false,
+        can_stop: session.role() >= Role::Operator,
+        q: text.clone(),
+        show_options: SHOW.iter().map(|&(k, l)| (k, l, k == show)).collect(),
+        headers,
+        clients,
+        shown: total,
+        page,
+        pages,
+        prev_href: if page > 1 {
+            link(&sort, dir, page - 1)
+        } else {
+            String::new()
+        },
+        next_href: if page < pages {
+            link(&sort, dir, page + 1)
+        } else {
+            String::new()
+        },
+        sort,
+        dir: dir.into(),
+        recent,
+        usage,
+        usage_more,
+        usage_note,
+        errors,
+        errors_note,
+        self_href,
+    };
+    Ok(render(&page_view))
+}
+
+fn activity_label(a: &urbackup::Activity) -> String {
+    let kind = if a.image { "image" } else { "file" };
+    if a.restore {
+        format!("{kind} restore")
+    } else if a.deletion {
+        format!("{kind} backup deleted")
+    } else if a.incremental > 0 {
+        format!("incremental {kind} backup")
+    } else {
+        format!("full {kind} backup")
+    }
+}
