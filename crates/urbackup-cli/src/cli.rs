@@ -696,7 +696,7 @@ pub struct ExporterArgs {
 #[derive(Debug, Clone, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "First add a user: urbackup console user add NAME --role admin --password-stdin\nThen: urbackup --all-profiles console --listen 127.0.0.1:8080\nRoles: viewer (reads), operator (also starts and stops backups), admin (also manages console users). The servers' credentials stay in the profiles on this host; browsers only ever talk to the console.\nBehind a reverse proxy that terminates TLS, pass --behind-proxy (Secure cookies, client address from X-Forwarded-For)."
+    after_help = "First add a user: urbackup console user add NAME --role admin --password-stdin\nThen: urbackup --all-profiles console --listen 127.0.0.1:8080\nRoles: viewer (reads), operator (also starts and stops backups), admin (also manages console users). The servers' credentials stay in the profiles on this host; browsers only ever talk to the console.\nBehind a reverse proxy that terminates TLS, pass --behind-proxy (Secure cookies, client address from X-Forwarded-For) and --public-url https://NAME.\nSecurity events (failed and refused logins, lock-outs, user changes, ended sessions) are logged to stderr by default."
 )]
 pub struct ConsoleArgs {
     /// Manage the console's users instead of serving
@@ -719,9 +719,25 @@ pub struct ConsoleArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// A reverse proxy terminates TLS in front of the console: cookies are marked Secure and
-    /// the login limit counts the address in X-Forwarded-For
+    /// the login limit counts the address the proxy saw (the last X-Forwarded-For entry;
+    /// see --trusted-proxies)
     #[arg(long)]
     pub behind_proxy: bool,
+    /// The number of reverse proxies in front of the console (implies --behind-proxy): the
+    /// login limit counts the N-th X-Forwarded-For entry from the right, the address the
+    /// outermost proxy saw
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub trusted_proxies: Option<u8>,
+    /// The URL users reach the console at (e.g. https://backup.example.com): requests for any
+    /// other host name are refused (DNS rebinding); an https URL also turns on Secure cookies
+    /// and HSTS. Without it, the console answers the host of --listen (a loopback address
+    /// also as localhost; a wildcard address any IP address, but no name)
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Open connections at most (default: from the file limit, less 128, at most 4096;
+    /// further connections wait)
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Also serve Prometheus metrics at /metrics (no login), from the console's polls
     #[arg(long)]
     pub metrics: bool,

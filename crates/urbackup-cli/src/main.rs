@@ -171,10 +171,12 @@ pub fn one_line(e: &anyhow::Error) -> String {
 }
 
 fn init_logging(verbose: u8) {
+    // Security events of the console (failed and refused logins, lock-outs, user changes,
+    // ended sessions) and its errors are logged by default; the rest with -v.
     let default = match verbose {
-        0 => "off",
-        1 => "urbackup=info",
-        _ => "urbackup=debug,urbackup_cli=debug",
+        0 => "urbackup_console=warn,urbackup_console::security=info",
+        1 => "urbackup=info,urbackup_console=info",
+        _ => "urbackup=debug,urbackup_cli=debug,urbackup_console=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("URBACKUP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

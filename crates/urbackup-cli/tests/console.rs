@@ -237,6 +237,101 @@ fn the_console_serves_a_server_and_its_metrics() {
     }
 }
 
+/// Sends `req` (a whole HTTP/1.1 request) to `addr`; the whole answer.
+fn exchange(addr: &str, req: &str) -> String {
+    use std::io::Write as _;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text
+}
+
+/// Failed logins, refusals, user changes and ended sessions reach stderr without `-v` (the
+/// journal under systemd), with the user name and the address; a password never does.
+#[test]
+fn security_events_are_logged_by_default() {
+    let sim = Simulator::builder()
+        .admin("admin", PASSWORD)
+        .client(ClientSpec::new("pc-1").windows().backups(1, 0))
+        .start_blocking()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("console.sqlite3");
+    let db = db.to_str().unwrap();
+    add_user(db, "vera", "viewer", "vera-password").success();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
+        .args([
+            "--url",
+            &sim.url(),
+            "--user",
+            "admin",
+            "console",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db,
+        ])
+        .env("URBACKUP_PASSWORD", PASSWORD)
+        .env("URBACKUP_NO_SESSION_CACHE", "1")
+        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-console-tests")
+        .env_remove("URBACKUP_CONFIG")
+        .env_remove("URBACKUP_LOG")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let _guard = Running(child);
+    let line = line_with(&mut stderr, "console of 1 server");
+    let addr = line
+        .rsplit("http://")
+        .next()
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_owned();
+    // A wrong password, six times (the sixth is refused: the address is at its limit).
+    for _ in 0..6 {
+        let form = exchange(
+            &addr,
+            &format!("GET /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+        );
+        let cookie = form
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("set-cookie: ")
+                    .or_else(|| l.strip_prefix("Set-Cookie: "))
+            })
+            .map(|v| v.split(';').next().unwrap().to_owned())
+            .expect("the login cookie");
+        let at = form.find("name=\"csrf\" value=\"").unwrap() + 19;
+        let token = &form[at..at + form[at..].find('"').unwrap()];
+        let body = format!("username=vera&password=wrong-horse-battery&csrf={token}");
+        let answer = exchange(
+            &addr,
+            &format!(
+                "POST /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        );
+        assert!(
+            answer.starts_with("HTTP/1.1 401") || answer.starts_with("HTTP/1.1 429"),
+            "{answer}"
+        );
+    }
+    let failed = line_with(&mut stderr, "console login failed");
+    assert!(
+        failed.contains("WARN") && failed.contains("vera") && failed.contains("127.0.0.1"),
+        "{failed}"
+    );
+    let limit = line_with(&mut stderr, "login limit reached");
+    assert!(limit.contains("127.0.0.1"), "{limit}");
+    let refused = line_with(&mut stderr, "console login refused");
+    assert!(refused.contains("vera"), "{refused}");
+    assert!(!failed.contains("wrong-horse") && !refused.contains("wrong-horse"));
+}
+
 #[test]
 fn demo_serves_the_console_over_a_simulated_fleet() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))

@@ -257,19 +257,9 @@ pub fn compute(snapshot: &FleetSnapshot, times: &BackupTimes, rpo: &Rpo, now: i6
 
 /// The report as CSV: one row per client and kind.
 pub fn csv(report: &Report, rpo: &Rpo) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "server",
-        "client",
-        "clientid",
-        "kind",
-        "rpo_seconds",
-        "last_backup_unix",
-        "share_7d",
-        "share_30d",
-        "share_90d",
-        "accountable_seconds_90d",
-    ])?;
+    // The header is plain text; the rows quote every text cell.
+    let header = "server,client,clientid,kind,rpo_seconds,last_backup_unix,share_7d,share_30d,share_90d,accountable_seconds_90d\n";
+    let mut w = csv_writer(header.as_bytes().to_vec());
     for c in &report.clients {
         for k in &c.kinds {
             let ratio = |s: &Share| s.ratio().map(|r| format!("{r:.4}")).unwrap_or_default();
@@ -290,13 +280,41 @@ pub fn csv(report: &Report, rpo: &Rpo) -> Result<Vec<u8>, csv::Error> {
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// A text cell that a spreadsheet will not run as a formula: one that starts with `=`, `+`,
-/// `-`, `@`, tab or carriage return gets a leading `'` (client names are chosen by clients).
+/// A text cell that a spreadsheet will not run as a formula (client names are chosen by
+/// clients): wherever a cell could start, at its beginning or after any character a
+/// spreadsheet may split on (`,` `;` tab `|` line breaks, then spaces), a `=`, `+`, `-` or
+/// `@` gets a `'` before it, and a leading tab or carriage return too. Every text cell is
+/// also quoted ([`csv_writer`]), so a program that honours quotes sees one cell.
 pub fn csv_text(s: &str) -> String {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s.to_owned(),
+    let mut out = String::with_capacity(s.len() + 2);
+    let mut cell_start = true;
+    for c in s.chars() {
+        if cell_start {
+            match c {
+                '=' | '+' | '-' | '@' => {
+                    out.push('\'');
+                    cell_start = false;
+                }
+                '\t' | '\r' if out.is_empty() => {
+                    out.push('\'');
+                }
+                ' ' => {}
+                _ => cell_start = false,
+            }
+        }
+        if matches!(c, ',' | ';' | '\t' | '|' | '\r' | '\n') {
+            cell_start = true;
+        }
+        out.push(c);
     }
+    out
+}
+
+/// A CSV writer that quotes every field that is not a number.
+pub fn csv_writer<W: std::io::Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::NonNumeric)
+        .from_writer(w)
 }
 
 #[cfg(test)]
@@ -343,5 +361,28 @@ mod tests {
         assert_eq!(csv_text("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
         assert_eq!(csv_text("-2+3"), "'-2+3");
         assert_eq!(csv_text("pc-1"), "pc-1");
+    }
+
+    #[test]
+    fn csv_text_cannot_start_a_formula_anywhere() {
+        for (name, safe) in [
+            ("alpha", "alpha"),
+            ("db-01", "db-01"),
+            ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+            ("-1+2", "'-1+2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("x;=1+1;", "x;'=1+1;"),
+            ("x,+1", "x,'+1"),
+            ("a |  -2", "a |  '-2"),
+            ("a\t=b", "a\t'=b"),
+            ("\tx", "'\tx"),
+            ("line\n@x", "line\n'@x"),
+        ] {
+            assert_eq!(csv_text(name), safe, "{name:?}");
+        }
+        let mut w = csv_writer(Vec::new());
+        w.write_record([csv_text("x;=1+1;"), "3".into()]).unwrap();
+        let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(out, "\"x;'=1+1;\",3\n");
     }
 }

@@ -25,16 +25,17 @@ mod chart;
 pub mod compliance;
 mod fmt;
 mod history;
+mod serve;
 pub mod store;
 mod web;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use urbackup::HealthPolicy;
 use urbackup_fleet::{Member, Poller, PollerConfig};
 
+pub use serve::ServeLimits;
 pub use store::{Store, StoreError};
-pub use web::MetricsFn;
+pub use web::{MetricsFn, SECURITY};
 
 /// How a console runs.
 #[derive(Clone, Default)]
@@ -44,12 +45,20 @@ pub struct ConsoleConfig {
     pub policy: HealthPolicy,
     /// How the servers are polled.
     pub poll: PollerConfig,
-    /// Cookies are marked `Secure` (set when the console serves TLS, or sits behind a
-    /// reverse proxy that does).
+    /// Cookies are marked `Secure` and named with the `__Host-` prefix (set when the console
+    /// serves TLS, or sits behind a reverse proxy that does).
     pub secure_cookies: bool,
-    /// Take the client address for the login limit from the last `X-Forwarded-For` entry
-    /// (only behind a reverse proxy that sets it).
-    pub trust_forwarded_for: bool,
+    /// Answers carry `Strict-Transport-Security` (the console is reached over HTTPS only).
+    pub hsts: bool,
+    /// The reverse proxies in front of the console: the login limit counts the address the
+    /// nearest one saw, the `trusted_proxies`-th entry from the right of `X-Forwarded-For`
+    /// (`0`: no proxy, the header is ignored).
+    pub trusted_proxies: usize,
+    /// The `Host` header values the console answers; others get an error page (a defence
+    /// against DNS rebinding).
+    pub public_hosts: HostCheck,
+    /// Limits on connections, heads, bodies and handlers.
+    pub limits: ServeLimits,
     /// Serve `/metrics` (Prometheus) from the poller's snapshot with this encoder, without
     /// login (`None`: no `/metrics`).
     pub metrics: Option<MetricsFn>,
@@ -61,9 +70,91 @@ impl std::fmt::Debug for ConsoleConfig {
             .field("policy", &self.policy)
             .field("poll", &self.poll)
             .field("secure_cookies", &self.secure_cookies)
-            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("hsts", &self.hsts)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("public_hosts", &self.public_hosts)
+            .field("limits", &self.limits)
             .field("metrics", &self.metrics.is_some())
             .finish()
+    }
+}
+
+/// Which `Host` headers the console answers (a page of another site whose name was made to
+/// resolve to the console's address sends that other name).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum HostCheck {
+    /// Any (programs and tests that serve the router themselves).
+    #[default]
+    Any,
+    /// Exactly these `host[:port]` values, as browsers send them (compared without case).
+    Names(Vec<String>),
+    /// Any IP address (not a name) and `localhost`, with this port: for a console that listens
+    /// on every address and was given no public URL.
+    Addresses(u16),
+}
+
+impl HostCheck {
+    /// The check for a console reached at `url` (its host and port as a browser sends them).
+    pub fn for_url(url: &url::Url) -> Option<HostCheck> {
+        let host = url.host_str()?;
+        Some(HostCheck::Names(vec![match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        }]))
+    }
+
+    /// The check for a console listening on `addr` (no public URL given): a loopback address
+    /// answers as itself and as `localhost`; a wildcard any address but no name.
+    pub fn for_listen(addr: std::net::SocketAddr) -> HostCheck {
+        let port = addr.port();
+        let ip = addr.ip();
+        if ip.is_unspecified() {
+            return HostCheck::Addresses(port);
+        }
+        let own = match ip {
+            std::net::IpAddr::V4(v4) => format!("{v4}:{port}"),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+        };
+        let mut names = vec![own];
+        if ip.is_loopback() {
+            for n in [
+                format!("localhost:{port}"),
+                format!("127.0.0.1:{port}"),
+                format!("[::1]:{port}"),
+            ] {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+        HostCheck::Names(names)
+    }
+
+    /// True when a request with this `Host` header is answered.
+    pub fn allows(&self, host: &str) -> bool {
+        match self {
+            HostCheck::Any => true,
+            HostCheck::Names(names) => names.iter().any(|n| n.eq_ignore_ascii_case(host)),
+            HostCheck::Addresses(port) => {
+                let Ok(url) = url::Url::parse(&format!("http://{host}/")) else {
+                    return false;
+                };
+                let ip = matches!(
+                    url.host(),
+                    Some(url::Host::Ipv4(_) | url::Host::Ipv6(_) | url::Host::Domain("localhost"))
+                );
+                ip && url.port_or_known_default() == Some(*port) && !host.contains(['@', '/', '\\'])
+            }
+        }
+    }
+
+    /// The accepted hosts in words.
+    pub fn describe(&self) -> String {
+        match self {
+            HostCheck::Any => "any name".into(),
+            HostCheck::Names(n) => n.join(" or "),
+            HostCheck::Addresses(port) => format!("an IP address of this host with port {port}"),
+        }
     }
 }
 
@@ -131,12 +222,11 @@ impl Console {
         web::router(self.state.clone())
     }
 
-    /// Serves the console over plain HTTP on a bound listener, until the process ends.
+    /// Serves the console over plain HTTP on a bound listener, until the process ends (with
+    /// the limits of [`ConsoleConfig::limits`]).
     pub async fn serve_on(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).await
+        let limits = self.state.config().limits.clone();
+        serve::serve(listener, self.router(), None, limits).await
     }
 
     /// Serves the console over HTTPS (rustls) on a bound listener with this certificate
@@ -147,12 +237,10 @@ impl Console {
         cert: &std::path::Path,
         key: &std::path::Path,
     ) -> std::io::Result<()> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let tls = serve::tls_acceptor(cert, key)?;
         listener.set_nonblocking(true)?;
-        axum_server::from_tcp_rustls(listener, tls).serve(app).await
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let limits = self.state.config().limits.clone();
+        serve::serve(listener, self.router(), Some(tls), limits).await
     }
 }

@@ -628,11 +628,11 @@ async fn compliance_rolls_up_and_its_csv_is_safe() {
     assert!(!csv
         .body
         .lines()
-        .any(|l| l.contains("beta-linux") && l.contains(",image,")));
+        .any(|l| l.contains("beta-linux") && l.contains(",\"image\",")));
     assert!(csv
         .body
         .lines()
-        .any(|l| l.contains("beta-linux") && l.contains(",file,")));
+        .any(|l| l.contains("beta-linux") && l.contains(",\"file\",")));
 }
 
 #[tokio::test]

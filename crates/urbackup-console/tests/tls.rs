@@ -1,5 +1,6 @@
 //! HTTPS served by the console itself (rustls): the pages answer over TLS with a
-//! self-signed certificate the client trusts, and cookies are marked `Secure`.
+//! self-signed certificate the client trusts, cookies are `__Host-` and `Secure`, answers carry
+//! HSTS, and a client that stalls the handshake or its request head is cut off.
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use urbackup_console::auth::Role;
-use urbackup_console::{Console, ConsoleConfig, Store};
+use urbackup_console::{Console, ConsoleConfig, ServeLimits, Store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_serves_https_with_secure_cookies() {
@@ -31,6 +32,12 @@ async fn the_console_serves_https_with_secure_cookies() {
         store,
         ConsoleConfig {
             secure_cookies: true,
+            hsts: true,
+            limits: ServeLimits {
+                header_read: Duration::from_secs(2),
+                tls_handshake: Duration::from_secs(2),
+                ..ServeLimits::default()
+            },
             ..ConsoleConfig::default()
         },
     )
@@ -71,12 +78,38 @@ async fn the_console_serves_https_with_secure_cookies() {
         .lines()
         .find(|l| {
             l.to_ascii_lowercase()
-                .starts_with("set-cookie: urbackup_console_login=")
+                .starts_with("set-cookie: __host-urbackup_console_login=")
         })
-        .expect("the login cookie");
+        .expect("the login cookie, with the __Host- prefix");
     assert!(
-        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
         "{cookie}"
     );
+    assert!(!cookie.contains("Domain"), "{cookie}");
     assert!(reply.contains("name=\"password\""));
+    assert!(reply
+        .to_ascii_lowercase()
+        .contains("strict-transport-security: max-age=31536000"));
+
+    // A connection that never starts its handshake is closed after the handshake's time.
+    let mut idle = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut b = [0u8; 16];
+    let r = tokio::time::timeout(Duration::from_secs(10), idle.read(&mut b)).await;
+    assert!(matches!(r, Ok(Ok(0)) | Ok(Err(_))), "{r:?}");
+    // A request head half sent after the handshake: closed after the head's time.
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("a TLS handshake");
+    tls.write_all(b"GET /login HTTP/1.1\r\nHost: loc")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let r = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut buf)).await;
+    assert!(r.is_ok(), "the half-sent request stayed open");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(!text.contains("200 OK"), "{text}");
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use urbackup_console::auth::Role;
-use urbackup_console::{Console, ConsoleConfig, Store};
+use urbackup_console::{Console, ConsoleConfig, HostCheck, ServeLimits, Store};
 use urbackup_fleet::{Plan, PollerConfig};
 
 /// The database given, else `console.sqlite3` in the platform's data directory.
@@ -135,6 +135,30 @@ pub async fn serve(targets: Vec<Resolved>, a: &ConsoleArgs) -> Result<u8> {
         .parse()
         .with_context(|| format!("--listen {}: not an address and port", a.listen))?;
     let https = a.tls_cert.is_some() && a.tls_key.is_some();
+    let public_url = match &a.public_url {
+        Some(u) => {
+            let url = url::Url::parse(u)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .with_context(|| format!("--public-url {u}: not an http(s) URL with a host"))?;
+            Some(url)
+        }
+        None => None,
+    };
+    let public_https = public_url.as_ref().is_some_and(|u| u.scheme() == "https");
+    // Bound first: the Host check of a console without a public URL needs the port it got.
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    let hosts = match &public_url {
+        Some(u) => HostCheck::for_url(u).context("--public-url has no host")?,
+        None => HostCheck::for_listen(bound),
+    };
+    let proxies = match (a.trusted_proxies, a.behind_proxy) {
+        (Some(n), _) => n as usize,
+        (None, true) => 1,
+        (None, false) => 0,
+    };
     let policy = a.health.policy();
     let outdated = policy.server_version.is_some();
     let config = ConsoleConfig {
@@ -144,24 +168,34 @@ pub async fn serve(targets: Vec<Resolved>, a: &ConsoleArgs) -> Result<u8> {
             concurrency: 32,
         },
         policy,
-        secure_cookies: https || a.behind_proxy,
-        trust_forwarded_for: a.behind_proxy,
+        secure_cookies: https || proxies > 0 || public_https,
+        hsts: https || public_https,
+        trusted_proxies: proxies,
+        public_hosts: hosts.clone(),
+        limits: ServeLimits {
+            max_connections: a.max_connections.unwrap_or(0),
+            // Behind a proxy every connection comes from the proxy.
+            max_per_address: if proxies > 0 {
+                0
+            } else {
+                ServeLimits::default().max_per_address
+            },
+            ..ServeLimits::default()
+        },
         metrics: a.metrics.then(|| -> urbackup_console::MetricsFn {
             Arc::new(move |f| super::exporter::exposition(f, outdated))
         }),
     };
     let console = Console::new(members, store, config)?;
-    let listener =
-        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
-    let bound = listener.local_addr()?;
     console.start_polling();
     eprintln!(
-        "console of {} server{} ({}) on {}://{bound}/ (database {})",
+        "console of {} server{} ({}) on {}://{bound}/ (database {}; answers {})",
         names.len(),
         if names.len() == 1 { "" } else { "s" },
         names.join(", "),
         if https { "https" } else { "http" },
-        path.display()
+        path.display(),
+        hosts.describe()
     );
     match (&a.tls_cert, &a.tls_key) {
         (Some(cert), Some(key)) => console.serve_tls_on(listener, cert, key).await,

@@ -59,4 +59,33 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+
+    /// Records a change to the console's users (server `""`: the console itself).
+    pub(crate) fn audit_users(
+        &self,
+        by: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.audit(by, "", None, action, true, detail)
+    }
+
+    /// The newest changes to the console's users.
+    pub fn users_audit(&self, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT time, user, action, ok, detail FROM audit WHERE server = '' AND action LIKE 'user.%'
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit as i64], |r| {
+            Ok(AuditRow {
+                time: r.get(0)?,
+                user: r.get(1)?,
+                action: r.get(2)?,
+                ok: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
 }

@@ -11,7 +11,9 @@ mod users;
 
 pub use audit::AuditRow;
 pub use history::{BackupRow, BackupTimes, LogRow, Record};
-pub use users::{Flash, SessionInfo, UserInfo, SESSION_IDLE_SECS, SESSION_MAX_SECS};
+pub use users::{
+    check_new_user, Flash, SessionInfo, UserInfo, COMMAND_LINE, SESSION_IDLE_SECS, SESSION_MAX_SECS,
+};
 
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};

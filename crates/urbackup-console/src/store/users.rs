@@ -60,29 +60,48 @@ fn valid_name(name: &str) -> Result<(), StoreError> {
     }
 }
 
-fn valid_password(password: &str) -> Result<(), StoreError> {
-    if password.chars().count() < auth::MIN_PASSWORD_LEN {
-        return Err(StoreError::Invalid(format!(
-            "the password is too short: at least {} characters",
-            auth::MIN_PASSWORD_LEN
-        )));
-    }
-    Ok(())
+/// Who changes users from outside the web pages (`urbackup console user ...`), as the audit
+/// trail names them.
+pub const COMMAND_LINE: &str = "(command line)";
+
+/// Checks a new user's name and password (the password rule: [`auth::check_new_password`]).
+pub fn check_new_user(name: &str, password: &str) -> Result<(), StoreError> {
+    valid_name(name)?;
+    auth::check_new_password(name, password).map_err(StoreError::Invalid)
+}
+
+fn hash(password: &str) -> Result<String, StoreError> {
+    auth::hash_password(password).map_err(StoreError::Invalid)
 }
 
 impl Store {
-    /// Adds a user.
+    /// Adds a user (from the command line: see [`Store::add_user_hashed`]).
     pub fn add_user(&self, name: &str, role: Role, password: &str) -> Result<(), StoreError> {
+        check_new_user(name, password)?;
+        self.add_user_hashed(COMMAND_LINE, name, role, &hash(password)?)
+    }
+
+    /// Adds a user whose password ([`check_new_user`]) is already hashed; `by` is who did it,
+    /// for the audit trail.
+    pub fn add_user_hashed(
+        &self,
+        by: &str,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
         valid_name(name)?;
-        valid_password(password)?;
-        let hash = auth::hash_password(password).map_err(StoreError::Invalid)?;
         let now = urbackup_fleet::unix_now();
         let r = self.conn().execute(
             "INSERT INTO users (name, role, password_hash, created, password_changed) VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![name, role.as_str(), hash, now],
+            params![name, role.as_str(), password_hash, now],
         );
         match r {
-            Ok(_) => Ok(()),
+            Ok(_) => self.audit_users(
+                by,
+                "user.add",
+                &format!("added console user `{name}` as {role}"),
+            ),
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
@@ -127,18 +146,33 @@ impl Store {
             .map_err(StoreError::Invalid)
     }
 
-    /// Removes a user and their sessions. The last admin cannot be removed.
+    /// Removes a user and their sessions (from the command line). The last admin cannot be
+    /// removed.
     pub fn remove_user(&self, name: &str) -> Result<(), StoreError> {
-        let conn = self.conn();
-        if Store::role_of(&conn, name)? == Role::Admin && Store::admins_besides(&conn, name)? == 0 {
-            return Err(StoreError::LastAdmin(name.to_owned()));
-        }
-        conn.execute("DELETE FROM users WHERE name = ?1", [name])?;
-        Ok(())
+        self.remove_user_by(COMMAND_LINE, name)
     }
 
-    /// Changes a user's role. The last admin keeps theirs.
+    /// Removes a user and their sessions; `by` is who did it.
+    pub fn remove_user_by(&self, by: &str, name: &str) -> Result<(), StoreError> {
+        {
+            let conn = self.conn();
+            if Store::role_of(&conn, name)? == Role::Admin
+                && Store::admins_besides(&conn, name)? == 0
+            {
+                return Err(StoreError::LastAdmin(name.to_owned()));
+            }
+            conn.execute("DELETE FROM users WHERE name = ?1", [name])?;
+        }
+        self.audit_users(by, "user.remove", &format!("removed console user `{name}`"))
+    }
+
+    /// Changes a user's role (from the command line). The last admin keeps theirs.
     pub fn set_role(&self, name: &str, role: Role) -> Result<(), StoreError> {
+        self.set_role_by(COMMAND_LINE, name, role)
+    }
+
+    /// Changes a user's role; `by` is who did it.
+    pub fn set_role_by(&self, by: &str, name: &str, role: Role) -> Result<(), StoreError> {
         let conn = self.conn();
         if role != Role::Admin
             && Store::role_of(&conn, name)? == Role::Admin
@@ -153,41 +187,68 @@ impl Store {
         if n == 0 {
             return Err(StoreError::UnknownUser(name.to_owned()));
         }
-        Ok(())
+        drop(conn);
+        self.audit_users(
+            by,
+            "user.role",
+            &format!("made console user `{name}` {role}"),
+        )
     }
 
-    /// Sets a user's password and ends all their sessions.
+    /// Sets a user's password and ends all their sessions (from the command line).
     pub fn set_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
-        valid_password(password)?;
-        let hash = auth::hash_password(password).map_err(StoreError::Invalid)?;
-        let conn = self.conn();
-        let n = conn.execute(
-            "UPDATE users SET password_hash = ?2, password_changed = ?3 WHERE name = ?1",
-            params![name, hash, urbackup_fleet::unix_now()],
-        )?;
-        if n == 0 {
-            return Err(StoreError::UnknownUser(name.to_owned()));
-        }
-        conn.execute(
-            "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
-            [name],
-        )?;
-        Ok(())
+        auth::check_new_password(name, password).map_err(StoreError::Invalid)?;
+        self.set_password_hashed(COMMAND_LINE, name, &hash(password)?)
+            .map(|_| ())
     }
 
-    /// The user when `password` is theirs. Takes as long for an unknown user (the hash of a
-    /// dummy is verified instead).
-    pub fn check_login(&self, name: &str, password: &str) -> Result<Option<UserInfo>, StoreError> {
-        let found: Option<(UserInfo, String)> = self
+    /// Sets a user's password, already hashed, and ends all their sessions; `by` is who did
+    /// it. Returns the number of sessions ended.
+    pub fn set_password_hashed(
+        &self,
+        by: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> Result<usize, StoreError> {
+        let ended = {
+            let conn = self.conn();
+            let n = conn.execute(
+                "UPDATE users SET password_hash = ?2, password_changed = ?3 WHERE name = ?1",
+                params![name, password_hash, urbackup_fleet::unix_now()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::UnknownUser(name.to_owned()));
+            }
+            conn.execute(
+                "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+                [name],
+            )?
+        };
+        self.audit_users(
+            by,
+            "user.password",
+            &format!("set the password of console user `{name}` (sessions ended: {ended})"),
+        )?;
+        Ok(ended)
+    }
+
+    /// A user and their password hash, for a login (the hash is verified by the caller, on the
+    /// bounded [`auth::Hasher`], without the database's lock).
+    pub fn login_hash(&self, name: &str) -> Result<Option<(UserInfo, String)>, StoreError> {
+        Ok(self
             .conn()
             .query_row(
                 "SELECT id, name, role, created, password_changed, password_hash FROM users WHERE name = ?1",
                 [name],
                 |r| Ok((user_row(r)?, r.get(5)?)),
             )
-            .optional()?;
-        // Verified without the lock held: Argon2 takes tens of milliseconds.
-        Ok(match found {
+            .optional()?)
+    }
+
+    /// The user when `password` is theirs (verified on this thread). Takes as long for an
+    /// unknown user (the hash of a dummy is verified instead).
+    pub fn check_login(&self, name: &str, password: &str) -> Result<Option<UserInfo>, StoreError> {
+        Ok(match self.login_hash(name)? {
             Some((user, hash)) => auth::verify_password(password, &hash).then_some(user),
             None => {
                 auth::verify_password(password, auth::dummy_hash());
@@ -244,6 +305,14 @@ impl Store {
             csrf,
             token_hash: hash,
         }))
+    }
+
+    /// Ends the session of a cookie's token, if it is one (a new login replaces it).
+    pub fn end_session(&self, token: &str) -> Result<bool, StoreError> {
+        Ok(self.conn().execute(
+            "DELETE FROM sessions WHERE token_hash = ?1",
+            [auth::token_hash(token)],
+        )? > 0)
     }
 
     /// Ends a session.

@@ -1,9 +1,9 @@
 //! Console users, for admins.
 
-use super::{render, AppState, Layout, PageError, Session};
+use super::{render, AppState, Layout, PageError, Session, SECURITY};
 use crate::auth::{Role, MIN_PASSWORD_LEN};
 use crate::fmt;
-use crate::store::StoreError;
+use crate::store::{check_new_user, StoreError};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -25,12 +25,19 @@ struct UsersPage {
     users: Vec<UserLine>,
     roles: Vec<&'static str>,
     min_password: usize,
+    changes: Vec<ChangeLine>,
+}
+
+pub struct ChangeLine {
+    time: String,
+    by: String,
+    what: String,
 }
 
 /// `/admin/users`.
 pub async fn page(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
     session.require(Role::Admin)?;
-    let users = state.db(|s| s.users()).await?;
+    let (users, changes) = state.db(|s| Ok((s.users()?, s.users_audit(20)?))).await?;
     let me = session.info.user.id;
     let page = UsersPage {
         layout: session
@@ -52,6 +59,14 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Result<Res
             .collect(),
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         min_password: MIN_PASSWORD_LEN,
+        changes: changes
+            .into_iter()
+            .map(|a| ChangeLine {
+                time: fmt::time(a.time),
+                by: a.user,
+                what: a.detail,
+            })
+            .collect(),
     };
     Ok(render(&page))
 }
@@ -64,23 +79,25 @@ pub struct UserForm {
     password: Option<String>,
 }
 
-/// Runs one user change for an admin and comes back to the users page with its outcome.
+/// Runs one user change for an admin (`f` gets the admin's name, for the audit trail) and
+/// comes back to the users page with its outcome.
 async fn change(
     state: AppState,
     session: Session,
     form: &UserForm,
     done: String,
-    f: impl FnOnce(&crate::Store) -> Result<(), StoreError> + Send + 'static,
+    f: impl FnOnce(&crate::Store, &str) -> Result<(), StoreError> + Send + 'static,
 ) -> Result<Response, PageError> {
     session.check_csrf(form.csrf.as_deref())?;
     session.require(Role::Admin)?;
     let store = state.store().clone();
-    let r = tokio::task::spawn_blocking(move || f(&store))
+    let by = session.name().to_owned();
+    let r = tokio::task::spawn_blocking(move || f(&store, &by))
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
     match r {
         Ok(()) => {
-            tracing::info!(admin = %session.name(), "{done}");
+            tracing::info!(target: SECURITY, admin = %session.name().escape_debug(), "{}", done.escape_debug());
             session.flash(&state, true, done).await?
         }
         Err(StoreError::Sqlite(e)) => return Err(PageError::Internal(e.to_string())),
@@ -109,9 +126,16 @@ pub async fn add(
         form.name.trim().to_owned(),
         form.password.clone().unwrap_or_default(),
     );
+    session.check_csrf(form.csrf.as_deref())?;
+    session.require(Role::Admin)?;
+    if let Err(e) = check_new_user(&name, &pw) {
+        session.flash(&state, false, e.to_string()).await?;
+        return Ok(Redirect::to("/admin/users").into_response());
+    }
+    let hash = state.hash_password(pw).await?;
     let done = format!("Added {name} ({r}).");
-    change(state, session, &form, done, move |s| {
-        s.add_user(&name, r, &pw)
+    change(state, session, &form, done, move |s, by| {
+        s.add_user_hashed(by, &name, r, &hash)
     })
     .await
 }
@@ -131,7 +155,10 @@ pub async fn remove(
     }
     let name = form.name.clone();
     let done = format!("Removed {name}.");
-    change(state, session, &form, done, move |s| s.remove_user(&name)).await
+    change(state, session, &form, done, move |s, by| {
+        s.remove_user_by(by, &name)
+    })
+    .await
 }
 
 /// Changes a user's role (the last admin stays admin).
@@ -144,7 +171,10 @@ pub async fn role(
     let r = parse_role(&form)?;
     let name = form.name.clone();
     let done = format!("{name} is now {r}.");
-    change(state, session, &form, done, move |s| s.set_role(&name, r)).await
+    change(state, session, &form, done, move |s, by| {
+        s.set_role_by(by, &name, r)
+    })
+    .await
 }
 
 /// Sets a user's password (their sessions end).
@@ -154,9 +184,16 @@ pub async fn password(
     Form(form): Form<UserForm>,
 ) -> Result<Response, PageError> {
     let (name, pw) = (form.name.clone(), form.password.clone().unwrap_or_default());
+    session.check_csrf(form.csrf.as_deref())?;
+    session.require(Role::Admin)?;
+    if let Err(e) = crate::auth::check_new_password(&name, &pw) {
+        session.flash(&state, false, e).await?;
+        return Ok(Redirect::to("/admin/users").into_response());
+    }
+    let hash = state.hash_password(pw).await?;
     let done = format!("Password of {name} set; their sessions ended.");
-    change(state, session, &form, done, move |s| {
-        s.set_password(&name, &pw)
+    change(state, session, &form, done, move |s, by| {
+        s.set_password_hashed(by, &name, &hash).map(|_| ())
     })
     .await
 }

@@ -6,7 +6,7 @@ mod compliance_page;
 mod login;
 mod pages;
 
-use crate::auth::{self, LoginLimiter, Role};
+use crate::auth::{self, Hasher, LoginLimiter, Role};
 use crate::compliance::{self, Rpo};
 use crate::store::{Flash, SessionInfo, Store, StoreError};
 use crate::ConsoleConfig;
@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use urbackup_fleet::{FleetSnapshot, Poller};
 
 /// Encodes `/metrics` from a fleet snapshot: (content type, body).
@@ -35,6 +36,10 @@ const SESSION_COOKIE: &str = "urbackup_console";
 const LOGIN_COOKIE: &str = "urbackup_console_login";
 /// The theme preference.
 const THEME_COOKIE: &str = "urbackup_console_theme";
+
+/// The tracing target of security events (logins, refusals, lock-outs, user changes, ended
+/// sessions): logged by default.
+pub const SECURITY: &str = "urbackup_console::security";
 
 /// The policy of every HTML page: nothing from another origin, no inline script or style.
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
@@ -52,6 +57,7 @@ struct Inner {
     config: ConsoleConfig,
     rpo: Rpo,
     limiter: LoginLimiter,
+    hasher: Hasher,
     /// The last compliance computation, reused for a minute.
     compliance: Mutex<Option<(Instant, Arc<compliance::Report>)>>,
 }
@@ -64,6 +70,7 @@ impl AppState {
             poller,
             config,
             limiter: LoginLimiter::default(),
+            hasher: Hasher::default(),
             compliance: Mutex::new(None),
         }))
     }
@@ -76,8 +83,33 @@ impl AppState {
         &self.0.poller
     }
 
+    pub(crate) fn config(&self) -> &ConsoleConfig {
+        &self.0.config
+    }
+
     fn snapshot(&self) -> Arc<FleetSnapshot> {
         self.0.poller.snapshot()
+    }
+
+    /// Hashes a new password on the bounded hasher (503 when it is busy).
+    async fn hash_password(&self, password: String) -> Result<String, PageError> {
+        match self.0.hasher.hash(password).await {
+            Ok(Ok(h)) => Ok(h),
+            Ok(Err(e)) => Err(PageError::Internal(e)),
+            Err(auth::Busy) => Err(PageError::Unavailable(
+                "The console is busy checking passwords; try again in a few seconds.".into(),
+            )),
+        }
+    }
+
+    /// A cookie's name: with the `__Host-` prefix when cookies are `Secure` (the browser then
+    /// refuses it from anything but this host over HTTPS, with `Path=/`).
+    fn cookie_name(&self, base: &str) -> String {
+        if self.0.config.secure_cookies {
+            format!("__Host-{base}")
+        } else {
+            base.to_owned()
+        }
     }
 
     fn refresh_secs(&self) -> u64 {
@@ -148,18 +180,77 @@ pub fn router(state: AppState) -> Router {
     if state.0.config.metrics.is_some() {
         r = r.route("/metrics", get(metrics));
     }
+    let limits = state.0.config.limits.clone();
     r.fallback(|| async { PageError::NotFound("No such page.".into()) })
         .layer(middleware::from_fn(same_origin_writes))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            limits.request,
+            answer_within,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), known_host))
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_read))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
-/// Headers of every response: the content security policy (strict for pages, none for the
-/// rest), no sniffing, no framing, no referrer, and no caching of pages (they carry tokens).
-async fn security_headers(req: Request, next: Next) -> Response {
+/// Refuses a request whose `Host` is not one the console is served under (DNS rebinding: a
+/// page of another site whose name is made to resolve to the console's address). `/healthz`
+/// answers any host.
+async fn known_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let check = &state.0.config.public_hosts;
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if req.uri().path() == "/healthz" || check.allows(host) {
+        return next.run(req).await;
+    }
+    tracing::warn!(target: SECURITY, host = %host.escape_debug(), "request for an unknown host refused");
+    PageError::MisdirectedHost(format!(
+        "This console is not served under the name `{}`. Use {} (an administrator sets the console's name with --public-url).",
+        host.escape_debug(),
+        check.describe()
+    ))
+    .into_response()
+}
+
+/// A handler that has not answered in time is answered for (the body of an answer, e.g. a
+/// download, may take longer).
+async fn answer_within(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => PageError::Unavailable("The console took too long to answer; try again.".into())
+            .into_response(),
+    }
+}
+
+/// Headers of every response, errors included: the content security policy (strict for
+/// pages, none for the rest), no sniffing, no framing, no referrer, no caching of pages (they
+/// carry tokens), and HSTS under TLS. An answer that layers below made without a page (the
+/// body limit's 413) becomes the console's own page.
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && !res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"))
+    {
+        res = PageError::TooLarge.into_response();
+    }
+    if state.0.config.hsts {
+        res.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     let html = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -272,8 +363,12 @@ pub enum PageError {
     NotFound(String),
     /// Bad form input.
     BadRequest(String),
-    /// Too many failed logins.
-    TooMany(String),
+    /// The console cannot take this now (busy with logins, too slow): try again.
+    Unavailable(String),
+    /// A request body over the limit.
+    TooLarge,
+    /// A `Host` the console is not served under.
+    MisdirectedHost(String),
     /// The console failed.
     Internal(String),
 }
@@ -301,7 +396,13 @@ impl IntoResponse for PageError {
             PageError::Forbidden(m) => (StatusCode::FORBIDDEN, "Forbidden", m),
             PageError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m),
-            PageError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts", m),
+            PageError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "Try again", m),
+            PageError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                "The form sent more than the console takes (64 KiB).".to_string(),
+            ),
+            PageError::MisdirectedHost(m) => (StatusCode::MISDIRECTED_REQUEST, "Wrong address", m),
             PageError::Internal(m) => {
                 tracing::error!("console: {m}");
                 (
@@ -331,8 +432,9 @@ fn render(t: &impl Template) -> Response {
     }
 }
 
-/// A cookie's value from the request.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// A cookie's value from the request (`base` with the prefix of [`AppState::cookie_name`]).
+fn cookie<'a>(state: &AppState, headers: &'a HeaderMap, base: &str) -> Option<&'a str> {
+    let name = state.cookie_name(base);
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -343,8 +445,10 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, Secure when configured.
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, Secure (and `__Host-`) when
+/// configured; without `max_age` it ends with the browser session.
+fn set_cookie(state: &AppState, base: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let name = state.cookie_name(base);
     let mut c = cookie::Cookie::build((name, value))
         .path("/")
         .http_only(true)
@@ -356,19 +460,34 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -
     HeaderValue::from_str(&c.build().to_string()).unwrap_or(HeaderValue::from_static(""))
 }
 
-/// The address a request came from (for the login limit).
-fn client_addr(state: &AppState, parts_headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
-    if state.0.config.trust_forwarded_for {
-        let forwarded = parts_headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if let Some(ip) = forwarded {
-            return ip;
-        }
+/// The address a request came from (for the login limit): the peer's, or behind
+/// `trusted_proxies` reverse proxies the address the nearest of them saw, i.e. the
+/// `trusted_proxies`-th entry from the right of all `X-Forwarded-For` lines taken as one list
+/// (a proxy appends to what the client sent, so only the entries on the right are the
+/// proxies' own).
+fn client_addr(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
+    let peer = peer.map(|p| p.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    forwarded_for(headers, state.0.config.trusted_proxies).unwrap_or(peer)
+}
+
+/// The `n`-th address from the right of all `X-Forwarded-For` lines (`None` for `n == 0`,
+/// too few entries, or one that is not an address).
+pub(crate) fn forwarded_for(headers: &HeaderMap, n: usize) -> Option<IpAddr> {
+    if n == 0 {
+        return None;
     }
-    peer.map(|p| p.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let entry = entries.len().checked_sub(n).map(|i| entries[i])?;
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
 fn peer(parts: &Parts) -> Option<SocketAddr> {
@@ -454,8 +573,8 @@ impl Session {
     }
 }
 
-fn theme_of(headers: &HeaderMap) -> &'static str {
-    match cookie(headers, THEME_COOKIE) {
+fn theme_of(state: &AppState, headers: &HeaderMap) -> &'static str {
+    match cookie(state, headers, THEME_COOKIE) {
         Some("light") => "light",
         Some("dark") => "dark",
         _ => "auto",
@@ -487,7 +606,7 @@ impl FromRequestParts<AppState> for Session {
                 PageError::Unauthenticated
             }
         };
-        let token = cookie(&parts.headers, SESSION_COOKIE)
+        let token = cookie(state, &parts.headers, SESSION_COOKIE)
             .ok_or_else(missing)?
             .to_owned();
         let now = urbackup_fleet::unix_now();
@@ -495,7 +614,7 @@ impl FromRequestParts<AppState> for Session {
         let info = info.ok_or_else(missing)?;
         Ok(Session {
             info,
-            theme: theme_of(&parts.headers),
+            theme: theme_of(state, &parts.headers),
             path,
         })
     }
@@ -519,11 +638,30 @@ pub struct Layout {
     version: &'static str,
 }
 
-/// A path inside the console to go back to: starts with one `/`, no scheme, no backslash.
-fn local_path(p: &str) -> &str {
-    if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') {
-        p
-    } else {
-        "/"
+/// A path inside the console to go back to after a login or a change: `p` as a browser would
+/// read it (tabs and newlines removed, backslashes as slashes) must be a path of this origin,
+/// with no scheme and no host; else `/`. A CR or LF is refused (400): it has no place in a
+/// path, and a browser-less client could carry it into a header.
+fn local_path(p: &str) -> Result<String, PageError> {
+    if p.contains(['\r', '\n']) {
+        return Err(PageError::BadRequest(
+            "The address to go back to holds a line break.".into(),
+        ));
     }
+    let cleaned: String = p
+        .chars()
+        .filter(|c| *c != '\t')
+        .map(|c| if c == '\\' { '/' } else { c })
+        .collect();
+    if !cleaned.starts_with('/') || cleaned.starts_with("//") || cleaned.contains(char::is_control)
+    {
+        return Ok("/".into());
+    }
+    let joined = url::Url::parse("http://console.invalid/").and_then(|base| base.join(&cleaned));
+    Ok(match joined {
+        Ok(u) if u.host_str() == Some("console.invalid") && u.port().is_none() => {
+            u[url::Position::BeforePath..].to_owned()
+        }
+        _ => "/".into(),
+    })
 }
