@@ -139,7 +139,7 @@ impl ConsoleResult {
 }
 
 /// One HTTP/1.1 request on a fresh connection: (head, body).
-fn http(
+pub fn http(
     addr: &str,
     method: &str,
     path: &str,
@@ -169,14 +169,14 @@ fn http(
     Ok((head.to_owned(), dechunk(head, body)))
 }
 
-fn set_cookie(head: &str, name: &str) -> Option<String> {
+pub fn set_cookie(head: &str, name: &str) -> Option<String> {
     head.lines()
         .filter_map(|l| l.strip_prefix("set-cookie: "))
         .find(|v| v.starts_with(&format!("{name}=")))
         .map(|v| v.split(';').next().unwrap_or("").to_owned())
 }
 
-fn csrf(body: &str) -> Option<String> {
+pub fn csrf(body: &str) -> Option<String> {
     let at = body.find("name=\"csrf\" value=\"")? + 19;
     let rest = &body[at..];
     Some(rest[..rest.find('"')?].to_owned())
@@ -201,26 +201,36 @@ fn per_interval(sim_in: &mut impl Write, sim_out: &mut impl BufRead, n: u64) -> 
     Ok(total as f64 / n as f64)
 }
 
-/// Runs part 7 over `servers` x `clients`, timing `rounds` overview requests.
-pub fn run(
+/// A console over a fleet-sim, started for a part: the simulators, the console process, its
+/// address and a logged-in viewer's cookie.
+pub struct Launched {
+    pub sim: FleetSim,
+    pub console: Child,
+    pub pid: u32,
+    pub addr: String,
+    pub cookie: String,
+}
+
+/// Starts `urbackup-bench fleet-sim` with `servers` x `clients`, adds the console user `bench`
+/// (viewer), starts `urbackup --all-profiles console` polling every `interval_s` and logs in.
+pub fn launch(
     urbackup: &Path,
     bench: &Path,
-    out: &Path,
-    (servers, clients, rounds): (usize, usize, usize),
+    dir: &Path,
+    (servers, clients): (usize, usize),
+    interval_s: u64,
     log: impl Fn(&str) -> Stdio,
     env: impl Fn(&mut Command),
-) -> Result<ConsoleResult> {
-    let dir = out.join("console");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let mut sim = FleetSim::start(
+) -> Result<Launched> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let sim = FleetSim::start(
         bench,
-        &dir,
+        dir,
         (servers, clients),
         log("console-fleet-sim"),
         &env,
     )?;
-    let (sim_in, sim_out) = (&mut sim.stdin, &mut sim.stdout);
     let db = dir.join("console.sqlite3");
     let mut add = Command::new(urbackup);
     add.args([
@@ -246,13 +256,12 @@ pub fn run(
     if !add.wait()?.success() {
         bail!("console user add failed");
     }
-    let t0 = Instant::now();
     let config = dir.join(format!("fleet-{servers}.toml"));
     let mut c = Command::new(urbackup);
     c.arg("--config")
         .arg(&config)
         .args(["--all-profiles", "console", "--listen", "127.0.0.1:0"])
-        .args(["--interval", &format!("{INTERVAL_S}s"), "--db"])
+        .args(["--interval", &format!("{interval_s}s"), "--db"])
         .arg(&db)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -281,6 +290,41 @@ pub fn run(
         let _ = err.read_to_string(&mut rest);
     });
     let cookie = login(&addr, "bench", "bench-password")?;
+    Ok(Launched {
+        sim,
+        console,
+        pid,
+        addr,
+        cookie,
+    })
+}
+
+/// Runs part 7 over `servers` x `clients`, timing `rounds` overview requests.
+pub fn run(
+    urbackup: &Path,
+    bench: &Path,
+    out: &Path,
+    (servers, clients, rounds): (usize, usize, usize),
+    log: impl Fn(&str) -> Stdio,
+    env: impl Fn(&mut Command),
+) -> Result<ConsoleResult> {
+    let t0 = Instant::now();
+    let Launched {
+        mut sim,
+        console,
+        pid,
+        addr,
+        cookie,
+    } = launch(
+        urbackup,
+        bench,
+        &out.join("console"),
+        (servers, clients),
+        INTERVAL_S,
+        log,
+        env,
+    )?;
+    let (sim_in, sim_out) = (&mut sim.stdin, &mut sim.stdout);
 
     // Every server read, then the first backup lists and error logs in: an interval with at
     // most 8 requests per server (the steady poll is status, progress, lastacts and logs,

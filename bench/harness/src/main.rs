@@ -6,6 +6,7 @@ mod cli;
 mod console;
 mod fleet;
 mod floor;
+mod logins;
 mod ours;
 mod procs;
 mod python_pkg;
@@ -69,8 +70,8 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
         /// Parts to run (1 warm, 2 one-shot, 3 requests, 4 RSS, 5 fleet, 6 exporter scrape,
-        /// 7 console).
-        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7")]
+        /// 7 console, 8 login storm).
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8")]
         parts: Vec<u32>,
         /// Clients per simulated server in the fleet (part 5).
         #[arg(long, default_value_t = 100)]

@@ -459,7 +459,7 @@ async fn weak_passwords_are_refused() {
     assert!(page.body.contains("Recent changes to users"));
     assert!(
         page.body
-            .contains("added console user `newuser-name` as viewer"),
+            .contains("added console user newuser-name as viewer"),
         "{}",
         page.body
     );

@@ -1,4 +1,5 @@
-//! Parts 3 to 7: requests per task, peak RSS, the fleet, the exporter's scrape, the console.
+//! Parts 3 to 8: requests per task, peak RSS, the fleet, the exporter's scrape, the console,
+//! a login storm against the console.
 
 use super::*;
 
@@ -363,6 +364,29 @@ impl Runner {
         );
         self.r["console"] = res.json();
         self.rows.console = Some(res);
+        Ok(())
+    }
+
+    /// Part 8: 400 logins at once against the console (logins.rs).
+    pub(super) fn part_logins(&mut self) -> Result<()> {
+        println!(
+            "\n== 8. console: {} logins at once from {} addresses",
+            crate::logins::STORM,
+            crate::logins::STORM
+        );
+        let me = self.clone_env();
+        let res = crate::logins::run(
+            &self.bin("urbackup"),
+            &self.bin("urbackup-bench"),
+            &self.o.out,
+            |n| self.log(n),
+            |c| me.env(c),
+        )?;
+        for (g, met, d) in res.goals() {
+            println!("  {g}: {} ({d})", if met { "met" } else { "MISSED" });
+        }
+        self.r["logins"] = res.json();
+        self.rows.logins = Some(res);
         Ok(())
     }
 }

@@ -100,7 +100,7 @@ impl Store {
             Ok(_) => self.audit_users(
                 by,
                 "user.add",
-                &format!("added console user `{name}` as {role}"),
+                &format!("added console user {name} as {role}"),
             ),
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -163,7 +163,7 @@ impl Store {
             }
             conn.execute("DELETE FROM users WHERE name = ?1", [name])?;
         }
-        self.audit_users(by, "user.remove", &format!("removed console user `{name}`"))
+        self.audit_users(by, "user.remove", &format!("removed console user {name}"))
     }
 
     /// Changes a user's role (from the command line). The last admin keeps theirs.
@@ -188,11 +188,7 @@ impl Store {
             return Err(StoreError::UnknownUser(name.to_owned()));
         }
         drop(conn);
-        self.audit_users(
-            by,
-            "user.role",
-            &format!("made console user `{name}` {role}"),
-        )
+        self.audit_users(by, "user.role", &format!("made console user {name} {role}"))
     }
 
     /// Sets a user's password and ends all their sessions (from the command line).
@@ -227,7 +223,7 @@ impl Store {
         self.audit_users(
             by,
             "user.password",
-            &format!("set the password of console user `{name}` (sessions ended: {ended})"),
+            &format!("set the password of console user {name} (sessions ended: {ended})"),
         )?;
         Ok(ended)
     }
