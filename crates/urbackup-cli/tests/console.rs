@@ -141,6 +141,49 @@ fn users_are_added_listed_changed_and_removed() {
     }
 }
 
+/// `urbackup --url URL --user admin console --listen 127.0.0.1:0 --db DB EXTRA...` started with
+/// stderr piped; returns the process, its stderr (past the start line) and the address it
+/// serves on (the start line names it: "127.0.0.1:0" is what was asked).
+fn start_console(
+    url: &str,
+    db: &str,
+    extra: &[&str],
+) -> (Running, BufReader<std::process::ChildStderr>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
+        .args([
+            "--url",
+            url,
+            "--user",
+            "admin",
+            "console",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db,
+        ])
+        .args(extra)
+        .env("URBACKUP_PASSWORD", PASSWORD)
+        .env("URBACKUP_NO_SESSION_CACHE", "1")
+        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-console-tests")
+        .env_remove("URBACKUP_CONFIG")
+        .env_remove("URBACKUP_LOG")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let running = Running(child);
+    let line = line_with(&mut stderr, "console of 1 server");
+    let addr = line
+        .rsplit("http://")
+        .next()
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_owned();
+    assert!(!addr.ends_with(":0"), "{line}");
+    (running, stderr, addr)
+}
+
 #[test]
 fn the_console_serves_a_server_and_its_metrics() {
     let sim = Simulator::builder()
@@ -176,45 +219,12 @@ fn the_console_serves_a_server_and_its_metrics() {
         .code(1)
         .stderr(predicate::str::contains("urbackup console user add"));
     add_user(db, "vera", "viewer", "vera-password").success();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
-        .args([
-            "--url",
-            &sim.url(),
-            "--user",
-            "admin",
-            "console",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            db,
-            "--metrics",
-            "--interval",
-            "1s",
-        ])
-        .env("URBACKUP_PASSWORD", PASSWORD)
-        .env("URBACKUP_NO_SESSION_CACHE", "1")
-        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-console-tests")
-        .env_remove("URBACKUP_CONFIG")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let _guard = Running(child);
-    let line = line_with(&mut stderr, "console of 1 server");
+    let (_guard, mut stderr, addr) =
+        start_console(&sim.url(), db, &["--metrics", "--interval", "1s"]);
     std::thread::spawn(move || {
         let mut sink = String::new();
         let _ = stderr.read_to_string(&mut sink);
     });
-    // The listener is bound before the line, but "127.0.0.1:0" is what was asked: the
-    // address is in the line.
-    let addr = line
-        .rsplit("http://")
-        .next()
-        .and_then(|r| r.split('/').next())
-        .unwrap()
-        .to_owned();
-    assert!(!addr.ends_with(":0"), "{line}");
     let (head, body) = common::http_get(&addr, "/login");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(body.contains("name=\"username\"") && body.contains("name=\"password\""));
@@ -261,36 +271,7 @@ fn security_events_are_logged_by_default() {
     let db = dir.path().join("console.sqlite3");
     let db = db.to_str().unwrap();
     add_user(db, "vera", "viewer", "vera-password").success();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
-        .args([
-            "--url",
-            &sim.url(),
-            "--user",
-            "admin",
-            "console",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            db,
-        ])
-        .env("URBACKUP_PASSWORD", PASSWORD)
-        .env("URBACKUP_NO_SESSION_CACHE", "1")
-        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-console-tests")
-        .env_remove("URBACKUP_CONFIG")
-        .env_remove("URBACKUP_LOG")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let _guard = Running(child);
-    let line = line_with(&mut stderr, "console of 1 server");
-    let addr = line
-        .rsplit("http://")
-        .next()
-        .and_then(|r| r.split('/').next())
-        .unwrap()
-        .to_owned();
+    let (_guard, mut stderr, addr) = start_console(&sim.url(), db, &[]);
     // A wrong password, six times (the sixth is refused: the address is at its limit).
     for _ in 0..6 {
         let form = exchange(

@@ -147,7 +147,10 @@ pub fn hash_password(password: &str) -> Result<String, String> {
     let params = Params::default();
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let mut salt_buf = [0u8; 64];
-    let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf).map_err(|e| fail(&e))?;
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| fail(&e))?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     with_memory(params.block_count(), |m| {
         argon.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, m)

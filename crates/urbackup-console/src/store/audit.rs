@@ -48,15 +48,7 @@ impl Store {
             "SELECT time, user, action, ok, detail FROM audit WHERE server = ?1 AND clientid = ?2
              ORDER BY id DESC LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![server, clientid, limit as i64], |r| {
-            Ok(AuditRow {
-                time: r.get(0)?,
-                user: r.get(1)?,
-                action: r.get(2)?,
-                ok: r.get(3)?,
-                detail: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![server, clientid, limit as i64], audit_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
@@ -77,15 +69,18 @@ impl Store {
             "SELECT time, user, action, ok, detail FROM audit WHERE server = '' AND action LIKE 'user.%'
              ORDER BY id DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map(params![limit as i64], |r| {
-            Ok(AuditRow {
-                time: r.get(0)?,
-                user: r.get(1)?,
-                action: r.get(2)?,
-                ok: r.get(3)?,
-                detail: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![limit as i64], audit_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+}
+
+/// An audit row from `SELECT time, user, action, ok, detail`.
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        time: r.get(0)?,
+        user: r.get(1)?,
+        action: r.get(2)?,
+        ok: r.get(3)?,
+        detail: r.get(4)?,
+    })
 }
