@@ -614,6 +614,19 @@ impl SimServer {
         let mut st = self.inner.state();
         f(&mut st)
     }
+    /// The bytes of file `path` (`/`-separated; `\xHH` (80-FF) stands for that byte) in file
+    /// backup `backupid` of client `name`, as a download sends them; `None` when that backup
+    /// holds no such file. For tests that compare what reached them.
+    pub fn backup_file(&self, name: &str, backupid: i64, path: &str) -> Option<Vec<u8>> {
+        let st = self.inner.state();
+        let c = st.clients.get(&st.client_id(name)?)?;
+        let b = c.file_backups.iter().find(|b| b.id == backupid)?;
+        let comps = crate::backups_action::path_components(&crate::bytes::latin1(path));
+        match crate::extra::lookup(c, b, &comps)? {
+            Err(e) => Some(crate::tree::content(&e, &format!("/{}", comps.join("/")))),
+            Ok(_) => None,
+        }
+    }
     /// Client id by name.
     pub fn client_id(&self, name: &str) -> Option<i64> {
         self.inner.state().client_id(name)
