@@ -121,6 +121,10 @@ const EXTS: &[&str] = &[
     ".txt", ".pdf", ".docx", ".jpg", ".csv", ".bin", ".rs", ".xlsx",
 ];
 
+/// Files that do not change between backups were last modified before this time
+/// (2025-01-01 UTC), so every backup lists them alike.
+const UNCHANGED_BEFORE: i64 = 1_735_689_600;
+
 /// Parameters of a tree: seed and the backup it belongs to.
 #[derive(Debug, Clone, Copy)]
 pub struct TreeSpec {
@@ -217,7 +221,8 @@ pub fn list_dir(spec: &TreeSpec, path: &[String]) -> Option<Vec<Entry>> {
         let t = if changes {
             spec.backuptime - 30 - (cseed % 3600) as i64
         } else {
-            spec.backuptime - 86400 - (fseed % (86400 * 90)) as i64
+            // The same in every backup, as a file nobody touched keeps its time.
+            UNCHANGED_BEFORE - (fseed % (86400 * 90)) as i64
         };
         out.push(Entry {
             name,
