@@ -25,6 +25,7 @@ mod chart;
 pub mod compliance;
 mod fmt;
 mod history;
+mod restore;
 pub mod store;
 mod web;
 

@@ -2,9 +2,12 @@
 
 mod actions;
 mod admin;
+mod audit_page;
 mod compliance_page;
+mod files;
 mod login;
 mod pages;
+mod target;
 
 use crate::auth::{self, LoginLimiter, Role};
 use crate::compliance::{self, Rpo};
@@ -22,6 +25,7 @@ use axum::Router;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use urbackup_fleet::{FleetSnapshot, Poller};
@@ -54,6 +58,10 @@ struct Inner {
     limiter: LoginLimiter,
     /// The last compliance computation, reused for a minute.
     compliance: Mutex<Option<(Instant, Arc<compliance::Report>)>>,
+    /// Folder listings of file backups (browsing, versions, search).
+    listings: crate::restore::Listings,
+    /// Restores started from the console, followed until they end.
+    restores: crate::restore::Restores,
 }
 
 impl AppState {
@@ -65,6 +73,8 @@ impl AppState {
             config,
             limiter: LoginLimiter::default(),
             compliance: Mutex::new(None),
+            listings: Default::default(),
+            restores: Default::default(),
         }))
     }
 
@@ -74,6 +84,14 @@ impl AppState {
 
     pub(crate) fn poller(&self) -> &Arc<Poller> {
         &self.0.poller
+    }
+
+    pub(crate) fn listings(&self) -> &crate::restore::Listings {
+        &self.0.listings
+    }
+
+    pub(crate) fn restores(&self) -> &crate::restore::Restores {
+        &self.0.restores
     }
 
     fn snapshot(&self) -> Arc<FleetSnapshot> {
@@ -133,6 +151,36 @@ pub fn router(state: AppState) -> Router {
             post(actions::start),
         )
         .route("/servers/{server}/clients/{id}/stop", post(actions::stop))
+        .route(
+            "/servers/{server}/clients/{id}/backups/{backup}",
+            get(files::browse::page),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/backups/{backup}/download",
+            get(files::download::file),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/backups/{backup}/zip",
+            get(files::download::zip),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/backups/{backup}/restore",
+            get(files::restore::confirm).post(files::restore::start),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/restores/{restore}",
+            get(files::restore::status),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/versions",
+            get(files::versions::page),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/images/{backup}",
+            get(files::browse::image),
+        )
+        .route("/admin/audit", get(audit_page::page))
+        .route("/admin/audit.csv", get(audit_page::csv))
         .route("/compliance", get(compliance_page::page))
         .route("/compliance.csv", get(compliance_page::csv))
         .route("/admin/users", get(admin::page))
@@ -151,7 +199,10 @@ pub fn router(state: AppState) -> Router {
     r.fallback(|| async { PageError::NotFound("No such page.".into()) })
         .layer(middleware::from_fn(same_origin_writes))
         .layer(middleware::from_fn(security_headers))
-        .layer(CompressionLayer::new())
+        // Downloads go as they come (no compression: their length stays announced).
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream")),
+        ))
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .with_state(state)
 }
@@ -274,6 +325,8 @@ pub enum PageError {
     BadRequest(String),
     /// Too many failed logins.
     TooMany(String),
+    /// A UrBackup server failed or refused a request the page needed (502).
+    Server(String),
     /// The console failed.
     Internal(String),
 }
@@ -302,6 +355,7 @@ impl IntoResponse for PageError {
             PageError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m),
             PageError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts", m),
+            PageError::Server(m) => (StatusCode::BAD_GATEWAY, "The UrBackup server failed", m),
             PageError::Internal(m) => {
                 tracing::error!("console: {m}");
                 (

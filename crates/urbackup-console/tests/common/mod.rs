@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod files;
 pub mod web;
 
 use std::sync::Arc;

@@ -327,10 +327,10 @@ impl UrbackupServer {
                 level.truncate(room);
                 out.stopped = Some(SearchStop::Listings);
             }
-            let listed: Vec<_> = stream::iter(level.iter())
-                .map(|folder| async move {
+            let listed: Vec<_> = stream::iter(std::mem::take(&mut level))
+                .map(|folder: String| async move {
                     let r = self
-                        .browse_backup_cached(clientid, backup, folder, cache)
+                        .browse_backup_cached(clientid, backup, &folder, cache)
                         .await;
                     (folder, r)
                 })
@@ -343,7 +343,7 @@ impl UrbackupServer {
                 out.count.add(from_server);
                 for f in &listing.files {
                     if f.dir {
-                        next.push(join(folder, &f.name));
+                        next.push(join(&folder, &f.name));
                     }
                     if f.name.to_lowercase().contains(&needle) {
                         if out.hits.len() == limits.max_matches {
