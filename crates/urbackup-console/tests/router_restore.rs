@@ -135,7 +135,7 @@ async fn an_operator_walks_folders_sorted_filtered_and_paged() {
     s.f.home.reset_counters();
     let root = send(&s.app, get(&s.backup(), &otto)).await;
     assert_eq!(root.status, StatusCode::OK, "{}", root.body);
-    assert!(root.body.contains(&format!("file backup {}", s.newest)));
+    assert!(root.body.contains(&format!("File backup {}", s.newest)));
     assert!(root.body.contains(">C/</a>"), "{}", root.body);
     let docs = send(&s.app, get(&s.browse("C/docs/"), &otto)).await;
     assert_eq!(docs.status, StatusCode::OK);
@@ -397,7 +397,7 @@ async fn restores_are_confirmed_posted_with_the_token_and_followed_to_their_outc
         "/C/docs/plan.txt",
         "the file",
         "pc",
-        &format!("file backup {}", s.newest),
+        &format!("File backup {}", s.newest),
         "Overwrites",
     ] {
         assert!(page.body.contains(what), "{what}: {}", page.body);

@@ -32,6 +32,8 @@ pub enum RestoreStage {
         log_id: i64,
         /// Warnings in it.
         warnings: i64,
+        /// The outcome in words.
+        detail: String,
     },
     /// Its log has errors: the error lines (or their count when the lines cannot be read).
     Failed {
@@ -39,6 +41,8 @@ pub enum RestoreStage {
         log_id: i64,
         /// The error lines of the log.
         errors: Vec<String>,
+        /// The outcome in words.
+        detail: String,
     },
     /// The console could not tell how it ended (the server could not be asked, or the
     /// restore did not end within a day).
@@ -133,22 +137,26 @@ impl Restores {
                 })
                 .await;
             let (stage, ok, word, detail) = match outcome {
-                Ok(Some(o)) if o.succeeded() => (
-                    RestoreStage::Done {
-                        log_id: o.log.id,
-                        warnings: o.log.warnings,
-                    },
-                    true,
-                    "ok",
-                    format!(
+                Ok(Some(o)) if o.succeeded() => {
+                    let detail = format!(
                         "The restore finished without errors (log {} on the server{}).",
                         o.log.id,
                         match o.log.warnings {
                             0 => String::new(),
                             n => format!(", {n} warning{}", if n == 1 { "" } else { "s" }),
                         }
-                    ),
-                ),
+                    );
+                    (
+                        RestoreStage::Done {
+                            log_id: o.log.id,
+                            warnings: o.log.warnings,
+                            detail: detail.clone(),
+                        },
+                        true,
+                        "ok",
+                        detail,
+                    )
+                }
                 Ok(Some(o)) => {
                     let mut errors: Vec<String> = o.errors().map(|l| l.message.clone()).collect();
                     if errors.is_empty() {
@@ -163,6 +171,7 @@ impl Restores {
                         RestoreStage::Failed {
                             log_id: o.log.id,
                             errors,
+                            detail: detail.clone(),
                         },
                         false,
                         "failed",

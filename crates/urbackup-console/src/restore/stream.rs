@@ -70,7 +70,13 @@ where
             match d.next_chunk().await {
                 Ok(Some(piece)) => {
                     guard.sent += piece.len() as u64;
-                    Some((Ok(piece), (d, guard, false)))
+                    // With its length announced, the last piece ends it: hyper asks for
+                    // nothing more once it has sent that many bytes.
+                    let whole = d.content_length() == Some(d.received());
+                    if whole {
+                        guard.end(End::Finished);
+                    }
+                    Some((Ok(piece), (d, guard, whole)))
                 }
                 Ok(None) => {
                     guard.end(End::Finished);

@@ -186,7 +186,7 @@ pub async fn page(
                 action: "browsed a file backup",
                 ok: true,
                 outcome: "ok",
-                detail: &format!("opened {}", backup_label(&b)),
+                detail: &format!("opened file backup {backupid}"),
                 bytes: None,
             },
         )
@@ -265,7 +265,7 @@ pub async fn page(
 
     // Breadcrumbs: the backup's root, then each folder.
     let mut crumbs = vec![Crumb {
-        label: "/".into(),
+        label: "root".into(),
         href: href::backup(&server, id, backupid),
     }];
     let mut at = String::new();

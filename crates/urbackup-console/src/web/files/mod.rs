@@ -130,11 +130,11 @@ async fn audit(state: &AppState, e: AuditEntry<'_>) -> Result<i64, PageError> {
         .await
 }
 
-/// `file backup 12 (full, 2026-12-04 17:30 UTC)`.
+/// `File backup 12 (full, 2026-12-04 17:30 UTC)`.
 fn backup_label(b: &BackupRow) -> String {
     format!(
         "{} backup {} ({}, {})",
-        if b.image { "image" } else { "file" },
+        if b.image { "Image" } else { "File" },
         b.id,
         if b.incremental == 0 {
             "full"

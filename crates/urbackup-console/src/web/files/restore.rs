@@ -261,8 +261,8 @@ pub async fn status(
             vec![],
             false,
         ),
-        Some(RestoreStage::Done { .. }) => ("ok", "done", row.detail.clone(), None, vec![], true),
-        Some(RestoreStage::Failed { errors, .. }) => ("failed", "failed", row.detail.clone(), None, errors.clone(), true),
+        Some(RestoreStage::Done { detail, .. }) => ("ok", "done", detail.clone(), None, vec![], true),
+        Some(RestoreStage::Failed { errors, detail, .. }) => ("failed", "failed", detail.clone(), None, errors.clone(), true),
         Some(RestoreStage::Unknown(why)) => ("failed", "unknown", why.clone(), None, vec![], true),
         // Not followed (any more): what the audit trail recorded.
         None => match row.outcome_word() {
