@@ -139,7 +139,7 @@ impl ConsoleResult {
 }
 
 /// One HTTP/1.1 request on a fresh connection: (head, body).
-fn http(
+pub(crate) fn http(
     addr: &str,
     method: &str,
     path: &str,
@@ -183,7 +183,7 @@ fn csrf(body: &str) -> Option<String> {
 }
 
 /// Logs in; returns the session cookie.
-fn login(addr: &str, user: &str, password: &str) -> Result<String> {
+pub(crate) fn login(addr: &str, user: &str, password: &str) -> Result<String> {
     let (head, body) = http(addr, "GET", "/login", "", "")?;
     let pre =
         set_cookie(&head, "urbackup_console_login").ok_or_else(|| anyhow!("no login cookie"))?;

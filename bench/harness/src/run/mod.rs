@@ -110,6 +110,8 @@ struct Rows {
     scrape: Option<crate::scrape::ScrapeResult>,
     /// Part 7 (console.rs).
     console: Option<crate::console::ConsoleResult>,
+    /// Part 8 (restore.rs).
+    files: Option<crate::restore::FilesResult>,
     /// (latency ms, contender, bytes printed by the one-shot)
     printed: Vec<(u64, String, usize)>,
     /// (contender, mean ms, stddev ms) of the hyperfine cross-check
@@ -245,6 +247,7 @@ impl Runner {
                 5 => self.part_fleet(),
                 6 => self.part_scrape(),
                 7 => self.part_console(),
+                8 => self.part_files(),
                 _ => Err(anyhow!("no part {part}")),
             };
             if let Err(e) = res {

@@ -319,6 +319,10 @@ impl Runner {
             ratios.extend(r.ratios());
             goals.extend(r.goals());
         }
+        if let Some(r) = &self.rows.files {
+            ratios.extend(r.ratios());
+            goals.extend(r.goals());
+        }
         (ratios, goals)
     }
 
@@ -539,6 +543,9 @@ impl Runner {
             let _ = write!(s, "\n{}", r.markdown());
         }
         if let Some(r) = &self.rows.console {
+            let _ = write!(s, "\n{}", r.markdown());
+        }
+        if let Some(r) = &self.rows.files {
             let _ = write!(s, "\n{}", r.markdown());
         }
         let _ = writeln!(s, "\n### Goals\n");
