@@ -179,7 +179,9 @@ async fn browse_download_versions_and_restore_against_a_real_server() {
         env("URBACKUP_TEST_CLIENT"),
         env("URBACKUP_TEST_CLIENT_DIR"),
     ) else {
-        panic!("set URBACKUP_TEST_ALLOW_WRITE=1, URBACKUP_TEST_CLIENT and URBACKUP_TEST_CLIENT_DIR");
+        panic!(
+            "set URBACKUP_TEST_ALLOW_WRITE=1, URBACKUP_TEST_CLIENT and URBACKUP_TEST_CLIENT_DIR"
+        );
     };
     let server = UrbackupServer::builder(&url)
         .credentials(
@@ -211,8 +213,11 @@ async fn browse_download_versions_and_restore_against_a_real_server() {
     let after = incremental_backup(&server, &client, id).await;
     eprintln!("backups: {before} (original hello.txt), {after} (changed)");
 
-    let store = Arc::new(Store::open(&tempfile::tempdir().unwrap().keep().join("c.sqlite3")).unwrap());
-    store.add_user("otto", Role::Operator, "otto-password").unwrap();
+    let store =
+        Arc::new(Store::open(&tempfile::tempdir().unwrap().keep().join("c.sqlite3")).unwrap());
+    store
+        .add_user("otto", Role::Operator, "otto-password")
+        .unwrap();
     let console = Console::new(
         vec![Member::new("real", server.clone())],
         store,
@@ -240,9 +245,16 @@ async fn browse_download_versions_and_restore_against_a_real_server() {
     assert_eq!(status, StatusCode::OK, "{root}");
     assert!(root.contains(&format!(">{}/</a>", &base[1..])), "{root}");
     let (_, folder) = r
-        .body(&format!("{}/backups/{after}?path={}", r.client(id), enc(&base)))
+        .body(&format!(
+            "{}/backups/{after}?path={}",
+            r.client(id),
+            enc(&base)
+        ))
         .await;
-    assert!(folder.contains(">hello.txt</a>") && folder.contains(">sub/</a>"), "{folder}");
+    assert!(
+        folder.contains(">hello.txt</a>") && folder.contains(">sub/</a>"),
+        "{folder}"
+    );
 
     // hello.txt byte-exact from each backup.
     let path = format!("{}/hello.txt", r.base);
@@ -255,21 +267,32 @@ async fn browse_download_versions_and_restore_against_a_real_server() {
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let (at_after, at_before) = (
-        v.find(&format!("#{after}<")).expect("the new backup listed"),
-        v.find(&format!("#{before}<")).expect("the older backup listed"),
+        v.find(&format!("#{after}<"))
+            .expect("the new backup listed"),
+        v.find(&format!("#{before}<"))
+            .expect("the older backup listed"),
     );
     assert!(at_after < at_before, "newest first");
     let row = &v[at_after..at_before];
     assert!(row.contains("badge warning\">changed"), "{row}");
     eprintln!(
         "versions: {}",
-        v.split("<p class=\"meta\">").nth(2).unwrap_or("").split('<').next().unwrap_or("")
+        v.split("<p class=\"meta\">")
+            .nth(2)
+            .unwrap_or("")
+            .split('<')
+            .next()
+            .unwrap_or("")
     );
 
     // Restore the older version: its content is back on the client's disk.
     let done = r.restore(id, before, &path).await;
     assert!(done.contains("id=\"restore-stage\">done<"), "{done}");
-    assert_eq!(std::fs::read(&hello).unwrap(), original, "restored on the client's disk");
+    assert_eq!(
+        std::fs::read(&hello).unwrap(),
+        original,
+        "restored on the client's disk"
+    );
     eprintln!("hello.txt restored from backup {before}");
 
     // On 2.5: the Latin-1 name, listed, downloaded byte-exact, restored after a change.

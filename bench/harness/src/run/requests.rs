@@ -384,8 +384,9 @@ impl Runner {
             |c| me.env(c),
         )?;
         println!(
-            "  library {:?} MB/s, console {:?} MB/s, console RSS +{:.1} MiB; versions cold {:.0} ms ({} requests), warm {:.1} ms ({} requests), library {:.0} ms",
+            "  library stream {:?} MB/s, download_file {:?} MB/s, console {:?} MB/s, console RSS +{:.1} MiB; versions cold {:.0} ms ({} requests), warm {:.1} ms ({} requests), library {:.0} ms",
             res.library.iter().map(|x| x.round()).collect::<Vec<_>>(),
+            res.to_file.iter().map(|x| x.round()).collect::<Vec<_>>(),
             res.console.iter().map(|x| x.round()).collect::<Vec<_>>(),
             res.rss_growth as f64 / 1048576.0,
             res.versions_cold_ms,
