@@ -183,7 +183,7 @@ pub fn csrf(body: &str) -> Option<String> {
 }
 
 /// Logs in; returns the session cookie.
-fn login(addr: &str, user: &str, password: &str) -> Result<String> {
+pub(crate) fn login(addr: &str, user: &str, password: &str) -> Result<String> {
     let (head, body) = http(addr, "GET", "/login", "", "")?;
     let pre =
         set_cookie(&head, "urbackup_console_login").ok_or_else(|| anyhow!("no login cookie"))?;

@@ -10,6 +10,7 @@ mod logins;
 mod ours;
 mod procs;
 mod python_pkg;
+mod restore;
 mod run;
 mod scrape;
 mod stats;
@@ -70,8 +71,8 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
         /// Parts to run (1 warm, 2 one-shot, 3 requests, 4 RSS, 5 fleet, 6 exporter scrape,
-        /// 7 console, 8 login storm).
-        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8")]
+        /// 7 console, 8 login storm, 9 console downloads and versions).
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8,9")]
         parts: Vec<u32>,
         /// Clients per simulated server in the fleet (part 5).
         #[arg(long, default_value_t = 100)]
@@ -104,6 +105,15 @@ enum Cmd {
         report: PathBuf,
         #[arg(last = true, required = true)]
         cmd: Vec<String>,
+    },
+    /// One simulated server for part 8 (a client with a large file and 100 file backups) in
+    /// this process; prints `ready URL BACKUPID`, answers `backups`/`reset` on stdin.
+    FilesSim {
+        /// Bytes of the large file.
+        #[arg(long, default_value_t = 1 << 30)]
+        size: u64,
+        #[arg(long)]
+        dir: PathBuf,
     },
     /// Start N simulated servers in this process, write `fleet-N.toml` and `fleet-1.toml`
     /// (CLI profiles) into DIR, print `ready`, then answer `total`/`reset` lines on stdin.
@@ -191,6 +201,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Measure { report, cmd } => procs::measure_child(&report, &cmd),
+        Cmd::FilesSim { size, dir } => restore::serve(size, &dir),
         Cmd::FleetSim {
             servers,
             clients,

@@ -323,6 +323,17 @@ pub enum BackupsCmd {
         #[arg(default_value = "/")]
         path: String,
     },
+    /// Every copy of a file across the client's file backups, newest first, the ones that
+    /// changed marked
+    #[command(
+        after_help = "One request for the client's backup list, then one listing of the file's folder per file backup (4 at once). A backup holds the file when that listing names it (not as a folder). CHANGED: the copy differs from the next older one (by its hash where the server gives one, else by size and modification time); the oldest copy is always marked."
+    )]
+    Versions {
+        /// Client name
+        client: String,
+        /// The file, e.g. C/docs/report.xlsx
+        path: String,
+    },
     /// Download a file (or with --zip a folder) of a backup
     #[command(
         after_help = "Progress on stderr: a bar (bytes, speed, ETA) on a terminal; otherwise plain lines: one at the start, one per 10 % (at most one a second, at least one every 30 s; every 10 s when the size is unknown, as for --zip) and one at the end. The result goes to stdout."

@@ -25,6 +25,7 @@ mod chart;
 pub mod compliance;
 mod fmt;
 mod history;
+mod restore;
 mod serve;
 pub mod store;
 mod web;

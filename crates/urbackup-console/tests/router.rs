@@ -360,7 +360,7 @@ async fn operators_start_and_stop_backups_viewers_and_forgeries_cannot() {
         "the running backup, with its stop button: {live}"
     );
     // Recorded in the audit trail with who did it.
-    assert!(page.contains("Started and stopped from this console") && page.contains(">otto<"));
+    assert!(page.contains("Done from this console") && page.contains(">otto<"));
 
     // Stop it: the server is asked, and the next poll no longer shows it.
     let snap = f.console.poller().snapshot();

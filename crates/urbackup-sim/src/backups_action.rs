@@ -4,8 +4,8 @@ use serde_json::{json, Map, Value};
 
 use crate::actions::{session, Ctx, Outcome, Reply, Ses};
 use crate::http::unquote;
-use crate::state::{Activity, Client, Right, State};
-use crate::tree::{self, Entry, TreeSpec};
+use crate::state::{Activity, Client, FileBackup, Right, State};
+use crate::tree::{self, Entry, Generated, TreeSpec};
 use crate::zip::{build_zip, ZipEntry};
 
 fn err1() -> Outcome {
@@ -43,8 +43,8 @@ fn entry_json(e: &Entry, full_path: &str, with_hash: bool) -> Value {
     m.insert("access".into(), json!(e.access));
     if !e.dir {
         m.insert("size".into(), json!(e.size));
-        if with_hash {
-            m.insert("shahash".into(), json!(tree::shahash(e, full_path)));
+        if let Some(hash) = with_hash.then(|| tree::shahash(e, full_path)).flatten() {
+            m.insert("shahash".into(), json!(hash));
         }
     }
     Value::Object(m)
@@ -251,8 +251,30 @@ fn image_spec(c: &Client, id: i64, backuptime: i64) -> TreeSpec {
     }
 }
 
-fn collect_zip(spec: &TreeSpec, base: &[String], rel: &str, out: &mut Vec<ZipEntry>, filter: &str) {
-    if let Some(list) = tree::list_dir(spec, base) {
+/// The tree a request reads: an image backup's (mounted) volume, or a file backup with the
+/// client's extra files.
+enum Source<'a> {
+    Image(TreeSpec),
+    File(&'a Client, FileBackup),
+}
+
+impl Source<'_> {
+    fn lookup(&self, path: &[String]) -> Option<Result<Vec<Entry>, Entry>> {
+        match self {
+            Source::Image(spec) => tree::lookup(spec, path),
+            Source::File(c, b) => crate::extra::lookup(c, b, path),
+        }
+    }
+}
+
+fn collect_zip(
+    source: &Source<'_>,
+    base: &[String],
+    rel: &str,
+    out: &mut Vec<ZipEntry>,
+    filter: &str,
+) {
+    if let Some(Ok(list)) = source.lookup(base) {
         for e in list {
             if !filter.is_empty() && rel.is_empty() && e.name != filter {
                 continue;
@@ -270,7 +292,7 @@ fn collect_zip(spec: &TreeSpec, base: &[String], rel: &str, out: &mut Vec<ZipEnt
                     data: Vec::new(),
                     mtime: e.mod_time,
                 });
-                collect_zip(spec, &p, &name, out, "");
+                collect_zip(source, &p, &name, out, "");
             } else {
                 out.push(ZipEntry {
                     data: tree::content(&e, &join(&p)),
@@ -310,8 +332,7 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
         let mut list = Vec::new();
         let mut is_file = false;
         for b in c.file_backups.iter().rev() {
-            let spec = c.tree_spec(b);
-            match tree::lookup(&spec, &comps) {
+            match crate::extra::lookup(&c, b, &comps) {
                 Some(Ok(_)) => {
                     let name = comps.last().cloned().unwrap_or_default();
                     list.push(
@@ -335,7 +356,7 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
         return Reply::Json(Value::Object(m)).into();
     }
     let bid = ctx.int("backupid");
-    let (spec, base, backuptime, no_hash): (TreeSpec, Vec<String>, i64, bool);
+    let (source, base, backuptime, no_hash): (Source<'_>, Vec<String>, i64, bool);
     if bid < 0 {
         let Some(img) = c.image_backups.iter().find(|b| b.id == -bid).cloned() else {
             return err_code(if sa == "files" {
@@ -383,7 +404,7 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
         } else if !mounted {
             return err_code("path_dl_access_denied");
         }
-        spec = image_spec(&c, img.id, img.backuptime);
+        source = Source::Image(image_spec(&c, img.id, img.backuptime));
         base = vec!["C".to_string()];
         backuptime = img.backuptime;
         no_hash = true;
@@ -395,16 +416,16 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
                 "path_dl_access_denied"
             });
         };
-        spec = c.tree_spec(&b);
-        base = Vec::new();
         backuptime = b.backuptime;
+        source = Source::File(&c, b);
+        base = Vec::new();
         no_hash = false;
     }
     let mut full = base.clone();
     full.extend(comps.iter().cloned());
     match sa {
         "files" => {
-            let list: Vec<Value> = match tree::lookup(&spec, &full) {
+            let list: Vec<Value> = match source.lookup(&full) {
                 Some(Ok(l)) => l
                     .iter()
                     .map(|e| {
@@ -421,17 +442,25 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
             m.insert("files".into(), Value::Array(list));
             Reply::Json(Value::Object(m)).into()
         }
-        "filesdl" => match tree::lookup(&spec, &full) {
-            Some(Err(e)) => Reply::Download {
-                filename: e.name.clone(),
-                body: tree::content(&e, &join(&full)),
-                content_length: true,
-                no_cache: true,
+        "filesdl" => match source.lookup(&full) {
+            Some(Err(e)) => {
+                let (body, generated) = match e.body {
+                    tree::Body::Large(len) => (Vec::new(), Some(Generated { seed: e.seed, len })),
+                    _ => (tree::content(&e, &join(&full)), None),
+                };
+                Reply::Download {
+                    filename: e.name.clone(),
+                    body,
+                    generated,
+                    content_length: true,
+                    no_cache: true,
+                }
+                .into()
             }
-            .into(),
             Some(Ok(_)) => Reply::Download {
                 filename: comps.last().cloned().unwrap_or_default(),
                 body: Vec::new(),
+                generated: None,
                 content_length: true,
                 no_cache: true,
             }
@@ -441,8 +470,8 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
         "zipdl" => {
             let filter = ctx.get("filter").to_string();
             let mut entries = Vec::new();
-            match tree::lookup(&spec, &full) {
-                Some(Ok(_)) => collect_zip(&spec, &full, "", &mut entries, &filter),
+            match source.lookup(&full) {
+                Some(Ok(_)) => collect_zip(&source, &full, "", &mut entries, &filter),
                 Some(Err(e)) => entries.push(ZipEntry {
                     name: e.name.clone(),
                     data: tree::content(&e, &join(&full)),
@@ -454,6 +483,7 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
             Reply::Download {
                 filename: format!("{name}.zip"),
                 body: build_zip(&entries),
+                generated: None,
                 content_length: false,
                 no_cache: true,
             }
@@ -465,7 +495,7 @@ fn files(st: &mut State, ctx: &Ctx, cid: i64, r: &Right, sa: &str) -> Outcome {
                 return Reply::Json(json!({"err": "client_not_online"})).into();
             }
             let filter = ctx.get("filter");
-            let (is_folder, matches) = match tree::lookup(&spec, &full) {
+            let (is_folder, matches) = match source.lookup(&full) {
                 None => return Reply::Json(json!({"err": "internal_error"})).into(),
                 Some(Ok(list)) => {
                     let names: Vec<&str> = filter.split('/').filter(|n| !n.is_empty()).collect();

@@ -402,6 +402,9 @@ pub enum Fault {
     /// Reset connections as soon as they are accepted (before reading; with an action
     /// filter, after reading the request line).
     RefuseConnections,
+    /// Process the request, send the head and half of the body, then close the connection
+    /// (a server that goes away in the middle of a download).
+    DropMidBody,
 }
 
 /// A fault plus where and how often it applies.
@@ -611,6 +614,19 @@ impl SimServer {
         let mut st = self.inner.state();
         f(&mut st)
     }
+    /// The bytes of file `path` (`/`-separated; `\xHH` (80-FF) stands for that byte) in file
+    /// backup `backupid` of client `name`, as a download sends them; `None` when that backup
+    /// holds no such file. For tests that compare what reached them.
+    pub fn backup_file(&self, name: &str, backupid: i64, path: &str) -> Option<Vec<u8>> {
+        let st = self.inner.state();
+        let c = st.clients.get(&st.client_id(name)?)?;
+        let b = c.file_backups.iter().find(|b| b.id == backupid)?;
+        let comps = crate::backups_action::path_components(&crate::bytes::latin1(path));
+        match crate::extra::lookup(c, b, &comps)? {
+            Err(e) => Some(crate::tree::content(&e, &format!("/{}", comps.join("/")))),
+            Ok(_) => None,
+        }
+    }
     /// Client id by name.
     pub fn client_id(&self, name: &str) -> Option<i64> {
         self.inner.state().client_id(name)
@@ -744,15 +760,19 @@ async fn handle_conn(
                 return Ok(());
             }
             Outgoing::Respond(mut resp, fault) => {
-                if let Some(Fault::StallMidBody) = fault {
+                if let Some(f @ (Fault::StallMidBody | Fault::DropMidBody)) = &fault {
                     let mut head = resp.head(false);
                     if keep && !resp.has_content_length {
                         head = resp.head(true);
                     }
                     stream.write_all(&head).await?;
-                    let half = resp.body.len() / 2;
-                    stream.write_all(&resp.body[..half]).await?;
+                    write_body(&mut stream, &resp, resp.body_len() / 2).await?;
                     stream.flush().await?;
+                    if *f == Fault::DropMidBody {
+                        // The server goes away: the connection closes in the middle.
+                        let _ = stream.shutdown().await;
+                        return Ok(());
+                    }
                     let mut rx = inner.shutdown.clone();
                     let mut tmp = [0u8; 1024];
                     loop {
@@ -767,15 +787,15 @@ async fn handle_conn(
                 }
                 if keep && resp.has_content_length {
                     // body length may have changed through a fault
+                    let len = resp.body_len().to_string();
                     for h in resp.headers.iter_mut() {
                         if h.0.eq_ignore_ascii_case("Content-Length") {
-                            h.1 = resp.body.len().to_string();
+                            h.1.clone_from(&len);
                         }
                     }
                 }
-                let mut data = resp.head(keep);
-                data.extend_from_slice(&resp.body);
-                stream.write_all(&data).await?;
+                stream.write_all(&resp.head(keep)).await?;
+                write_body(&mut stream, &resp, resp.body_len()).await?;
                 stream.flush().await?;
                 if !keep {
                     let _ = stream.shutdown().await;
@@ -784,6 +804,26 @@ async fn handle_conn(
             }
         }
     }
+}
+
+/// Writes the first `limit` bytes of a response's body: its bytes, then its generated part
+/// piece by piece (a large file is never held whole).
+async fn write_body(stream: &mut TcpStream, resp: &Response, limit: u64) -> std::io::Result<()> {
+    const PIECE: usize = 256 * 1024;
+    let head = (resp.body.len() as u64).min(limit) as usize;
+    stream.write_all(&resp.body[..head]).await?;
+    if let Some(g) = resp.generated {
+        let end = g.len.min(limit - head as u64);
+        let mut at = 0u64;
+        while at < end {
+            let n = (end - at).min(PIECE as u64) as usize;
+            stream
+                .write_all(&crate::tree::generated(g.seed, at, n))
+                .await?;
+            at += n as u64;
+        }
+    }
+    Ok(())
 }
 
 fn json_response(v: &Value) -> Response {
@@ -795,12 +835,14 @@ fn json_response(v: &Value) -> Response {
         ],
         body: serde_json::to_vec_pretty(v).unwrap_or_default(),
         has_content_length: false,
+        generated: None,
     }
 }
 
 fn reply_to_response(reply: Reply) -> Response {
     let mut headers: Vec<(String, String)> = vec![("Cache-Control".into(), "max-age=0".into())];
     let mut has_cl = false;
+    let mut generated = None;
     let body = match reply {
         Reply::Json(v) => {
             headers.push(("Content-type".into(), "application/json".into()));
@@ -827,11 +869,14 @@ fn reply_to_response(reply: Reply) -> Response {
         Reply::Download {
             filename,
             body,
+            generated: g,
             content_length,
             no_cache,
         } => {
+            generated = g;
             if content_length {
-                headers.push(("Content-Length".into(), body.len().to_string()));
+                let len = body.len() as u64 + generated.map_or(0, |g| g.len);
+                headers.push(("Content-Length".into(), len.to_string()));
                 has_cl = true;
             }
             headers.push((
@@ -851,6 +896,7 @@ fn reply_to_response(reply: Reply) -> Response {
         headers,
         body,
         has_content_length: has_cl,
+        generated,
     }
 }
 
@@ -865,6 +911,7 @@ fn bad_gateway() -> Response {
         ],
         body: body.as_bytes().to_vec(),
         has_content_length: true,
+        generated: None,
     }
 }
 
@@ -898,6 +945,7 @@ async fn process(inner: &Arc<Inner>, req: http::ParsedRequest, peer: SocketAddr)
                     ],
                     body: b"Sorry. File not found.".to_vec(),
                     has_content_length: true,
+                    generated: None,
                 },
                 None,
             );
@@ -954,6 +1002,7 @@ async fn process(inner: &Arc<Inner>, req: http::ParsedRequest, peer: SocketAddr)
             ],
             body: format!("Error: Unknown action [{}]", http::html_escape(&name)).into_bytes(),
             has_content_length: false,
+            generated: None,
         };
         return Outgoing::Respond(resp, fault);
     }
@@ -1063,6 +1112,7 @@ fn parse_fault(p: &HashMap<String, String>) -> Option<Fault> {
             p.get("ms").and_then(|s| s.parse().ok()).unwrap_or(1000),
         )),
         "stall" | "stall_mid_body" => Fault::StallMidBody,
+        "drop" | "drop_mid_body" => Fault::DropMidBody,
         "reset" | "reset_connection" => Fault::ResetConnection,
         "bad_gateway" | "502" => Fault::BadGateway,
         "invalid_json" => Fault::InvalidJson,

@@ -56,6 +56,45 @@ pub struct Entry {
     pub access: i64,
     /// Content seed.
     pub seed: u64,
+    /// Where the content comes from.
+    pub body: Body,
+}
+
+/// Where a file's content comes from.
+#[derive(Debug, Clone, Default)]
+pub enum Body {
+    /// Generated from the entry's seed and path ([`content`]).
+    #[default]
+    Seeded,
+    /// These bytes (a file a test put into the backups, see [`crate::extra`]).
+    Bytes(std::sync::Arc<[u8]>),
+    /// `len` bytes of [`generated`] content from the seed, streamed by downloads.
+    Large(u64),
+}
+
+/// A body of [`generated`] bytes, written piece by piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generated {
+    /// The seed.
+    pub seed: u64,
+    /// Its length in bytes.
+    pub len: u64,
+}
+
+/// `len` deterministic bytes from `seed`, starting at byte `offset` of the whole sequence:
+/// little-endian words `mix(seed ^ i)` for the word index `i`. Any piece can be made on its
+/// own, so a download of gigabytes is streamed piece by piece and never held.
+pub fn generated(seed: u64, offset: u64, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 16);
+    let mut word = offset / 8;
+    let skip = (offset % 8) as usize;
+    while out.len() < len + skip {
+        out.extend_from_slice(&mix(seed ^ word).to_le_bytes());
+        word += 1;
+    }
+    out.drain(..skip);
+    out.truncate(len);
+    out
 }
 
 const DIR_WORDS: &[&str] = &[
@@ -81,6 +120,10 @@ const FILE_WORDS: &[&str] = &[
 const EXTS: &[&str] = &[
     ".txt", ".pdf", ".docx", ".jpg", ".csv", ".bin", ".rs", ".xlsx",
 ];
+
+/// Files that do not change between backups were last modified before this time
+/// (2025-01-01 UTC), so every backup lists them alike.
+const UNCHANGED_BEFORE: i64 = 1_735_689_600;
 
 /// Parameters of a tree: seed and the backup it belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +167,7 @@ pub fn list_dir(spec: &TreeSpec, path: &[String]) -> Option<Vec<Entry>> {
                     creat: 0,
                     access: spec.backuptime,
                     seed: 0,
+                    body: Body::Seeded,
                 })
                 .collect(),
         );
@@ -158,6 +202,7 @@ pub fn list_dir(spec: &TreeSpec, path: &[String]) -> Option<Vec<Entry>> {
             creat: t,
             access: t,
             seed: 0,
+            body: Body::Seeded,
         });
     }
     for i in 0..nfiles {
@@ -176,7 +221,8 @@ pub fn list_dir(spec: &TreeSpec, path: &[String]) -> Option<Vec<Entry>> {
         let t = if changes {
             spec.backuptime - 30 - (cseed % 3600) as i64
         } else {
-            spec.backuptime - 86400 - (fseed % (86400 * 90)) as i64
+            // The same in every backup, as a file nobody touched keeps its time.
+            UNCHANGED_BEFORE - (fseed % (86400 * 90)) as i64
         };
         out.push(Entry {
             name,
@@ -186,6 +232,7 @@ pub fn list_dir(spec: &TreeSpec, path: &[String]) -> Option<Vec<Entry>> {
             creat: t - 1000,
             access: t,
             seed: cseed,
+            body: Body::Seeded,
         });
     }
     if spec.latin1 && !spec.windows && path.len() == 1 && path[0] == "etc" {
@@ -198,6 +245,7 @@ pub fn list_dir(spec: &TreeSpec, path: &[String]) -> Option<Vec<Entry>> {
             creat: t - 1000,
             access: t,
             seed: mix(spec.seed ^ 0xE9),
+            body: Body::Seeded,
         });
     }
     out.sort_by(|a, b| b.dir.cmp(&a.dir).then(a.name.cmp(&b.name)));
@@ -221,6 +269,11 @@ pub fn lookup(spec: &TreeSpec, path: &[String]) -> Option<Result<Vec<Entry>, Ent
 
 /// Deterministic content of a file entry.
 pub fn content(e: &Entry, full_path: &str) -> Vec<u8> {
+    match &e.body {
+        Body::Bytes(b) => return b.to_vec(),
+        Body::Large(len) => return generated(e.seed, 0, *len as usize),
+        Body::Seeded => {}
+    }
     let size = e.size.max(0) as usize;
     let mut out = Vec::with_capacity(size);
     if e.name.ends_with(".txt") || e.name.ends_with(".csv") || e.name.ends_with(".rs") {
@@ -271,9 +324,13 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
-/// `shahash` of a file: base64 of SHA-512 of its content.
-pub fn shahash(e: &Entry, full_path: &str) -> String {
-    base64(&Sha512::digest(content(e, full_path)))
+/// `shahash` of a file: base64 of SHA-512 of its content (`None` for a large generated file:
+/// the real server too leaves it out when its metadata has none).
+pub fn shahash(e: &Entry, full_path: &str) -> Option<String> {
+    if matches!(e.body, Body::Large(_)) {
+        return None;
+    }
+    Some(base64(&Sha512::digest(content(e, full_path))))
 }
 
 #[cfg(test)]

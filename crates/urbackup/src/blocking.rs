@@ -171,6 +171,8 @@ blocking! {
     fn wait_for_restore(&self, restore: &RestoreStarted, timeout: Duration) -> Result<bool>;
     fn restore_outcome(&self, restore: &RestoreStarted) -> Result<Option<RestoreOutcome>>;
     fn wait_for_restore_outcome(&self, restore: &RestoreStarted, interval: Duration, timeout: Option<Duration>, on_phase: impl FnMut(RestorePhase, Option<&ActionProgress>) + Send) -> Result<Option<RestoreOutcome>>;
+    fn file_versions(&self, clientid: i64, path: &str) -> Result<crate::FileVersions>;
+    fn search_backup(&self, clientid: i64, backup: crate::FileBackupKey, path: &str, needle: &str, limits: crate::SearchLimits, cache: Option<&dyn crate::ListingCache>) -> Result<crate::SearchResult>;
     fn archive_backup(&self, clientid: i64, backup: BackupRef) -> Result<()>;
     fn unarchive_backup(&self, clientid: i64, backup: BackupRef) -> Result<()>;
     fn delete_backup(&self, clientid: i64, backup: BackupRef) -> Result<()>;

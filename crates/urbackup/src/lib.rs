@@ -212,6 +212,7 @@ pub mod auth;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
+mod download;
 mod error;
 #[cfg(test)]
 mod fixture_tests;
@@ -228,8 +229,12 @@ mod stream;
 pub mod text;
 mod transport;
 
-pub use api::LogFilter;
+pub use api::{
+    FileBackupKey, FileVersion, FileVersions, ListingCache, ListingCount, ListingKey, LogFilter,
+    SearchHit, SearchLimits, SearchResult, SearchStop, LISTINGS_AT_ONCE,
+};
 pub use client::{UrbackupServer, UrbackupServerBuilder};
+pub use download::BackupDownload;
 pub use error::{AuthFailure, Result, UrbackupError};
 pub use health::{
     BackupKind, BackupState, ClientHealth, HealthPolicy, KindHealth, ServerSwitches, Severity,

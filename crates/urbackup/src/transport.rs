@@ -2,9 +2,11 @@
 //! first, single-flight), send with timeouts and basic auth, decode, map the in-body error
 //! shapes in one table, and log in again once when the server says the session is gone.
 //!
-//! Downloads share the path up to the decoding step, then stream the body to a temporary file
-//! that is renamed into place only when complete.
+//! Downloads share the path up to the decoding step, then hand the body on as a stream
+//! ([`BackupDownload`]), which [`Transport::download`] writes to a temporary file that is
+//! renamed into place only when complete.
 
+use crate::download::BackupDownload;
 use crate::error::{snippet, AuthFailure, Result, UrbackupError};
 use crate::http::{HttpClient, HttpError, Response, TlsOptions};
 use crate::models::FromElement;
@@ -883,9 +885,23 @@ impl Transport {
     pub(crate) async fn download(
         &self,
         call: Call<'_>,
+        zip: bool,
         dest: &Path,
         progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
     ) -> Result<u64> {
+        let d = self.download_stream(call, zip).await?;
+        self.stream_to_file(d, dest, progress).await
+    }
+
+    /// Starts a download that the server sends as `application/octet-stream` and returns
+    /// its body as a stream ([`BackupDownload`]); a reply that is not a file is the error it
+    /// stands for (the error table, `ERROR:` texts), after one new login where the session
+    /// was refused. `zip`: the body is a ZIP file, checked for its closing record at the end.
+    pub(crate) async fn download_stream(
+        &self,
+        call: Call<'_>,
+        zip: bool,
+    ) -> Result<BackupDownload> {
         let mut relogged = false;
         loop {
             let (token, generation, fresh) = self.ensure_session().await?;
@@ -897,7 +913,13 @@ impl Transport {
                 .as_deref()
                 .is_some_and(|c| c.starts_with("application/octet-stream"));
             if is_file {
-                return self.stream_to_file(&call, resp, dest, progress).await;
+                return Ok(BackupDownload::new(
+                    resp,
+                    call.action,
+                    self.endpoint.to_string(),
+                    self.limits.download_idle_timeout,
+                    zip,
+                ));
             }
             let body = self.read_body_within(&call, &mut resp).await?;
             let content_type = resp.content_type.take();
@@ -972,8 +994,7 @@ impl Transport {
 
     async fn stream_to_file(
         &self,
-        call: &Call<'_>,
-        mut resp: Response,
+        mut d: BackupDownload,
         dest: &Path,
         progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
     ) -> Result<u64> {
@@ -991,37 +1012,17 @@ impl Transport {
             .map_err(io_err)?;
         let (std_file, tmp_path) = tmp.into_parts();
         let mut file = tokio::fs::File::from_std(std_file);
-        let expected = resp.content_length;
-        let mut written: u64 = 0;
-        loop {
-            let idle = self.limits.download_idle_timeout;
-            let next = async { resp.chunk().await.map_err(|e| self.map_http(call, e)) };
-            let chunk = self.within(call, idle, false, next).await?;
-            match chunk {
-                Some(c) => {
-                    file.write_all(&c).await.map_err(io_err)?;
-                    written += c.len() as u64;
-                    progress(written, expected);
-                }
-                None => break,
-            }
-        }
-        if let Some(n) = expected {
-            if n != written {
-                return Err(UrbackupError::Transport {
-                    action: call.action.to_owned(),
-                    message: format!("download ended after {written} of {n} bytes"),
-                    outcome_unknown: false,
-                    url: self.endpoint.to_string(),
-                });
-            }
+        let expected = d.content_length();
+        while let Some(c) = d.next_chunk().await? {
+            file.write_all(&c).await.map_err(io_err)?;
+            progress(d.received(), expected);
         }
         file.flush().await.map_err(io_err)?;
         file.sync_all().await.map_err(io_err)?;
         drop(file);
         tmp_path.persist(dest).map_err(|e| io_err(e.error))?;
-        debug!(action = call.action, bytes = written, "download complete");
-        Ok(written)
+        debug!(bytes = d.received(), "download complete");
+        Ok(d.received())
     }
 }
 

@@ -112,6 +112,8 @@ struct Rows {
     console: Option<crate::console::ConsoleResult>,
     /// Part 8 (logins.rs).
     logins: Option<crate::logins::LoginsResult>,
+    /// Part 9 (restore.rs).
+    files: Option<crate::restore::FilesResult>,
     /// (latency ms, contender, bytes printed by the one-shot)
     printed: Vec<(u64, String, usize)>,
     /// (contender, mean ms, stddev ms) of the hyperfine cross-check
@@ -248,6 +250,7 @@ impl Runner {
                 6 => self.part_scrape(),
                 7 => self.part_console(),
                 8 => self.part_logins(),
+                9 => self.part_files(),
                 _ => Err(anyhow!("no part {part}")),
             };
             if let Err(e) = res {

@@ -389,4 +389,38 @@ impl Runner {
         self.rows.logins = Some(res);
         Ok(())
     }
+
+    /// Part 9: a large file downloaded through the console vs the library, and the versions
+    /// of a file across 100 backups (restore.rs).
+    pub(super) fn part_files(&mut self) -> Result<()> {
+        let size: u64 = if self.o.quick { 256 << 20 } else { 1 << 30 };
+        println!(
+            "\n== 9. console: a {} MiB download through the console vs the library; versions across 100 backups",
+            size >> 20
+        );
+        let me = self.clone_env();
+        let res = crate::restore::run(
+            &self.bin("urbackup"),
+            &self.bin("urbackup-bench"),
+            &self.o.out,
+            size,
+            |n| self.log(n),
+            |c| me.env(c),
+        )?;
+        println!(
+            "  library stream {:?} MB/s, download_file {:?} MB/s, console {:?} MB/s, console RSS +{:.1} MiB; versions cold {:.0} ms ({} requests), warm {:.1} ms ({} requests), library {:.0} ms",
+            res.library.iter().map(|x| x.round()).collect::<Vec<_>>(),
+            res.to_file.iter().map(|x| x.round()).collect::<Vec<_>>(),
+            res.console.iter().map(|x| x.round()).collect::<Vec<_>>(),
+            res.rss_growth as f64 / 1048576.0,
+            res.versions_cold_ms,
+            res.versions_cold_requests,
+            res.versions_warm_ms,
+            res.versions_warm_requests,
+            res.versions_library_ms
+        );
+        self.r["files"] = res.json();
+        self.rows.files = Some(res);
+        Ok(())
+    }
 }

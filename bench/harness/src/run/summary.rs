@@ -323,6 +323,10 @@ impl Runner {
             ratios.extend(r.ratios());
             goals.extend(r.goals());
         }
+        if let Some(r) = &self.rows.files {
+            ratios.extend(r.ratios());
+            goals.extend(r.goals());
+        }
         (ratios, goals)
     }
 
@@ -546,6 +550,9 @@ impl Runner {
             let _ = write!(s, "\n{}", r.markdown());
         }
         if let Some(r) = &self.rows.logins {
+            let _ = write!(s, "\n{}", r.markdown());
+        }
+        if let Some(r) = &self.rows.files {
             let _ = write!(s, "\n{}", r.markdown());
         }
         let _ = writeln!(s, "\n### Goals\n");

@@ -22,6 +22,7 @@ pub async fn run(ctx: &Ctx, cmd: &BackupsCmd) -> Result<(Output, u8)> {
             backup,
             path,
         } => browse(ctx, client, backup, path).await?,
+        BackupsCmd::Versions { client, path } => versions(ctx, client, path).await?,
         BackupsCmd::Download {
             client,
             backup,
@@ -195,6 +196,42 @@ async fn browse(ctx: &Ctx, client: &str, backup: &str, path: &str) -> Result<Out
                 Cell::Bytes(f.size)
             },
             Cell::Time(f.mod_time),
+        ]);
+    }
+    Ok(Output::Table(t))
+}
+
+/// `backups versions`: one row per file backup holding the file, newest first.
+async fn versions(ctx: &Ctx, client: &str, path: &str) -> Result<Output> {
+    let c = client_by_name(ctx, client).await?;
+    let v = ctx.server.file_versions(c.id, path).await?;
+    if v.versions.is_empty() {
+        bail!(
+            "none of the {} file backups of `{client}` holds the file `{}`",
+            v.backups,
+            v.path
+        );
+    }
+    let mut t = Table::new(&[
+        ("backup_id", "BACKUP"),
+        ("time", "AGE"),
+        ("size_bytes", "SIZE"),
+        ("modified", "MODIFIED"),
+        ("changed", "CHANGED"),
+    ])
+    .hidden("sha");
+    for x in &v.versions {
+        t.push(vec![
+            Cell::Int(x.backupid),
+            Cell::Time(x.backuptime),
+            Cell::Bytes(x.entry.size),
+            Cell::Date(x.entry.mod_time),
+            Cell::Bool(x.changed),
+            x.entry
+                .shahash
+                .clone()
+                .map(Cell::text)
+                .unwrap_or(Cell::Null),
         ]);
     }
     Ok(Output::Table(t))

@@ -9,7 +9,7 @@ mod audit;
 mod history;
 mod users;
 
-pub use audit::AuditRow;
+pub use audit::{AuditEntry, AuditFilter, AuditRow};
 pub use history::{BackupRow, BackupTimes, LogRow, Record};
 pub use users::{
     check_new_user, Flash, SessionInfo, UserInfo, COMMAND_LINE, SESSION_IDLE_SECS, SESSION_MAX_SECS,
@@ -21,7 +21,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// The schema's migrations, in order (`migrations/NNNN_*.sql`).
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/0001_init.sql")),
+    M::up(include_str!("../../migrations/0003_restore_audit.sql")),
+];
 
 /// What can go wrong with the database.
 #[derive(Debug, thiserror::Error)]

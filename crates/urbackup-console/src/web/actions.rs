@@ -2,7 +2,8 @@
 //! what the server confirmed, is recorded in the audit trail, and polls the server at once
 //! so that the next page shows the new state.
 
-use super::pages::{find_server, start_refusal};
+use super::pages::start_refusal;
+use super::target::resolve;
 use super::{AppState, PageError, Session};
 use crate::auth::Role;
 use crate::fmt;
@@ -72,11 +73,8 @@ pub async fn start(
     session.require(Role::Operator)?;
     let kind = backup_type(&form.kind)
         .ok_or_else(|| PageError::BadRequest(format!("Unknown backup kind “{}”.", form.kind)))?;
-    let f = state.snapshot();
-    let s = find_server(&f, &name)?;
-    let c = s.client(id).cloned().ok_or_else(|| {
-        PageError::NotFound(format!("Server “{}” has no client with id {id}.", s.name))
-    })?;
+    let t = resolve(&state.snapshot(), &session, &name, id)?;
+    let (s, c) = (t.server, t.client);
     let back = fmt::client_href(&s.name, id);
     let what = describe(kind);
     let (ok, text) = match start_refusal(&c, kind.is_image()) {
@@ -157,8 +155,7 @@ pub async fn stop(
 ) -> Result<Response, PageError> {
     session.check_csrf(form.csrf.as_deref())?;
     session.require(Role::Operator)?;
-    let f = state.snapshot();
-    let s = find_server(&f, &name)?;
+    let s = resolve(&state.snapshot(), &session, &name, id)?.server;
     let back = fmt::client_href(&s.name, id);
     let action = s
         .actions

@@ -2,9 +2,12 @@
 
 mod actions;
 mod admin;
+mod audit_page;
 mod compliance_page;
+mod files;
 mod login;
 mod pages;
+mod target;
 
 use crate::auth::{self, Hasher, LoginLimiter, Role};
 use crate::compliance::{self, Rpo};
@@ -22,6 +25,7 @@ use axum::Router;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -60,6 +64,10 @@ struct Inner {
     hasher: Hasher,
     /// The last compliance computation, reused for a minute.
     compliance: Mutex<Option<(Instant, Arc<compliance::Report>)>>,
+    /// Folder listings of file backups (browsing, versions, search).
+    listings: crate::restore::Listings,
+    /// Restores started from the console, followed until they end.
+    restores: crate::restore::Restores,
 }
 
 impl AppState {
@@ -72,6 +80,8 @@ impl AppState {
             limiter: LoginLimiter::default(),
             hasher: Hasher::default(),
             compliance: Mutex::new(None),
+            listings: Default::default(),
+            restores: Default::default(),
         }))
     }
 
@@ -85,6 +95,14 @@ impl AppState {
 
     pub(crate) fn config(&self) -> &ConsoleConfig {
         &self.0.config
+    }
+
+    pub(crate) fn listings(&self) -> &crate::restore::Listings {
+        &self.0.listings
+    }
+
+    pub(crate) fn restores(&self) -> &crate::restore::Restores {
+        &self.0.restores
     }
 
     fn snapshot(&self) -> Arc<FleetSnapshot> {
@@ -165,6 +183,36 @@ pub fn router(state: AppState) -> Router {
             post(actions::start),
         )
         .route("/servers/{server}/clients/{id}/stop", post(actions::stop))
+        .route(
+            "/servers/{server}/clients/{id}/backups/{backup}",
+            get(files::browse::page),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/backups/{backup}/download",
+            get(files::download::file),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/backups/{backup}/zip",
+            get(files::download::zip),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/backups/{backup}/restore",
+            get(files::restore::confirm).post(files::restore::start),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/restores/{restore}",
+            get(files::restore::status),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/versions",
+            get(files::versions::page),
+        )
+        .route(
+            "/servers/{server}/clients/{id}/images/{backup}",
+            get(files::browse::image),
+        )
+        .route("/admin/audit", get(audit_page::page))
+        .route("/admin/audit.csv", get(audit_page::csv))
         .route("/compliance", get(compliance_page::page))
         .route("/compliance.csv", get(compliance_page::csv))
         .route("/admin/users", get(admin::page))
@@ -188,7 +236,10 @@ pub fn router(state: AppState) -> Router {
             answer_within,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), known_host))
-        .layer(CompressionLayer::new())
+        // Downloads go as they come (no compression: their length stays announced).
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream")),
+        ))
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(RequestBodyTimeoutLayer::new(limits.body_read))
         .layer(middleware::from_fn_with_state(
@@ -369,6 +420,8 @@ pub enum PageError {
     TooLarge,
     /// A `Host` the console is not served under.
     MisdirectedHost(String),
+    /// A UrBackup server failed or refused a request the page needed (502).
+    Server(String),
     /// The console failed.
     Internal(String),
 }
@@ -403,6 +456,7 @@ impl IntoResponse for PageError {
                 "The form sent more than the console takes (64 KiB).".to_string(),
             ),
             PageError::MisdirectedHost(m) => (StatusCode::MISDIRECTED_REQUEST, "Wrong address", m),
+            PageError::Server(m) => (StatusCode::BAD_GATEWAY, "The UrBackup server failed", m),
             PageError::Internal(m) => {
                 tracing::error!("console: {m}");
                 (

@@ -37,6 +37,15 @@ impl Drop for Driver {
 }
 
 pub async fn driver() -> Option<(Driver, Client)> {
+    driver_with(None).await
+}
+
+/// [`driver`] with downloads saved into `dir` without asking.
+pub async fn driver_with_downloads(dir: &Path) -> Option<(Driver, Client)> {
+    driver_with(Some(dir)).await
+}
+
+async fn driver_with(downloads: Option<&Path>) -> Option<(Driver, Client)> {
     let (Some(chromium), Some(chromedriver)) = (
         find_program(&["chromium", "chromium-browser", "google-chrome"]),
         find_program(&["chromedriver"]),
@@ -65,9 +74,18 @@ pub async fn driver() -> Option<(Driver, Client)> {
         _profile: profile,
     };
     let mut caps = serde_json::Map::new();
+    let prefs = match downloads {
+        Some(dir) => json!({
+            "download.default_directory": dir,
+            "download.prompt_for_download": false,
+            "safebrowsing.enabled": false,
+        }),
+        None => json!({}),
+    };
     caps.insert(
         "goog:chromeOptions".into(),
         json!({
+            "prefs": prefs,
             "binary": chromium,
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

@@ -55,6 +55,9 @@ pub struct Client {
     /// Its file backups hold `/etc/caf\xE9-latin1.txt`, a name that is not UTF-8 (Latin-1),
     /// and its backup logs quote it (see [`crate::bytes`]).
     pub latin1_file: bool,
+    /// Files a test put into its file backups beside the generated tree
+    /// ([`ClientSpec::file`](crate::ClientSpec::file) and friends).
+    pub extras: std::sync::Arc<Vec<crate::extra::ExtraFile>>,
 }
 
 /// The Latin-1 file name of clients with [`Client::latin1_file`] (`caf\xE9-latin1.txt`, as
@@ -90,6 +93,7 @@ impl Client {
             tree_seed: mix(id as u64 ^ 0xC0FFEE),
             server_confirms_restore: true,
             latin1_file: false,
+            extras: Default::default(),
         }
     }
 

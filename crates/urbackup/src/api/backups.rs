@@ -8,7 +8,7 @@ use crate::models::{
     LogLevel, RestoreOutcome, RestorePhase, RestoreStarted,
 };
 use crate::transport::Call;
-use crate::UrbackupServer;
+use crate::{BackupDownload, UrbackupServer};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -84,12 +84,47 @@ impl UrbackupServer {
     ) -> Result<u64> {
         let call = path_call("filesdl", clientid, backup, path);
         self.transport
-            .download(call, dest.as_ref(), &mut progress)
+            .download(call, false, dest.as_ref(), &mut progress)
             .await
     }
 
+    /// One file of a backup as a byte stream (web action `backups`, `sa=filesdl`): the pieces
+    /// as they come off the server's socket, for a caller that passes them on (a web console
+    /// sending it to a browser) without holding the file, in memory or on disk. The stream
+    /// ends with an error, never short: see [`BackupDownload`].
+    ///
+    /// Errors before the first byte as [`download_file`](UrbackupServer::download_file): a
+    /// path the server cannot read is [`UrbackupError::AccessDenied`]
+    /// (`path_dl_access_denied`); a folder path gives an empty body.
+    pub async fn download_file_stream(
+        &self,
+        clientid: i64,
+        backup: BackupRef,
+        path: &str,
+    ) -> Result<BackupDownload> {
+        let call = path_call("filesdl", clientid, backup, path);
+        self.transport.download_stream(call, false).await
+    }
+
+    /// A folder of a backup as the server's ZIP file, as a byte stream (web action
+    /// `backups`, `sa=zipdl`; see [`download_file_stream`](UrbackupServer::download_file_stream)).
+    /// The server announces no length for a ZIP and ends it by closing the connection, so the
+    /// end is checked by the ZIP's own closing record: a ZIP cut off in the middle ends with
+    /// an error.
+    pub async fn download_folder_zip_stream(
+        &self,
+        clientid: i64,
+        backup: BackupRef,
+        path: &str,
+    ) -> Result<BackupDownload> {
+        let call = path_call("zipdl", clientid, backup, path);
+        self.transport.download_stream(call, true).await
+    }
+
     /// Downloads a folder of a backup as a ZIP file to `dest` (web action `backups`,
-    /// `sa=zipdl`), streamed like [`download_file`](UrbackupServer::download_file).
+    /// `sa=zipdl`), streamed like [`download_file`](UrbackupServer::download_file). A ZIP that
+    /// ends without its closing record (the connection dropped) is an error and leaves
+    /// nothing under `dest`.
     pub async fn download_folder_zip(
         &self,
         clientid: i64,
@@ -113,7 +148,7 @@ impl UrbackupServer {
     ) -> Result<u64> {
         let call = path_call("zipdl", clientid, backup, path);
         self.transport
-            .download(call, dest.as_ref(), &mut progress)
+            .download(call, true, dest.as_ref(), &mut progress)
             .await
     }
 
@@ -398,7 +433,7 @@ fn backups_call(clientid: i64) -> Call<'static> {
 }
 
 /// `/`-separated, without a leading slash duplicated: the server ignores empty components.
-fn normalize_path(path: &str) -> String {
+pub(super) fn normalize_path(path: &str) -> String {
     let trimmed = path.trim_matches('/');
     if trimmed.is_empty() {
         String::new()

@@ -47,7 +47,7 @@ impl UrbackupServer {
             .param("os", os.as_str())
             .in_query();
         self.transport
-            .download(call, dest.as_ref(), &mut |_, _| {})
+            .download(call, false, dest.as_ref(), &mut |_, _| {})
             .await
     }
 }

@@ -9,6 +9,7 @@ mod settings;
 mod status;
 mod usage;
 mod users;
+mod versions;
 
 pub use logs::LogFilter;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -19,6 +20,10 @@ pub(crate) use progress::{LastActsReply, ProgressReply, StartReply};
 pub(crate) use usage::{PieReply, UsageReply};
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use users::{NavReply, UsersReply};
+pub use versions::{
+    FileBackupKey, FileVersion, FileVersions, ListingCache, ListingCount, ListingKey, SearchHit,
+    SearchLimits, SearchResult, SearchStop, LISTINGS_AT_ONCE,
+};
 
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use settings::strip_archive_annotations;

@@ -35,6 +35,8 @@ pub struct HistLine {
     duration: String,
     id: i64,
     gone: bool,
+    /// Its page (browse a file backup, an image backup's page): operators and admins only.
+    href: String,
 }
 
 pub struct LogLineView {
@@ -55,7 +57,9 @@ pub struct AuditView {
     time: String,
     user: String,
     action: String,
-    ok: bool,
+    /// The badge's class and word.
+    class: &'static str,
+    word: String,
     detail: String,
 }
 
@@ -140,10 +144,8 @@ pub async fn client(
     Path((name, id)): Path<(String, i64)>,
 ) -> Result<Response, PageError> {
     let f = state.snapshot();
-    let s = find_server(&f, &name)?;
-    let c = s.client(id).cloned().ok_or_else(|| {
-        PageError::NotFound(format!("Server “{}” has no client with id {id}.", s.name))
-    })?;
+    let t = crate::web::target::resolve(&f, &session, &name, id)?;
+    let (s, c) = (t.server, t.client);
     let now = urbackup_fleet::unix_now();
     let (server_name, client_name) = (s.name.clone(), c.name().to_owned());
     let (history, logs, audit, first_seen) = state
@@ -252,6 +254,11 @@ pub async fn client(
             duration: b.duration.map(fmt::span).unwrap_or_else(|| "—".into()),
             id: b.id,
             gone: b.gone,
+            href: match (can_operate && !b.gone, b.image) {
+                (false, _) => String::new(),
+                (true, false) => crate::web::files::href::backup(&s.name, id, b.id),
+                (true, true) => crate::web::files::href::image(&s.name, id, b.id),
+            },
         })
         .collect();
     let used = s
@@ -326,9 +333,20 @@ pub async fn client(
             .into_iter()
             .map(|a| AuditView {
                 time: fmt::time(a.time),
+                class: match a.outcome_word() {
+                    "ok" | "done" => "ok",
+                    "running" => "pending",
+                    _ => "failed",
+                },
+                word: match a.outcome_word() {
+                    "ok" => "done".to_owned(),
+                    w => w.to_owned(),
+                },
                 user: a.user,
-                action: a.action,
-                ok: a.ok,
+                action: match a.path {
+                    Some(p) => format!("{} {p}", a.action),
+                    None => a.action,
+                },
                 detail: a.detail,
             })
             .collect(),

@@ -9,7 +9,6 @@ mod server;
 
 pub use client::client;
 pub(super) use client::start_refusal;
-pub(super) use server::find_server;
 pub use server::server;
 
 use super::{render, AppState, Layout, PageError, Session};
