@@ -50,10 +50,7 @@ impl State {
         let no_file_backups = self.general_value("no_file_backups") == Value::Bool(true);
         let no_images = self.general_value("no_images") == Value::Bool(true);
         let mut started = false;
-        loop {
-            let Some(p) = self.pending_starts.get_mut(&cid) else {
-                break;
-            };
+        while let Some(p) = self.pending_starts.get_mut(&cid) {
             let files = !no_file_backups && !p.blocks_file_backups();
             let images = images_supported && !no_images;
             let run = if files && p.full_file && !p.incr_file {
