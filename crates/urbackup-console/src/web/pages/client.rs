@@ -122,7 +122,8 @@ pub(in crate::web) fn start_refusal(
     }
 }
 
-/// What the start buttons should say besides: offline, automatic backups switched off.
+/// What the start buttons should say besides: offline, a kind not started from here (and
+/// why), automatic backups switched off.
 fn start_notes(c: &ClientRow, switches: ServerSwitches) -> String {
     let mut notes = vec![
         "The server queues a backup for a connected client; this page shows it once it runs."
@@ -132,13 +133,16 @@ fn start_notes(c: &ClientRow, switches: ServerSwitches) -> String {
         notes.push("The client is offline: the server starts nothing until it connects.".into());
     }
     for (kind, name) in [(BackupKind::File, "file"), (BackupKind::Image, "image")] {
-        // Switched off on the server: refused (the button says why), nothing runs.
-        if c.health.kind(kind).state == BackupState::Disabled
-            && c.health.start_refusal(kind, switches).is_none()
-        {
-            notes.push(format!(
+        match c.health.start_refusal(kind, switches) {
+            // Said here too: a disabled button's title shows on no phone.
+            Some(refusal) => notes.push(format!(
+                "No {name} backup is started from here: {}.",
+                refusal.reason()
+            )),
+            None if c.health.kind(kind).state == BackupState::Disabled => notes.push(format!(
                 "Automatic {name} backups are switched off for this client; one started here still runs."
-            ));
+            )),
+            None => {}
         }
     }
     notes.join(" ")
