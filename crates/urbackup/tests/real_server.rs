@@ -608,7 +608,10 @@ async fn file_backup_started_waited_for_browsed_downloaded() {
     })
     .await;
     if status.image_not_supported {
-        eprintln!("{name} cannot do image backups; start_incr_image_backup is not tried");
+        eprintln!(
+            "{name} cannot do image backups: the refusal of its image starts is \
+             a_start_the_server_would_never_run_is_not_sent_and_file_backups_keep_running"
+        );
     }
 
     let newest = s.get_backups(id).await.unwrap()[0].clone();
