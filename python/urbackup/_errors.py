@@ -84,8 +84,9 @@ class ServerError(UrbackupError):
 
 
 class UnsupportedError(UrbackupError):
-    """The server's version cannot do what was asked (e.g. a setting UrBackup 2.4 lacks);
-    nothing was changed."""
+    """The server cannot do what was asked, and nothing was sent or changed: a setting
+    UrBackup 2.4 lacks, or a backup start the server would accept and never run (an image
+    backup of a client that cannot do image backups, a kind switched off on the server)."""
 
 
 class InvalidInputError(UrbackupError, ValueError):

@@ -69,4 +69,9 @@ fn tour(version: ServerVersion) {
     );
     assert!(stdout.contains(" 0 failed"), "{version}: {stdout}");
     assert!(!stdout.contains("FAIL"), "{stdout}");
+    // The Linux tour client's image backup is refused, and its file backup then runs.
+    assert!(
+        stdout.contains("ok   image backup refused, not sent"),
+        "{version}: {stdout}"
+    );
 }

@@ -416,7 +416,7 @@ async fn operators_start_and_stop_backups_viewers_and_forgeries_cannot() {
         .await
         .body;
     assert!(
-        page.contains("Not started: This client cannot do image backups."),
+        page.contains("Not started: The client cannot do image backups."),
         "{page}"
     );
     assert_eq!(f.beta.requests("start_backup"), 1);

@@ -89,8 +89,16 @@
 //! −1, `total_bytes` −1), then transfer to 100 %, writing live log lines and finally a stored
 //! log, a new backup entry, `lastacts` and status updates. `progress` with
 //! `stop_clientid`/`stop_id` aborts it (log with errors, no backup). An incremental backup
-//! without a previous one runs as full (action 2), an image start on a client without image
-//! support answers `start_ok: true` and is silently ignored — like the real server.
+//! without a previous one runs as full (action 2).
+//!
+//! A start reaches the client's "thread" as the real server's `ClientMain.cpp` takes it
+//! ([`state::PendingStarts`]): the live log notes it (`msg=START IMAGE INCR`, debug level),
+//! `start_ok` is true for every connected client, and a start that cannot run waits. An image
+//! start of a client without image support is dropped by 2.5; in 2.4 mode it waits forever and
+//! **no file backup of that client starts until [`SimServer::restart`]** (or until the client
+//! goes offline), as on a real 2.4.15 server. An image start while `no_images` is on waits, and
+//! blocks the client's file backups, until it is switched off; a file start while
+//! `no_file_backups` is on waits likewise (both versions).
 //!
 //! # Restores
 //!

@@ -159,6 +159,7 @@ blocking! {
     fn status_check(&self) -> Result<Map<String, Value>>;
     fn stop_action_ids(&self, clientid: i64, id: i64) -> Result<bool>;
     fn start_backups(&self, clientids: &[i64], backup_type: BackupType) -> Result<Vec<StartResult>>;
+    fn start_backups_from(&self, report: &StatusReport, clientids: &[i64], backup_type: BackupType) -> Result<Vec<StartResult>>;
     fn last_activities(&self) -> Result<Vec<Activity>>;
     fn client_actions(&self, clientid: i64) -> Result<Vec<ActionProgress>>;
     fn client_backups(&self, clientid: i64) -> Result<ClientBackups>;

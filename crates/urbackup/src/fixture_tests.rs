@@ -368,6 +368,15 @@ fn what_2_4_sends_differently() {
         c.image_not_supported,
         "derived from os_simple as 2.4's web UI does"
     );
+    // A 2.4 client named `uid` is still a 2.4 client (the key is looked for, not the word).
+    let mut named = get24("status__real-client-online.json");
+    let body = String::from_utf8(named.reply.body.to_vec()).unwrap();
+    named.reply.body = body
+        .replace("\"name\": \"realclient\"", "\"name\": \"uid\"")
+        .into();
+    let r: StatusReport = decode(&named);
+    let c = r.status.iter().find(|c| c.name == "uid").unwrap();
+    assert!(c.image_not_supported);
     let r: StatusReport = decode(&get("status__after-backups.json"));
     assert_eq!(r.generation, Some(ServerGeneration::V2_5));
     // the live log line with a Latin-1 name

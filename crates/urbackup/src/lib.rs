@@ -193,6 +193,21 @@
 //! | `status` | `server_pubkey`, `uid`, `image_not_supported`; codes 14–17 | none of them | `image_not_supported` derived from `os_simple` as 2.4's web interface does; [`StatusReport::generation`] |
 //! | `add_client` | `server_url` | none | [`NewClient::server_url`] made as 2.5 makes it |
 //! | login | a ban after more than 10 failures (`error: 3`); unknown users may get a random salt | no ban; an unknown user is `error: 0` | the same [`AuthFailure`]s; [`AuthFailure::RateLimited`] only from 2.5 |
+//! | an image start of a client that cannot do image backups | `start_ok: true`, dropped | `start_ok: true`, held forever: **no file backup of the client runs until the server restarts** | never sent, on either ([`StartRefusal`]) |
+//!
+//! ## Starts the server would accept and never run
+//!
+//! `start_backup` answers `start_ok: true` for every connected client, whatever the client
+//! does with it. Some starts never run, and some also hold up the client's other backups: on
+//! UrBackup 2.4 an image start of a client that cannot do image backups (a Linux client)
+//! stops every file backup of that client until the server restarts; on both versions an
+//! image start while image backups are switched off on the server (`no_images`) blocks the
+//! client's file backups until they are switched on, and a file start while `no_file_backups`
+//! is on never runs. The crate sends none of them: every start ([`UrbackupServer::start_backup_typed`],
+//! [`UrbackupServer::start_backups`], [`UrbackupServer::start_backups_from`] and the legacy
+//! `start_*_backup` methods) is judged first by one rule, [`StartRefusal::check`], on the
+//! `status` reply, and a refused one is [`UrbackupError::Unsupported`] naming the client and
+//! the reason (legacy: `false`). What the server's source shows, branch by branch: [`starts`].
 //!
 //! ## Restores
 //!
@@ -225,6 +240,7 @@ mod legacy;
 pub mod models;
 mod secret;
 mod session;
+pub mod starts;
 mod stream;
 pub mod text;
 mod transport;
@@ -241,4 +257,5 @@ pub use health::{
 };
 pub use models::*;
 pub use session::Session;
+pub use starts::StartRefusal;
 pub use transport::{LoginInfo, LoginMethod};

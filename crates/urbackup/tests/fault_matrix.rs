@@ -1,5 +1,5 @@
 //! The fault matrix: every fault the simulator can inject, against a read (`status`), a write
-//! (`start_backup`) and a download (`backups sa=filesdl`). Each case asserts the outcome (the
+//! (`start_backup`, judged on a `status` reply read before: one request) and a download (`backups sa=filesdl`). Each case asserts the outcome (the
 //! right error kind within the timeout plus a margin, or recovery) and, for writes, how many
 //! requests reached the server: never a duplicate.
 
@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use urbackup::{BackupRef, BackupType, UrbackupError, UrbackupServer};
+use urbackup::{BackupRef, BackupType, StatusReport, UrbackupError, UrbackupServer};
 
 const TIMEOUT: Duration = Duration::from_millis(600);
 /// Timeout plus what a loaded two-core machine may add.
@@ -16,6 +16,7 @@ const MARGIN: Duration = Duration::from_millis(900);
 struct Bench {
     sim: SimServer,
     s: UrbackupServer,
+    report: StatusReport,
     alpha: i64,
     backup: BackupRef,
     file: String,
@@ -41,10 +42,12 @@ async fn bench() -> Bench {
     let dir = &root.files.iter().find(|f| f.dir).unwrap().name;
     let sub = s.browse_backup(alpha, backup, dir).await.unwrap();
     let file = format!("{dir}/{}", sub.files.iter().find(|f| !f.dir).unwrap().name);
+    let report = s.status_report().await.unwrap();
     sim.reset_counters();
     Bench {
         sim,
         s,
+        report,
         alpha,
         backup,
         file,
@@ -58,7 +61,7 @@ impl Bench {
     }
     async fn write(&self) -> Result<bool, UrbackupError> {
         self.s
-            .start_backups(&[self.alpha], BackupType::IncrFile)
+            .start_backups_from(&self.report, &[self.alpha], BackupType::IncrFile)
             .await
             .map(|r| r[0].start_ok)
     }

@@ -608,7 +608,10 @@ async fn file_backup_started_waited_for_browsed_downloaded() {
     })
     .await;
     if status.image_not_supported {
-        eprintln!("{name} cannot do image backups; start_incr_image_backup is not tried");
+        eprintln!(
+            "{name} cannot do image backups: the refusal of its image starts is \
+             a_start_the_server_would_never_run_is_not_sent_and_file_backups_keep_running"
+        );
     }
 
     let newest = s.get_backups(id).await.unwrap()[0].clone();
@@ -658,6 +661,144 @@ async fn file_backup_started_waited_for_browsed_downloaded() {
         .archive_backup(id, BackupRef::File(987_654))
         .await
         .is_err());
+}
+
+/// The server's live log lines (`clientid` 0) after line `after`: the connection thread of a
+/// client logs each message it reads (`msg=START IMAGE INCR`, debug level).
+async fn server_lines_after(s: &UrbackupServer, after: i64) -> Vec<String> {
+    s.get_livelog_typed(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.id > after)
+        .map(|l| l.message)
+        .collect()
+}
+
+async fn newest_server_line(s: &UrbackupServer) -> i64 {
+    let lines = s.get_livelog_typed(0).await.unwrap();
+    lines.iter().map(|l| l.id).max().unwrap_or(0)
+}
+
+#[tokio::test]
+#[ignore = "needs a real server: set URBACKUP_TEST_URL and run with -- --ignored"]
+async fn a_start_the_server_would_never_run_is_not_sent_and_file_backups_keep_running() {
+    let s = real_server!();
+    writes!();
+    let _turn = TURN.lock().await;
+    let Some((name, id)) = test_client(&s).await else {
+        eprintln!("skipped: set URBACKUP_TEST_CLIENT to an online client");
+        return;
+    };
+    let status = s.get_client_status_by_name(&name).await.unwrap();
+    let generation = s.server_generation().await.unwrap().expect("generation");
+    eprintln!(
+        "{generation}: image_not_supported={}",
+        status.image_not_supported
+    );
+    let last = newest_server_line(&s).await;
+    if status.image_not_supported {
+        // Every surface refuses, naming the client and the reason.
+        for t in [BackupType::IncrImage, BackupType::FullImage] {
+            let e = s.start_backup_typed(&name, t).await.unwrap_err();
+            assert!(
+                matches!(e, UrbackupError::Unsupported { server, .. } if server == generation),
+                "{e:?}"
+            );
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("`{name}` (the client cannot do image backups)")),
+                "{text}"
+            );
+            eprintln!("refused: {text}");
+            assert!(matches!(
+                s.start_backups(&[id], t).await,
+                Err(UrbackupError::Unsupported { .. })
+            ));
+        }
+        assert!(!s.start_incr_image_backup(&name).await);
+        assert!(!s.start_full_image_backup(&name).await);
+        let (url, user, pw, n) = (
+            url().unwrap(),
+            env("URBACKUP_TEST_USER").unwrap_or_default(),
+            env("URBACKUP_TEST_PASSWORD").unwrap_or_default(),
+            name.clone(),
+        );
+        let (typed, legacy) = tokio::task::spawn_blocking(move || {
+            let b = urbackup::blocking::UrbackupServer::builder(&url)
+                .credentials(&user, &pw)
+                .build_blocking()
+                .unwrap();
+            (
+                b.start_backup_typed(&n, BackupType::IncrImage),
+                b.start_full_image_backup(&n),
+            )
+        })
+        .await
+        .unwrap();
+        assert!(matches!(typed, Err(UrbackupError::Unsupported { .. })));
+        assert!(!legacy);
+    } else {
+        eprintln!("{name} can do image backups: no image start to refuse");
+    }
+
+    // File backups switched off on the server: refused on what the real reply says, then
+    // switched on again (checked on a re-read).
+    s.set_global_setting_typed("no_file_backups", SettingValue::Bool(true))
+        .await
+        .unwrap();
+    let seen = s.status_report().await.map(|r| r.no_file_backups);
+    let typed = s.start_backup_typed(&name, BackupType::IncrFile).await;
+    let legacy = s.start_full_file_backup(&name).await;
+    s.set_global_setting_typed("no_file_backups", SettingValue::Bool(false))
+        .await
+        .unwrap();
+    assert!(!s.status_report().await.unwrap().no_file_backups);
+    assert!(seen.unwrap(), "the status reply shows the switch");
+    match typed {
+        Err(e @ UrbackupError::Unsupported { .. }) => {
+            assert!(e.to_string().contains("no_file_backups"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!legacy);
+
+    // No client thread got a start (its `msg=START ...` line).
+    let lines = server_lines_after(&s, last).await;
+    assert!(!lines.iter().any(|l| l.contains("msg=START")), "{lines:?}");
+
+    // A file backup started now reaches the client's thread and finishes.
+    let n_before = s.get_backups(id).await.unwrap().len();
+    a_new_minute_for_a_backup(&s, id).await;
+    let last = newest_server_line(&s).await;
+    wait_until("start_backup", Duration::from_secs(60), || async {
+        s.start_backup_typed(&name, BackupType::IncrFile)
+            .await
+            .unwrap()
+    })
+    .await;
+    wait_until("msg=START BACKUP INCR", Duration::from_secs(30), || async {
+        server_lines_after(&s, last)
+            .await
+            .iter()
+            .any(|l| l == "msg=START BACKUP INCR")
+    })
+    .await;
+    let lines = server_lines_after(&s, last).await;
+    assert!(
+        !lines.iter().any(|l| l.contains("msg=START IMAGE")),
+        "{lines:?}"
+    );
+    wait_until("the new backup", Duration::from_secs(300), || async {
+        s.get_backups(id).await.unwrap().len() > n_before
+            && s.client_actions(id).await.unwrap().is_empty()
+    })
+    .await;
+    let newest = &s.get_backups(id).await.unwrap()[0];
+    eprintln!(
+        "file backup {} of {name} done ({} backups before)",
+        newest.id, n_before
+    );
 }
 
 #[tokio::test]

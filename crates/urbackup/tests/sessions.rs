@@ -93,12 +93,14 @@ async fn the_server_keeps_a_session_for_30_minutes_idle() {
 async fn a_write_refused_for_lack_of_a_session_is_done_once_after_the_login() {
     let sim = start().await;
     let session = exported(&sim).await;
+    // Judged on a `status` reply read before: the write is the first request.
+    let report = admin(&sim).status_report().await.unwrap();
     sim.restart();
     let (s, seen) = resumed(&sim, session, ADMIN.1);
     let alpha = sim.client_id("alpha").unwrap();
     sim.reset_counters();
     let started = s
-        .start_backups(&[alpha], BackupType::IncrFile)
+        .start_backups_from(&report, &[alpha], BackupType::IncrFile)
         .await
         .unwrap();
     assert!(started.len() == 1 && started[0].start_ok, "{started:?}");

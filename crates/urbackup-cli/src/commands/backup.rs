@@ -1,13 +1,16 @@
 //! `backup start CLIENT... [--wait]`.
 
-use super::{clients_by_name, Ctx};
+use super::{pick_by_name, Ctx};
 use crate::cli::BackupStartArgs;
 use crate::output::{Cell, Output, Table};
 use crate::progress::ProgressView;
 use anyhow::{bail, Result};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
-use urbackup::{ActionProgress, ActionType, Activity, BackupType, LogFilter, LogLevel, LogSummary};
+use urbackup::{
+    ActionProgress, ActionType, Activity, BackupType, LogFilter, LogLevel, LogSummary,
+    ServerSwitches,
+};
 
 /// How long a queued backup may take to show up in `progress` before it counts as not started.
 const APPEAR_TIMEOUT: Duration = Duration::from_secs(120);
@@ -165,19 +168,21 @@ pub async fn start_and_wait(
     interval: Duration,
     max_wait: Option<Duration>,
 ) -> Result<(Vec<Outcome>, Duration)> {
-    let clients = clients_by_name(ctx, names).await?;
+    let report = ctx.server.status_report().await?;
+    let switches = ServerSwitches::from(&report);
+    let clients = pick_by_name(&report.status, names)?;
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut ids = Vec::new();
     for c in &clients {
-        if ty.is_image() && c.image_not_supported {
-            outcomes.push(Outcome {
+        // Starts the server would accept and never run are not sent (the library's rule).
+        match c.start_refusal(ty.kind(), switches) {
+            Some(refusal) => outcomes.push(Outcome {
                 client: c.name.clone(),
                 result: "unsupported",
                 activity: None,
-                note: "the client cannot do image backups".into(),
-            });
-        } else {
-            ids.push(c.id);
+                note: refusal.reason().into(),
+            }),
+            None => ids.push(c.id),
         }
     }
     let before: HashSet<(i64, bool, i64)> = if wait && !ids.is_empty() {
@@ -208,7 +213,7 @@ pub async fn start_and_wait(
         0
     };
     let started = Instant::now();
-    let results = ctx.server.start_backups(&ids, ty).await?;
+    let results = ctx.server.start_backups_from(&report, &ids, ty).await?;
     let mut waiting: Vec<(i64, String)> = Vec::new();
     for c in clients.iter().filter(|c| ids.contains(&c.id)) {
         match results.iter().find(|r| r.clientid == c.id) {

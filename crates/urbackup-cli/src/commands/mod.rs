@@ -240,7 +240,11 @@ pub async fn client_by_name(ctx: &Ctx, name: &str) -> Result<ClientStatus> {
 
 /// Finds several clients by name with one `status` request; unknown names are an error.
 pub async fn clients_by_name(ctx: &Ctx, names: &[String]) -> Result<Vec<ClientStatus>> {
-    let all = ctx.server.get_client_statuses().await?;
+    pick_by_name(&ctx.server.get_client_statuses().await?, names)
+}
+
+/// The clients of a `status` reply named in `names` (each once); unknown names are an error.
+pub fn pick_by_name(all: &[ClientStatus], names: &[String]) -> Result<Vec<ClientStatus>> {
     let mut out = Vec::new();
     let mut missing = Vec::new();
     for n in names {

@@ -77,7 +77,7 @@ pub async fn start(
     let (s, c) = (t.server, t.client);
     let back = fmt::client_href(&s.name, id);
     let what = describe(kind);
-    let (ok, text) = match start_refusal(&c, kind.is_image()) {
+    let (ok, text) = match start_refusal(&c, s.switches, kind.is_image()) {
         refusal if !refusal.is_empty() => (false, format!("Not started: {refusal}")),
         _ => {
             let poller = state

@@ -59,6 +59,7 @@ pub struct SimConfig {
 /// | archive rules | the `archive` setting (`every_c0=...&...`) | `archive_settings` beside `settings`; saved from `archive_N` fields (a save replaces them) |
 /// | `add_client` | `server_url`; port as text | no `server_url`; port as a number |
 /// | login | more than 10 failures in 40 s ban the address for 10 min (`error: 3`) | no ban |
+/// | image start of a client without image support | dropped | waits forever: no file backup of the client starts until a restart ([`PendingStarts`]) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ServerVersion {
     /// UrBackup 2.4 (replies of 2.4.15).
@@ -141,6 +142,9 @@ pub struct State {
     pub livelogs: HashMap<i64, LiveLog>,
     /// Running processes.
     pub processes: Vec<Process>,
+    /// Starts a connected client's thread holds and has not run yet, by client id (see
+    /// [`PendingStarts`]); gone at a restart or when the client disconnects.
+    pub pending_starts: BTreeMap<i64, PendingStarts>,
     /// Next process id.
     pub next_process_id: i64,
     /// Next restore id: the real server numbers restores in their own table, so a restore
@@ -254,6 +258,7 @@ impl State {
             activities: Vec::new(),
             livelogs,
             processes: Vec::new(),
+            pending_starts: BTreeMap::new(),
             next_process_id: 1,
             next_restore_id: 1,
             sessions: HashMap::new(),
@@ -302,11 +307,12 @@ impl State {
         }
     }
 
-    /// A server restart: sessions, running processes, mounts and restore waits are gone, the
-    /// settings are read anew and the live log notes the start.
+    /// A server restart: sessions, running processes, starts waiting to run, mounts and
+    /// restore waits are gone, the settings are read anew and the live log notes the start.
     pub fn restart(&mut self) {
         self.sessions.clear();
         self.processes.clear();
+        self.pending_starts.clear();
         self.mounted_images.clear();
         self.restore_waits.clear();
         self.reload_settings();

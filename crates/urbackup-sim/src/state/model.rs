@@ -60,6 +60,43 @@ pub struct Client {
     pub extras: std::sync::Arc<Vec<crate::extra::ExtraFile>>,
 }
 
+/// The starts a connected client's thread holds: the `do_full_backup_now`,
+/// `do_incr_backup_now`, `do_full_image_now` and `do_incr_image_now` flags of the real
+/// server's `ClientMain.cpp`. `start_backup` sets one; each turn of the thread's loop runs
+/// the first that can run and clears it. One that cannot run stays set, and a pending image
+/// start keeps every file backup of the client from starting (the file branches need both
+/// image flags clear), until it runs, the server restarts, or the client's thread ends
+/// (`server.cpp` sends it `exit` when the client has been away long enough, and shows it
+/// offline: the simulator's `online: false`):
+///
+/// * an image start while `no_images` is on (both versions) waits until it is switched off;
+/// * an image start of a client that cannot do image backups waits forever on 2.4; 2.5
+///   drops the message instead (`msg=="START IMAGE INCR" && can_backup_images`);
+/// * a file start while `no_file_backups` is on waits until it is switched off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PendingStarts {
+    /// `START BACKUP FULL` received.
+    pub full_file: bool,
+    /// `START BACKUP INCR` received.
+    pub incr_file: bool,
+    /// `START IMAGE FULL` received.
+    pub full_image: bool,
+    /// `START IMAGE INCR` received.
+    pub incr_image: bool,
+}
+
+impl PendingStarts {
+    /// No start waits.
+    pub fn is_empty(&self) -> bool {
+        *self == PendingStarts::default()
+    }
+
+    /// An image start waits: no file backup of the client starts.
+    pub fn blocks_file_backups(&self) -> bool {
+        self.full_image || self.incr_image
+    }
+}
+
 /// The Latin-1 file name of clients with [`Client::latin1_file`] (`caf\xE9-latin1.txt`, as
 /// the simulator holds raw bytes).
 pub fn latin1_file_name() -> String {

@@ -6,32 +6,85 @@ use super::*;
 impl State {
     // ------------------------------------------------------------- processes
 
-    /// Queue a backup process; returns false when it is silently ignored.
+    /// What `start_backup` does for a connected client `cid`: hands its thread the message
+    /// (`START BACKUP INCR`, `START IMAGE FULL`...), which sets one of its
+    /// [`PendingStarts`], and lets the thread run what can run. Returns true when a backup
+    /// process started now; false when the start waits (see [`PendingStarts`]) or was dropped.
     pub fn start_backup_process(&mut self, cid: i64, start_type: &str) -> bool {
+        let Some(c) = self.clients.get(&cid) else {
+            return false;
+        };
+        let msg = match start_type {
+            "incr_file" => "START BACKUP INCR",
+            "full_file" => "START BACKUP FULL",
+            "incr_image" => "START IMAGE INCR",
+            "full_image" => "START IMAGE FULL",
+            _ => return false,
+        };
+        let images_supported = !c.image_not_supported;
+        let t = self.now();
+        // `ClientMain` logs every message it reads (debug level).
+        self.livelog(0, -1, format!("msg={msg}"), t, None);
+        if start_type.ends_with("_image") && !images_supported && !self.v24() {
+            // 2.5: `msg=="START IMAGE INCR" && can_backup_images`: dropped.
+            return false;
+        }
+        let p = self.pending_starts.entry(cid).or_default();
+        match start_type {
+            "incr_file" => p.incr_file = true,
+            "full_file" => p.full_file = true,
+            "incr_image" => p.incr_image = true,
+            _ => p.full_image = true,
+        }
+        self.run_pending(cid)
+    }
+
+    /// The turns of client `cid`'s thread over its pending starts, in the order of the
+    /// branches of `ClientMain.cpp` (full file, incremental file, full image, incremental
+    /// image), until none can run. True when a backup process started.
+    fn run_pending(&mut self, cid: i64) -> bool {
+        let images_supported = match self.clients.get(&cid) {
+            Some(c) => !c.image_not_supported,
+            None => return false,
+        };
+        let no_file_backups = self.general_value("no_file_backups") == Value::Bool(true);
+        let no_images = self.general_value("no_images") == Value::Bool(true);
+        let mut started = false;
+        while let Some(p) = self.pending_starts.get_mut(&cid) {
+            let files = !no_file_backups && !p.blocks_file_backups();
+            let images = images_supported && !no_images;
+            let run = if files && p.full_file && !p.incr_file {
+                p.full_file = false;
+                "full_file"
+            } else if files && p.incr_file {
+                p.incr_file = false;
+                "incr_file"
+            } else if images && p.full_image && !p.incr_image {
+                p.full_image = false;
+                "full_image"
+            } else if images && p.incr_image {
+                p.incr_image = false;
+                "incr_image"
+            } else {
+                break;
+            };
+            if p.is_empty() {
+                self.pending_starts.remove(&cid);
+            }
+            started |= self.begin_backup(cid, run);
+        }
+        started
+    }
+
+    /// A backup process of `start_type` for client `cid`; false when one of its kind runs
+    /// already (the start is dropped).
+    fn begin_backup(&mut self, cid: i64, start_type: &str) -> bool {
         let now_ms = self.now_ms;
         let dur = self.cfg.backup_duration_ms.max(1);
         let Some(c) = self.clients.get(&cid) else {
             return false;
         };
         let image = start_type.ends_with("_image");
-        if image && c.image_not_supported {
-            let t = self.now();
-            self.livelog(
-                0,
-                -1,
-                format!(
-                    "msg=START IMAGE {}",
-                    if start_type.starts_with("full") {
-                        "FULL"
-                    } else {
-                        "INCR"
-                    }
-                ),
-                t,
-                None,
-            );
-            return false;
-        }
         let kind = if image {
             ProcKind::ImageBackup
         } else {
@@ -288,6 +341,17 @@ impl State {
         for c in self.clients.values_mut() {
             if c.online {
                 c.lastseen = now / 1000;
+            }
+        }
+        // A disconnected client's thread ends with its pending starts; the others take a
+        // turn (a kind switched on again runs what waited for it).
+        if !self.pending_starts.is_empty() {
+            let clients = &self.clients;
+            self.pending_starts
+                .retain(|id, _| clients.get(id).is_some_and(|c| c.online));
+            let waiting: Vec<i64> = self.pending_starts.keys().copied().collect();
+            for cid in waiting {
+                self.run_pending(cid);
             }
         }
         // expire restore waits / sessions lazily elsewhere

@@ -1,9 +1,14 @@
 //! Running actions and starting backups: web actions `progress`, `start_backup`, `lastacts`.
 
 use super::status::join_ids;
-use crate::error::Result;
+use crate::error::{Result, UrbackupError};
+use crate::health::ServerSwitches;
 use crate::models::de;
-use crate::models::{ActionProgress, Activity, BackupType, StartResult};
+use crate::models::{
+    ActionProgress, Activity, BackupType, ClientStatus, ServerGeneration, StartResult, StatusReport,
+};
+use crate::starts::{refused_error, StartRefusal};
+use crate::text;
 use crate::transport::Call;
 use crate::UrbackupServer;
 use serde::Deserialize;
@@ -69,21 +74,36 @@ impl UrbackupServer {
     /// actions `status` to find the id, then `start_backup`). `true` when the server queued it
     /// to the connected client; `false` when the client is offline.
     ///
-    /// Image backups of a client that cannot do them (e.g. Linux) are accepted by the server
-    /// and silently dropped; check `image_not_supported` on the client's status first.
+    /// A start the server would accept and never run is not sent: an image backup of a client
+    /// that cannot do image backups (on UrBackup 2.4 it would also stop every file backup of
+    /// the client until the server restarts), an image or file backup while that kind is
+    /// switched off on the server. Such a start is [`UrbackupError::Unsupported`], naming the
+    /// client and the reason ([`StartRefusal`], [`crate::starts`]).
     pub async fn start_backup_typed(
         &self,
         clientname: &str,
         backup_type: BackupType,
     ) -> Result<bool> {
-        let id = self.client_id(clientname).await?;
-        let results = self.start_backups(&[id], backup_type).await?;
+        let id = self
+            .startable(backup_type, |c| text::same_name(&c.name, clientname))
+            .await?
+            .first()
+            .map(|c| c.id)
+            .ok_or_else(|| UrbackupError::ClientNotFound(clientname.to_owned()))?;
+        let results = self.send_start(&[id], backup_type).await?;
         Ok(results.first().is_some_and(|r| r.start_ok))
     }
 
-    /// Starts a backup of several clients in one call (web action `start_backup` with a comma
-    /// list). One result per client the session may start, in request order; clients outside
-    /// the session's rights are skipped by the server and get no result.
+    /// Starts a backup of several clients in one call (web actions `status`, then
+    /// `start_backup` with a comma list). One result per client the session may start, in
+    /// request order; clients outside the session's rights are skipped by the server and get
+    /// no result.
+    ///
+    /// The `status` reply is read first: when the server would accept the start for one of
+    /// the clients and never run it ([`StartRefusal`]), nothing is sent and the call is
+    /// [`UrbackupError::Unsupported`], naming each such client and why. A caller that holds
+    /// a fresh `status` reply saves that request with
+    /// [`start_backups_from`](UrbackupServer::start_backups_from).
     pub async fn start_backups(
         &self,
         clientids: &[i64],
@@ -92,6 +112,86 @@ impl UrbackupServer {
         if clientids.is_empty() {
             return Ok(Vec::new());
         }
+        self.startable(backup_type, |c| clientids.contains(&c.id))
+            .await?;
+        self.send_start(clientids, backup_type).await
+    }
+
+    /// [`start_backups`](UrbackupServer::start_backups) judged on `report`, a `status` reply
+    /// the caller has just read ([`status_report`](UrbackupServer::status_report)): the same
+    /// refusals ([`StartRefusal`], nothing sent), one request (web action `start_backup`).
+    pub async fn start_backups_from(
+        &self,
+        report: &StatusReport,
+        clientids: &[i64],
+        backup_type: BackupType,
+    ) -> Result<Vec<StartResult>> {
+        if clientids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.refuse_unrunnable(
+            report
+                .status
+                .iter()
+                .filter(|c| !c.rejected && clientids.contains(&c.id)),
+            report,
+            backup_type,
+        )?;
+        self.send_start(clientids, backup_type).await
+    }
+
+    /// The clients `wanted` picks from one streamed `status` read (rejected ones left out),
+    /// once [`refuse_unrunnable`](Self::refuse_unrunnable) has passed them.
+    async fn startable(
+        &self,
+        backup_type: BackupType,
+        wanted: impl Fn(&ClientStatus) -> bool + Send + Sync,
+    ) -> Result<Vec<ClientStatus>> {
+        let mut clients = Vec::new();
+        let rest = self
+            .for_each_client_status(|c| {
+                if !c.rejected && wanted(&c) {
+                    clients.push(c);
+                }
+            })
+            .await?;
+        self.refuse_unrunnable(clients.iter(), &rest, backup_type)?;
+        Ok(clients)
+    }
+
+    /// [`StartRefusal::check`] for each of `clients` with the switches of `report` (the
+    /// `status` reply they come from): the refusals as [`UrbackupError::Unsupported`].
+    fn refuse_unrunnable<'a>(
+        &self,
+        clients: impl Iterator<Item = &'a ClientStatus>,
+        report: &StatusReport,
+        backup_type: BackupType,
+    ) -> Result<()> {
+        let switches = ServerSwitches::from(report);
+        let refused: Vec<(String, StartRefusal)> = clients
+            .filter_map(|c| {
+                c.start_refusal(backup_type.kind(), switches)
+                    .map(|r| (c.name.clone(), r))
+            })
+            .collect();
+        if refused.is_empty() {
+            return Ok(());
+        }
+        // A `status` reply to a session always names the server, so the generation is known;
+        // the handle's note is the fallback.
+        let server = report
+            .generation
+            .or(self.transport.generation())
+            .unwrap_or(ServerGeneration::V2_5);
+        Err(refused_error(server, backup_type, &refused))
+    }
+
+    /// The `start_backup` request itself, for clients the rule has passed.
+    async fn send_start(
+        &self,
+        clientids: &[i64],
+        backup_type: BackupType,
+    ) -> Result<Vec<StartResult>> {
         let r: StartReply = self
             .transport
             .call(

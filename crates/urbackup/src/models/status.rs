@@ -217,15 +217,30 @@ impl ClientStatus {
     /// Fills in what UrBackup 2.4 does not send, as its web interface does: a client without
     /// a `uid` is a 2.4 server's, and there a client whose `os_simple` is set and not
     /// `windows` cannot do image backups (2.5 says so in `image_not_supported`).
+    ///
+    /// This is where the crate learns whether a client can do image backups, for the health
+    /// rule and for [`StartRefusal`](crate::StartRefusal) alike.
     pub(crate) fn complete_v24(&mut self) {
         if !self.image_not_supported
             && !self.os_simple.is_empty()
             && self.os_simple != "windows"
-            && !self.raw.get().contains("\"uid\"")
+            && !has_key(self.raw.get(), "uid")
         {
             self.image_not_supported = true;
         }
     }
+}
+
+/// Whether the JSON object text `json` has the key `key` at any depth: a string `"key"`
+/// followed by a colon (a string value is followed by `,`, `}` or `]` instead), so a client
+/// named `uid` does not count.
+fn has_key(json: &str, key: &str) -> bool {
+    let quoted = format!("\"{key}\"");
+    json.match_indices(&quoted).any(|(i, _)| {
+        json[i + quoted.len()..]
+            .trim_start_matches([' ', '\t', '\r', '\n'])
+            .starts_with(':')
+    })
 }
 
 /// The full `status` reply: clients plus server-level flags.

@@ -7,7 +7,7 @@ use crate::fmt;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use urbackup::{BackupKind, BackupState};
+use urbackup::{BackupKind, BackupState, ServerSwitches};
 
 pub struct KindBox {
     id: &'static str,
@@ -102,24 +102,33 @@ struct ClientPage {
 /// Rows of the history table (newest first).
 const HISTORY_ROWS: usize = 100;
 
-/// Why the console refuses to start this kind, `""` when it does not. Only image backups of
-/// a client that cannot do them: the server would accept the start and silently drop it. An
-/// offline client is left to the server (it answers that it did not start), and a kind whose
+/// Why the console refuses to start this kind, `""` when it does not: the library's rule
+/// ([`urbackup::StartRefusal`]) of starts the server would accept and never run (an image
+/// backup of a client that cannot do them; a kind switched off on the server). An offline
+/// client is left to the server (it answers that it did not start), and a kind whose
 /// automatic backups are switched off can still be started by hand (the server runs it).
-pub(in crate::web) fn start_refusal(c: &ClientRow, image: bool) -> String {
-    let k = c.health.kind(if image {
+pub(in crate::web) fn start_refusal(
+    c: &ClientRow,
+    switches: ServerSwitches,
+    image: bool,
+) -> String {
+    let kind = if image {
         BackupKind::Image
     } else {
         BackupKind::File
-    });
-    match k.state {
-        BackupState::Unsupported => "This client cannot do image backups.".into(),
-        _ => String::new(),
+    };
+    match c.health.start_refusal(kind, switches) {
+        Some(refusal) => {
+            let r = refusal.reason();
+            format!("{}{}.", r[..1].to_uppercase(), &r[1..])
+        }
+        None => String::new(),
     }
 }
 
-/// What the start buttons should say besides: offline, automatic backups switched off.
-fn start_notes(c: &ClientRow) -> String {
+/// What the start buttons should say besides: offline, a kind not started from here (and
+/// why), automatic backups switched off.
+fn start_notes(c: &ClientRow, switches: ServerSwitches) -> String {
     let mut notes = vec![
         "The server queues a backup for a connected client; this page shows it once it runs."
             .to_string(),
@@ -128,10 +137,16 @@ fn start_notes(c: &ClientRow) -> String {
         notes.push("The client is offline: the server starts nothing until it connects.".into());
     }
     for (kind, name) in [(BackupKind::File, "file"), (BackupKind::Image, "image")] {
-        if c.health.kind(kind).state == BackupState::Disabled {
-            notes.push(format!(
+        match c.health.start_refusal(kind, switches) {
+            // Said here too: a disabled button's title shows on no phone.
+            Some(refusal) => notes.push(format!(
+                "No {name} backup is started from here: {}.",
+                refusal.reason()
+            )),
+            None if c.health.kind(kind).state == BackupState::Disabled => notes.push(format!(
                 "Automatic {name} backups are switched off for this client; one started here still runs."
-            ));
+            )),
+            None => {}
         }
     }
     notes.join(" ")
@@ -232,7 +247,7 @@ pub async fn client(
         reason: if s.failure.is_some() {
             "The server is unreachable.".into()
         } else {
-            start_refusal(&c, image)
+            start_refusal(&c, s.switches, image)
         },
     })
     .collect();
@@ -296,7 +311,7 @@ pub async fn client(
         used,
         can_operate,
         buttons,
-        buttons_note: start_notes(&c),
+        buttons_note: start_notes(&c, s.switches),
         running: s
             .actions
             .iter()
