@@ -60,8 +60,13 @@ pub struct ConsoleConfig {
     /// Limits on connections, heads, bodies and handlers.
     pub limits: ServeLimits,
     /// Serve `/metrics` (Prometheus) from the poller's snapshot with this encoder, without
-    /// login (`None`: no `/metrics`).
+    /// login (`None`: no `/metrics`). Whole-fleet numbers, whatever the users' scopes.
     pub metrics: Option<MetricsFn>,
+    /// Directory logins (LDAP, Active Directory) beside the local users (`None`: local users
+    /// only).
+    pub directory: Option<auth::ldap::DirectoryConfig>,
+    /// Local users without a second factor must set one up before anything else.
+    pub require_totp: bool,
 }
 
 impl std::fmt::Debug for ConsoleConfig {
@@ -75,6 +80,8 @@ impl std::fmt::Debug for ConsoleConfig {
             .field("public_hosts", &self.public_hosts)
             .field("limits", &self.limits)
             .field("metrics", &self.metrics.is_some())
+            .field("directory", &self.directory)
+            .field("require_totp", &self.require_totp)
             .finish()
     }
 }
@@ -161,6 +168,7 @@ impl HostCheck {
 /// A console: its store, its poller, its router.
 pub struct Console {
     state: web::AppState,
+    poller: Arc<Poller>,
     history: Arc<history::History>,
 }
 
@@ -187,14 +195,15 @@ impl Console {
         history::seed(&poller, &store)?;
         let history = Arc::new(history::History::start(store.clone()));
         Ok(Console {
-            state: web::AppState::new(store, poller, config),
+            state: web::AppState::new(store, poller.clone(), config),
+            poller,
             history,
         })
     }
 
     /// The poller (to read the snapshot, or poll a server now).
     pub fn poller(&self) -> &Arc<Poller> {
-        self.state.poller()
+        &self.poller
     }
 
     /// The store.

@@ -157,16 +157,6 @@ fn shown(show: &str, c: &ClientRow) -> bool {
     }
 }
 
-/// The server named in a path, or 404.
-pub(in crate::web) fn find_server(
-    f: &FleetSnapshot,
-    name: &str,
-) -> Result<std::sync::Arc<ServerSnapshot>, PageError> {
-    f.server(name)
-        .cloned()
-        .ok_or_else(|| PageError::NotFound(format!("No server named “{name}” in this console.")))
-}
-
 /// `/servers/{server}`: its clients (sortable, filterable, paged), activities, storage and
 /// last errors.
 pub async fn server(
@@ -175,8 +165,7 @@ pub async fn server(
     Path(name): Path<String>,
     Query(q): Query<ServerQuery>,
 ) -> Result<Response, PageError> {
-    let f = state.snapshot();
-    let s = find_server(&f, &name)?;
+    let s = session.fleet(&state).server(&name)?;
     let now = urbackup_fleet::unix_now();
     let (st, st_label) = server_state(&s);
     let self_href = fmt::server_href(&s.name);
