@@ -10,7 +10,10 @@
 //! * What the poller sees is kept in SQLite ([`store`]): backups stay in the history after
 //!   the server deletes them, so trends and compliance outlive the server's retention.
 //! * Console users are separate from the servers' accounts ([`auth::Role`]: viewer, operator,
-//!   admin); the servers' credentials stay in the process and never reach a browser.
+//!   admin), local or from a directory ([`auth::ldap`]), each optionally limited to some servers
+//!   and groups ([`auth::Scope`], applied to every page through one view of the snapshot), with
+//!   an optional second factor ([`auth::totp`]); the servers' credentials stay in the process
+//!   and never reach a browser.
 //! * Pages are rendered on the server (askama templates, escaped by default); a strict
 //!   Content-Security-Policy allows only the console's own stylesheet and its vendored htmx,
 //!   which refreshes the live parts; every page works without JavaScript.
