@@ -88,7 +88,7 @@ pub enum Command {
     Zabbix(ZabbixArgs),
     /// A web console for the servers given (one, several profiles or --all-profiles); `console
     /// user ...` manages its users
-    Console(ConsoleArgs),
+    Console(Box<ConsoleArgs>),
     /// Forget the cached session of this server and user (--all: of every server)
     Logout(LogoutArgs),
 }

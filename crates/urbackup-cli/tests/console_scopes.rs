@@ -1,7 +1,6 @@
 //! `urbackup console user add --servers/--groups`, `console user scope`, `console user
 //! totp-reset`, and the `--ldap-*` options of `urbackup console`, as a user runs them.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use std::io::{BufRead, BufReader};
 use urbackup_console::auth::{totp, Scope};

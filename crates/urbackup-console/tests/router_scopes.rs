@@ -334,7 +334,7 @@ async fn actions_outside_the_scope_are_404s_that_send_nothing() {
             vec![("csrf", token.as_str()), ("kind", "full_file")],
         ),
         (
-            format!("/servers/gamma/clients/1/backup"),
+            "/servers/gamma/clients/1/backup".to_string(),
             vec![("csrf", token.as_str()), ("kind", "full_file")],
         ),
         (

@@ -9,7 +9,7 @@ use std::sync::Arc;
 /// How a local check ended.
 pub(super) enum Local {
     /// No local user of that name (the hash was not looked at).
-    NotLocal,
+    Nobody,
     /// The password is theirs.
     Right(UserInfo),
     /// It is not.
@@ -31,7 +31,7 @@ pub(super) async fn check(
     })
     .await?;
     let Some((user, hash)) = found else {
-        return Ok(Local::NotLocal);
+        return Ok(Local::Nobody);
     };
     Ok(match hasher.verify(password, Some(hash)).await {
         Ok(true) => Local::Right(user),

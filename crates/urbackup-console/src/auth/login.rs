@@ -94,7 +94,7 @@ impl Authenticator {
             Local::Right(user) => return Ok(Verdict::Accepted(user)),
             Local::Wrong => return Ok(Verdict::Wrong),
             Local::Busy => return Ok(Verdict::Busy),
-            Local::NotLocal => {}
+            Local::Nobody => {}
         }
         let Some(directory) = &self.directory else {
             return Ok(match local::nobody(&self.hasher, password).await {
