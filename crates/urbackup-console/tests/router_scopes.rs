@@ -291,7 +291,8 @@ async fn outside_the_scope_is_a_404_word_for_word_like_an_unknown_one() {
         let r = send(app, get(&format!("/servers/alpha/clients/{other}"), &c)).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         assert_eq!(
-            r.body.replace(&other.to_string(), "99999"),
+            r.body
+                .replace(&format!("with id {other}."), "with id 99999."),
             unknown_client.body
         );
         assert!(!r.body.contains("lab-"), "{}", r.body);
