@@ -11,9 +11,9 @@
 //! one wins) and optionally the servers (`--ldap-scope`).
 //!
 //! Bounded: at most [`MAX_CONCURRENT`] logins talk to the directory at once (others wait at
-//! most the timeout, then are told the console is busy), and one login has [`TIMEOUT`] in all,
-//! connection included; it runs on a task of its own that is ended at the timeout. Never on
-//! the Argon2 hasher's threads. Passwords are never logged, shown or put in an error.
+//! most a fifth of the timeout for a turn, then are told the console is busy), and one login
+//! has [`TIMEOUT`] in all, connection included; it runs on a task of its own that is ended at
+//! the timeout. Never on the Argon2 hasher's threads. Passwords are never logged, shown or put in an error.
 
 use super::{Role, Scope};
 use ldap3::{ldap_escape, LdapConnAsync, LdapConnSettings, Scope as LdapScope, SearchEntry};
@@ -280,12 +280,14 @@ impl Directory {
             return DirectoryOutcome::Wrong;
         }
         let timeout = self.config.timeout;
-        let deadline = tokio::time::Instant::now() + timeout;
+        // A turn comes within moments while the directory answers; while it hangs, the turns
+        // are all taken for the timeout: then say "busy" soon rather than wait as long.
         let Ok(Ok(permit)) =
-            tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned()).await
+            tokio::time::timeout(timeout / 5, self.permits.clone().acquire_owned()).await
         else {
             return DirectoryOutcome::Busy;
         };
+        let deadline = tokio::time::Instant::now() + timeout;
         let config = self.config.clone();
         let (user, password) = (user.to_owned(), password.to_owned());
         // A task of its own: ended at the timeout (dropped), and a panic inside the LDAP
@@ -624,6 +626,40 @@ mod tests {
         c.bind_password = Some(BindPassword::new("hunter2-secret".into()));
         assert!(c.validate().is_ok());
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn logins_are_bounded_in_number_and_time() {
+        // A directory that accepts connections and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut c =
+            DirectoryConfig::new(&format!("ldap://{}", silent.local_addr().unwrap()), "dc=x");
+        c.roles.push(("cn=a,dc=x".into(), Role::Viewer));
+        c.timeout = Duration::from_secs(1);
+        let d = Directory::new(c);
+        let t0 = std::time::Instant::now();
+        let tries: Vec<_> = (0..MAX_CONCURRENT + 4)
+            .map(|i| {
+                let d = d.clone();
+                tokio::spawn(async move { d.authenticate(&format!("u{i}"), "pw").await })
+            })
+            .collect();
+        let (mut unavailable, mut busy) = (0, 0);
+        for t in tries {
+            match t.await.unwrap() {
+                DirectoryOutcome::Unavailable(why) => {
+                    assert!(why.contains("did not answer within 1 s"), "{why}");
+                    unavailable += 1
+                }
+                DirectoryOutcome::Busy => busy += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        // MAX_CONCURRENT talked to the directory and gave up at the timeout; the others waited
+        // a fifth of it for a turn, and were told the console is busy.
+        assert_eq!((unavailable, busy), (MAX_CONCURRENT, 4));
+        assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+        drop(silent);
     }
 
     #[tokio::test]
