@@ -11,7 +11,7 @@ mod common;
 use axum::http::StatusCode;
 use axum::Router;
 use common::slapd::{self, group, Options, Slapd};
-use common::web::{csrf, get, login, post, send, set_cookie, Reply};
+use common::web::{attempt_login, csrf, get, login, post, send, set_cookie, Reply};
 use common::{member, SIM_PASSWORD, SIM_USER};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -91,25 +91,14 @@ async fn setup(config: DirectoryConfig) -> Setup {
     }
 }
 
-/// One login attempt through the form: the answer.
+/// One login attempt through the form, from the address every other request counts under.
 async fn attempt(app: &Router, user: &str, password: &str) -> Reply {
-    let form = send(app, get("/login", "")).await;
-    let pre = set_cookie(&form.headers, "urbackup_console_login").unwrap();
-    let token = csrf(&form.body);
-    send(
-        app,
-        post(
-            "/login",
-            &pre,
-            &[
-                ("username", user),
-                ("password", password),
-                ("csrf", &token),
-                ("next", "/"),
-            ],
-        ),
-    )
-    .await
+    attempt_login(app, user, password, "/", None).await
+}
+
+/// One login attempt from an address of its own.
+async fn attempt_from(app: &Router, user: &str, password: &str, addr: &str) -> Reply {
+    attempt_login(app, user, password, "/", Some(addr)).await
 }
 
 #[tokio::test]
@@ -300,29 +289,6 @@ async fn refusals_say_why_and_never_let_in() {
     );
     // Local users still log in.
     login(app, "ann", "ann-password").await;
-}
-
-/// One login attempt from `addr` (the console behind a proxy would read it from
-/// `X-Forwarded-For`; the router takes the connection's address from `ConnectInfo`, which
-/// tower's `oneshot` does not set, so all router attempts share one address: this sets it).
-async fn attempt_from(app: &Router, user: &str, password: &str, addr: &str) -> Reply {
-    let form = send(app, get("/login", "")).await;
-    let pre = set_cookie(&form.headers, "urbackup_console_login").unwrap();
-    let token = csrf(&form.body);
-    let mut req = post(
-        "/login",
-        &pre,
-        &[
-            ("username", user),
-            ("password", password),
-            ("csrf", &token),
-            ("next", "/"),
-        ],
-    );
-    let sock: std::net::SocketAddr = format!("{addr}:40000").parse().unwrap();
-    req.extensions_mut()
-        .insert(axum::extract::ConnectInfo(sock));
-    send(app, req).await
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ mod common;
 
 use axum::http::{header, StatusCode};
 use axum::Router;
-use common::web::{csrf, get, login, post, send, set_cookie, Reply};
+use common::web::{attempt_login, csrf, from_addr, get, login, post, send, set_cookie, Reply};
 use common::{member, SIM_PASSWORD, SIM_USER};
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,41 +66,10 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// A request from `addr` (tower's `oneshot` sets no peer address: all other requests share
-/// one).
-fn from(
-    mut req: axum::http::Request<axum::body::Body>,
-    addr: &str,
-) -> axum::http::Request<axum::body::Body> {
-    let sock: std::net::SocketAddr = format!("{addr}:40000").parse().unwrap();
-    req.extensions_mut()
-        .insert(axum::extract::ConnectInfo(sock));
-    req
-}
-
 /// The first step of a login: the password. Returns the answer and the cookies to carry on
 /// (the login form's and the waiting login's).
 async fn password_step(app: &Router, user: &str, password: &str, addr: &str) -> (Reply, String) {
-    let form = send(app, get("/login", "")).await;
-    let pre = set_cookie(&form.headers, "urbackup_console_login").unwrap();
-    let token = csrf(&form.body);
-    let r = send(
-        app,
-        from(
-            post(
-                "/login",
-                &pre,
-                &[
-                    ("username", user),
-                    ("password", password),
-                    ("csrf", &token),
-                    ("next", "/servers"),
-                ],
-            ),
-            addr,
-        ),
-    )
-    .await;
+    let r = attempt_login(app, user, password, "/servers", Some(addr)).await;
     let pending = set_cookie(&r.headers, "urbackup_console_pending").unwrap_or_default();
     (r, pending)
 }
@@ -113,7 +82,7 @@ async fn code_step(app: &Router, pending: &str, code: &str, addr: &str) -> Reply
     let token = csrf(&form.body);
     send(
         app,
-        from(
+        from_addr(
             post(
                 "/login/code",
                 &format!("{pre}; {pending}"),
@@ -263,7 +232,7 @@ async fn code_step_raw(app: &Router, pending: &str, code: &str) -> Reply {
     let token = csrf(&form.body);
     send(
         app,
-        from(
+        from_addr(
             post(
                 "/login/code",
                 &format!("{pre}; {pending}"),
