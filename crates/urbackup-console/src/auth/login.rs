@@ -1,5 +1,5 @@
 //! The one door of every login: [`Authenticator`]. The web's login handlers call it and nothing
-//! else to check a password (a local user's on the Argon2 [`Hasher`], [`super::local`]; else the
+//! else to check a password (a local user's on the Argon2 [`Hasher`], `auth/local.rs`; else the
 //! directory's, [`super::ldap`]) and a second factor ([`super::totp`]: a code, or a recovery
 //! code). The login limit ([`super::limit`]) is the caller's: it counts every attempt before
 //! it reaches this door.
