@@ -88,7 +88,7 @@ pub enum Command {
     Zabbix(ZabbixArgs),
     /// A web console for the servers given (one, several profiles or --all-profiles); `console
     /// user ...` manages its users
-    Console(ConsoleArgs),
+    Console(Box<ConsoleArgs>),
     /// Forget the cached session of this server and user (--all: of every server)
     Logout(LogoutArgs),
 }
@@ -707,7 +707,7 @@ pub struct ExporterArgs {
 #[derive(Debug, Clone, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "First add a user: urbackup console user add NAME --role admin --password-stdin\nThen: urbackup --all-profiles console --listen 127.0.0.1:8080\nRoles: viewer (reads), operator (also starts and stops backups), admin (also manages console users). The servers' credentials stay in the profiles on this host; browsers only ever talk to the console.\nBehind a reverse proxy that terminates TLS, pass --behind-proxy (Secure cookies, client address from X-Forwarded-For) and --public-url https://NAME.\nSecurity events (failed and refused logins, lock-outs, user changes, ended sessions) are logged to stderr by default."
+    after_help = "First add a user: urbackup console user add NAME --role admin --password-stdin\nThen: urbackup --all-profiles console --listen 127.0.0.1:8080\nRoles: viewer (reads), operator (also starts and stops backups), admin (also manages console users). A viewer or operator may see some servers only: console user add NAME --role operator --servers a,b [--groups office]. Directory users: --ldap-url ldap://HOST:389 --ldap-base DN --ldap-role GROUP_DN=ROLE. The servers' credentials stay in the profiles on this host; browsers only ever talk to the console.\nBehind a reverse proxy that terminates TLS, pass --behind-proxy (Secure cookies, client address from X-Forwarded-For) and --public-url https://NAME.\nSecurity events (failed and refused logins, lock-outs, user changes, ended sessions) are logged to stderr by default."
 )]
 pub struct ConsoleArgs {
     /// Manage the console's users instead of serving
@@ -749,9 +749,53 @@ pub struct ConsoleArgs {
     /// further connections wait)
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
-    /// Also serve Prometheus metrics at /metrics (no login), from the console's polls
+    /// Also serve Prometheus metrics at /metrics (no login, the whole fleet whatever the
+    /// users' scopes: let only your monitoring reach it), from the console's polls
     #[arg(long)]
     pub metrics: bool,
+    /// Directory logins: the LDAP or Active Directory server (ldap://HOST:PORT or
+    /// ldaps://HOST:PORT); local console users keep working beside it
+    #[arg(long, value_name = "URL")]
+    pub ldap_url: Option<String>,
+    /// Upgrade the ldap:// connection with StartTLS before anything is sent
+    #[arg(long, requires = "ldap_url")]
+    pub ldap_starttls: bool,
+    /// Extra CA certificates (PEM) to trust for ldaps:// and StartTLS, besides the system's
+    #[arg(long, value_name = "FILE", requires = "ldap_url")]
+    pub ldap_ca_file: Option<PathBuf>,
+    /// Where users and groups are searched (e.g. dc=example,dc=org)
+    #[arg(long, value_name = "DN", requires = "ldap_url")]
+    pub ldap_base: Option<String>,
+    /// The service account that searches for users (with --ldap-bind-password-file; without
+    /// it, an anonymous search)
+    #[arg(long, value_name = "DN", requires_all = ["ldap_url", "ldap_bind_password_file"])]
+    pub ldap_bind_dn: Option<String>,
+    /// A file whose first line is the password of --ldap-bind-dn (readable by the console's
+    /// account only)
+    #[arg(long, value_name = "FILE", requires = "ldap_bind_dn")]
+    pub ldap_bind_password_file: Option<PathBuf>,
+    /// The filter that finds a user, {user} standing for the typed name (escaped as RFC 4515
+    /// asks); (sAMAccountName={user}) for Active Directory
+    #[arg(
+        long,
+        value_name = "FILTER",
+        default_value = "(uid={user})",
+        requires = "ldap_url"
+    )]
+    pub ldap_user_filter: String,
+    /// A directory group's role, GROUP_DN=viewer|operator|admin (repeatable; the highest of a
+    /// user's groups wins; a directory user in no such group is refused)
+    #[arg(long, value_name = "GROUP_DN=ROLE", requires = "ldap_url")]
+    pub ldap_role: Vec<String>,
+    /// A directory group's servers, GROUP_DN=SERVER,SERVER or GROUP_DN=* (repeatable; when
+    /// given, a directory user who is not an admin sees the servers of their groups, and one
+    /// in no such group is refused)
+    #[arg(long, value_name = "GROUP_DN=SERVERS", requires = "ldap_url")]
+    pub ldap_scope: Vec<String>,
+    /// Local console users without a second factor (TOTP) must set one up before anything
+    /// else
+    #[arg(long)]
+    pub require_totp: bool,
     /// The health rule's limits (and the compliance RPOs: each kind's warning age).
     #[command(flatten)]
     pub health: HealthArgs,
@@ -793,6 +837,41 @@ pub enum ConsoleUserCmd {
         /// terminal)
         #[arg(long)]
         password_stdin: bool,
+        /// Only these servers (comma-separated names as the console shows them); default:
+        /// every server. Not for admins
+        #[arg(long, value_name = "NAME,NAME")]
+        servers: Option<String>,
+        /// Within them, only the clients of these UrBackup groups (comma-separated; the
+        /// default group is `(default)`); default: every client
+        #[arg(long, value_name = "GROUP,GROUP")]
+        groups: Option<String>,
+    },
+    /// Set what a user sees (counts from their next request): --servers and --groups, or
+    /// --all for every server
+    Scope {
+        /// Login name
+        name: String,
+        /// Only these servers (comma-separated)
+        #[arg(long, value_name = "NAME,NAME", required_unless_present = "all")]
+        servers: Option<String>,
+        /// Within them, only the clients of these groups (comma-separated)
+        #[arg(long, value_name = "GROUP,GROUP", conflicts_with = "all")]
+        groups: Option<String>,
+        /// Every server and client again
+        #[arg(long, conflicts_with = "servers")]
+        all: bool,
+        /// The console's database
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+    },
+    /// Remove a user's second factor (TOTP), e.g. after a lost phone: their sessions end, and
+    /// they log in with their password (under --require-totp they set up a new one first)
+    TotpReset {
+        /// Login name
+        name: String,
+        /// The console's database
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
     },
     /// List the users
     List {

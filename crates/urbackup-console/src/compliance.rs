@@ -255,6 +255,41 @@ pub fn compute(snapshot: &FleetSnapshot, times: &BackupTimes, rpo: &Rpo, now: i6
     report
 }
 
+impl Report {
+    /// The report of the clients of `fleet` only (a user's scoped view of the fleet): the
+    /// clients outside it left out, the servers' and the fleet's sums recomputed from the
+    /// clients that remain, so that no number counts anything outside the view.
+    pub fn restricted_to(&self, fleet: &FleetSnapshot) -> Report {
+        let seen: std::collections::HashSet<(&str, i64)> = fleet
+            .servers
+            .iter()
+            .flat_map(|s| s.clients.iter().map(move |c| (s.name.as_str(), c.id())))
+            .collect();
+        let kept = |c: &&ClientCompliance| seen.contains(&(c.server.as_str(), c.clientid));
+        let mut out = Report::default();
+        for (name, _) in &self.servers {
+            if fleet.server(name).is_none() {
+                continue;
+            }
+            let mut rollup = Rollup::default();
+            for c in self
+                .clients
+                .iter()
+                .filter(|c| c.server == *name)
+                .filter(kept)
+            {
+                for k in &c.kinds {
+                    rollup.add(k);
+                    out.fleet.add(k);
+                }
+            }
+            out.servers.push((name.clone(), rollup));
+        }
+        out.clients = self.clients.iter().filter(kept).cloned().collect();
+        out
+    }
+}
+
 /// The report as CSV: one row per client and kind.
 pub fn csv(report: &Report, rpo: &Rpo) -> Result<Vec<u8>, csv::Error> {
     // The header is plain text; the rows quote every text cell.

@@ -10,7 +10,10 @@
 //! * What the poller sees is kept in SQLite ([`store`]): backups stay in the history after
 //!   the server deletes them, so trends and compliance outlive the server's retention.
 //! * Console users are separate from the servers' accounts ([`auth::Role`]: viewer, operator,
-//!   admin); the servers' credentials stay in the process and never reach a browser.
+//!   admin), local or from a directory ([`auth::ldap`]), each optionally limited to some servers
+//!   and groups ([`auth::Scope`], applied to every page through one view of the snapshot), with
+//!   an optional second factor ([`auth::totp`]); the servers' credentials stay in the process
+//!   and never reach a browser.
 //! * Pages are rendered on the server (askama templates, escaped by default); a strict
 //!   Content-Security-Policy allows only the console's own stylesheet and its vendored htmx,
 //!   which refreshes the live parts; every page works without JavaScript.
@@ -61,8 +64,13 @@ pub struct ConsoleConfig {
     /// Limits on connections, heads, bodies and handlers.
     pub limits: ServeLimits,
     /// Serve `/metrics` (Prometheus) from the poller's snapshot with this encoder, without
-    /// login (`None`: no `/metrics`).
+    /// login (`None`: no `/metrics`). Whole-fleet numbers, whatever the users' scopes.
     pub metrics: Option<MetricsFn>,
+    /// Directory logins (LDAP, Active Directory) beside the local users (`None`: local users
+    /// only).
+    pub directory: Option<auth::ldap::DirectoryConfig>,
+    /// Local users without a second factor must set one up before anything else.
+    pub require_totp: bool,
 }
 
 impl std::fmt::Debug for ConsoleConfig {
@@ -76,6 +84,8 @@ impl std::fmt::Debug for ConsoleConfig {
             .field("public_hosts", &self.public_hosts)
             .field("limits", &self.limits)
             .field("metrics", &self.metrics.is_some())
+            .field("directory", &self.directory)
+            .field("require_totp", &self.require_totp)
             .finish()
     }
 }
@@ -162,6 +172,7 @@ impl HostCheck {
 /// A console: its store, its poller, its router.
 pub struct Console {
     state: web::AppState,
+    poller: Arc<Poller>,
     history: Arc<history::History>,
 }
 
@@ -188,14 +199,15 @@ impl Console {
         history::seed(&poller, &store)?;
         let history = Arc::new(history::History::start(store.clone()));
         Ok(Console {
-            state: web::AppState::new(store, poller, config),
+            state: web::AppState::new(store, poller.clone(), config),
+            poller,
             history,
         })
     }
 
     /// The poller (to read the snapshot, or poll a server now).
     pub fn poller(&self) -> &Arc<Poller> {
-        self.state.poller()
+        &self.poller
     }
 
     /// The store.

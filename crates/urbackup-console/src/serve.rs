@@ -37,7 +37,7 @@ pub struct ServeLimits {
     /// A write to the client that makes no progress for this long ends the connection.
     pub write_stall: Duration,
     /// Open connections at most (`0`: from the file limit: its soft value less
-    /// [`FILES_RESERVED`], at most 4096). Beyond it new connections wait to be accepted.
+    /// `FILES_RESERVED`, at most 4096). Beyond it new connections wait to be accepted.
     pub max_connections: usize,
     /// Open connections of one address at most (`0`: no limit). Beyond it a new connection of
     /// that address is closed at once. Off behind a reverse proxy (every connection comes

@@ -12,7 +12,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use urbackup_console::auth::Role;
+use urbackup_console::auth::ldap::{
+    parse_role_mapping, parse_scope_mapping, BindPassword, DirectoryConfig,
+};
+use urbackup_console::auth::{Role, Scope};
+use urbackup_console::store::UserSource;
 use urbackup_console::{Console, ConsoleConfig, HostCheck, ServeLimits, Store};
 use urbackup_fleet::{Plan, PollerConfig};
 
@@ -49,17 +53,67 @@ pub fn user(cmd: &ConsoleCmd, style: &Style) -> Result<u8> {
             role: r,
             db,
             password_stdin,
+            servers,
+            groups,
         } => {
+            let scope = Scope::from_lists(servers.as_deref(), groups.as_deref())
+                .map_err(anyhow::Error::msg)?;
+            if role(*r) == Role::Admin && !scope.is_all() {
+                bail!(
+                    "admins see every server: --servers and --groups are for viewers and operators"
+                );
+            }
             let (store, path) = open(db.as_deref())?;
             let pw = new_password(name, *password_stdin)?;
-            store.add_user(name, role(*r), &pw)?;
+            store.add_user_scoped(name, role(*r), &pw, &scope)?;
+            let sees = if scope.is_all() {
+                String::new()
+            } else {
+                format!("; sees {}", scope.describe())
+            };
             Output::done(
                 format!(
-                    "console user `{name}` added ({}) to {}",
+                    "console user `{name}` added ({}{sees}) to {}",
                     role(*r),
                     path.display()
                 ),
-                json!({"name": name, "role": role(*r).as_str(), "db": path}),
+                json!({"name": name, "role": role(*r).as_str(), "servers": scope.servers, "groups": scope.groups, "db": path}),
+            )
+        }
+        ConsoleUserCmd::Scope {
+            name,
+            servers,
+            groups,
+            all,
+            db,
+        } => {
+            let scope = if *all {
+                Scope::all()
+            } else {
+                Scope::from_lists(servers.as_deref(), groups.as_deref())
+                    .map_err(anyhow::Error::msg)?
+            };
+            let (store, _) = open(db.as_deref())?;
+            store.set_scope(name, &scope)?;
+            Output::done(
+                format!(
+                    "console user `{name}` now sees {} (from their next request)",
+                    scope.describe()
+                ),
+                json!({"name": name, "servers": scope.servers, "groups": scope.groups}),
+            )
+        }
+        ConsoleUserCmd::TotpReset { name, db } => {
+            let (store, _) = open(db.as_deref())?;
+            match store.user(name)? {
+                None => bail!("no console user named `{name}`"),
+                Some(u) if !u.totp => bail!("console user `{name}` has no second factor"),
+                Some(_) => {}
+            }
+            store.totp_reset(name)?;
+            Output::done(
+                format!("second factor of console user `{name}` removed; their sessions ended"),
+                json!({"name": name}),
             )
         }
         ConsoleUserCmd::List { db } => {
@@ -67,15 +121,30 @@ pub fn user(cmd: &ConsoleCmd, style: &Style) -> Result<u8> {
             let mut t = Table::new(&[
                 ("name", "NAME"),
                 ("role", "ROLE"),
+                ("source", "SOURCE"),
+                ("sees", "SEES"),
+                ("totp", "2FA"),
                 ("created", "CREATED"),
                 ("password_changed", "PASSWORD SET"),
             ]);
             for u in store.users()? {
+                let directory = u.source == UserSource::Directory;
                 t.push(vec![
                     Cell::from(&u.name),
                     Cell::from(u.role.as_str()),
+                    Cell::from(u.source.as_str()),
+                    Cell::from(u.scope.describe().as_str()),
+                    Cell::from(match (directory, u.totp) {
+                        (true, _) => "-",
+                        (false, true) => "on",
+                        (false, false) => "off",
+                    }),
                     Cell::Date(u.created),
-                    Cell::Date(u.password_changed),
+                    if directory {
+                        Cell::from("-")
+                    } else {
+                        Cell::Date(u.password_changed)
+                    },
                 ]);
             }
             Output::Table(t)
@@ -121,7 +190,8 @@ pub fn user(cmd: &ConsoleCmd, style: &Style) -> Result<u8> {
 pub async fn serve(targets: Vec<Resolved>, a: &ConsoleArgs) -> Result<u8> {
     let path = db_path(a.db.as_deref())?;
     let store = Arc::new(Store::open(&path)?);
-    if store.user_count()? == 0 {
+    let directory = directory_config(a)?;
+    if store.user_count()? == 0 && directory.is_none() {
         bail!(
             "the console has no users yet ({}): add one first, e.g.\n  urbackup console user add NAME --role admin --db {} --password-stdin",
             path.display(),
@@ -130,6 +200,23 @@ pub async fn serve(targets: Vec<Resolved>, a: &ConsoleArgs) -> Result<u8> {
     }
     let members = members(&targets)?;
     let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
+    // A scope that names no server of this console sees nothing there: say so once.
+    for u in store.users()? {
+        if let Some(servers) = &u.scope.servers {
+            let unknown: Vec<&str> = servers
+                .iter()
+                .filter(|s| !names.contains(s))
+                .map(String::as_str)
+                .collect();
+            if !unknown.is_empty() {
+                eprintln!(
+                    "note: console user `{}` may see servers this console does not have: {}",
+                    u.name,
+                    unknown.join(", ")
+                );
+            }
+        }
+    }
     let addr: SocketAddr = a
         .listen
         .parse()
@@ -185,6 +272,8 @@ pub async fn serve(targets: Vec<Resolved>, a: &ConsoleArgs) -> Result<u8> {
         metrics: a.metrics.then(|| -> urbackup_console::MetricsFn {
             Arc::new(move |f| super::exporter::exposition(f, outdated))
         }),
+        directory,
+        require_totp: a.require_totp,
     };
     let console = Console::new(members, store, config)?;
     console.start_polling();
@@ -208,4 +297,41 @@ pub async fn serve(targets: Vec<Resolved>, a: &ConsoleArgs) -> Result<u8> {
     }
     .with_context(|| format!("the console stopped serving on {bound}"))?;
     Ok(0)
+}
+
+/// The directory of `--ldap-*` (`None` without `--ldap-url`), checked before the console
+/// starts.
+fn directory_config(a: &ConsoleArgs) -> Result<Option<DirectoryConfig>> {
+    let Some(url) = &a.ldap_url else {
+        return Ok(None);
+    };
+    let base = a
+        .ldap_base
+        .as_deref()
+        .context("--ldap-url needs --ldap-base DN (where users and groups are searched)")?;
+    let mut c = DirectoryConfig::new(url, base);
+    c.starttls = a.ldap_starttls;
+    c.ca_file = a.ldap_ca_file.clone();
+    c.user_filter = a.ldap_user_filter.clone();
+    c.bind_dn = a.ldap_bind_dn.clone();
+    c.bind_password = a
+        .ldap_bind_password_file
+        .as_deref()
+        .map(BindPassword::from_file)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    c.roles = a
+        .ldap_role
+        .iter()
+        .map(|m| parse_role_mapping(m))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    c.scopes = a
+        .ldap_scope
+        .iter()
+        .map(|m| parse_scope_mapping(m))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    c.validate().map_err(anyhow::Error::msg)?;
+    Ok(Some(c))
 }

@@ -372,6 +372,13 @@ impl Ticket<'_> {
         limiter.finish(&mut self)
     }
 
+    /// The password was right and a second factor is due: this attempt is not counted either
+    /// way (the second factor's own attempt is, and only its success clears the user name's
+    /// count, so that a known password does not reset the count of wrong codes).
+    pub fn first_factor_passed(self) {
+        self.not_counted()
+    }
+
     /// The attempt was not checked through no fault of its sender (the console was busy): it
     /// is not counted.
     pub fn not_counted(mut self) {

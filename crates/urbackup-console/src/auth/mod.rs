@@ -1,14 +1,23 @@
-//! Console users' credentials: roles, passwords ([`password`]: the rule for new ones, Argon2id
-//! hashes, the bounded [`Hasher`]), session and CSRF tokens, and the login limit ([`limit`]).
+//! Console users' credentials and what they may see: roles, scopes ([`scope`]), passwords
+//! ([`password`]: the rule for new ones, Argon2id hashes, the bounded [`Hasher`]), directory
+//! logins ([`ldap`]), the second factor ([`totp`]), session and CSRF tokens, and the login
+//! limit ([`limit`]). Every login goes through one door, [`Authenticator`] ([`login`]).
 
+pub mod ldap;
 pub mod limit;
+mod local;
+pub mod login;
 pub mod password;
+pub mod scope;
+pub mod totp;
 
 pub use limit::{LoginLimiter, Refusal, Ticket};
+pub use login::{Authenticator, SecondFactor, Verdict};
 pub use password::{
     check_new_password, dummy_hash, hash_password, verify_password, Busy, Hasher, MAX_PASSWORD_LEN,
     MIN_PASSWORD_LEN,
 };
+pub use scope::Scope;
 
 use base64::Engine;
 use sha2::{Digest, Sha256};

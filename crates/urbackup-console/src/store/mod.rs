@@ -5,14 +5,18 @@
 //! history writer's thread; WAL mode, so that a reader of another process (a backup of the
 //! file) never blocks it. The schema is versioned by the migrations in `migrations/`.
 
+mod access;
 mod audit;
 mod history;
 mod users;
 
+pub use access::{PendingLogin, SessionRow, TotpState, PENDING_LOGIN_FAILURES, PENDING_LOGIN_SECS};
+
 pub use audit::{AuditEntry, AuditFilter, AuditRow};
 pub use history::{BackupRow, BackupTimes, LogRow, Record};
 pub use users::{
-    check_new_user, Flash, SessionInfo, UserInfo, COMMAND_LINE, SESSION_IDLE_SECS, SESSION_MAX_SECS,
+    check_new_user, Flash, SessionInfo, UserInfo, UserSource, COMMAND_LINE, SESSION_IDLE_SECS,
+    SESSION_MAX_SECS,
 };
 
 use rusqlite::Connection;
@@ -24,6 +28,9 @@ use std::sync::{Mutex, MutexGuard};
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_init.sql")),
     M::up(include_str!("../../migrations/0003_restore_audit.sql")),
+    M::up(include_str!(
+        "../../migrations/0004_scopes_directory_totp.sql"
+    )),
 ];
 
 /// What can go wrong with the database.

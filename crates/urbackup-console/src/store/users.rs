@@ -1,7 +1,7 @@
 //! Console users, their sessions and the messages a session carries to its next page.
 
 use super::{Store, StoreError};
-use crate::auth::{self, Role};
+use crate::auth::{self, Role, Scope};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// A session ends after this long without a request.
@@ -22,7 +22,35 @@ pub struct UserInfo {
     pub created: i64,
     /// Unix time of the last password change.
     pub password_changed: i64,
+    /// Where the password is checked.
+    pub source: UserSource,
+    /// What the user may see (admins: always everything).
+    pub scope: Scope,
+    /// The user has a second factor (TOTP).
+    pub totp: bool,
 }
+
+/// Where a console user's password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSource {
+    /// Here: an Argon2id hash in the database.
+    Local,
+    /// In the directory (LDAP); the role and scope are copied from its groups at each login.
+    Directory,
+}
+
+impl UserSource {
+    /// `local` or `directory`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserSource::Local => "local",
+            UserSource::Directory => "directory",
+        }
+    }
+}
+
+/// The columns [`user_row`] reads, from `users u`.
+pub(super) const USER_COLUMNS: &str = "u.id, u.name, u.role, u.created, u.password_changed, u.source, u.scope_servers, u.scope_groups, u.totp_secret IS NOT NULL";
 
 /// A live session.
 #[derive(Debug, Clone)]
@@ -33,6 +61,8 @@ pub struct SessionInfo {
     pub csrf: String,
     /// SHA-256 of the cookie's token (its key).
     pub token_hash: Vec<u8>,
+    /// The id the sessions page ends it by.
+    pub public_id: String,
 }
 
 /// A message for the next page.
@@ -114,8 +144,9 @@ impl Store {
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<UserInfo>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT id, name, role, created, password_changed FROM users ORDER BY name")?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLUMNS} FROM users u ORDER BY u.name"
+        ))?;
         let rows = stmt.query_map([], user_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -127,15 +158,17 @@ impl Store {
             .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
     }
 
-    fn admins_besides(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+    /// Local admins other than `name` (a directory admin does not count: the directory may
+    /// go away, and local admins are the ones the command line can always reach).
+    pub(super) fn admins_besides(conn: &Connection, name: &str) -> Result<i64, StoreError> {
         Ok(conn.query_row(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND name <> ?1",
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND source = 'local' AND name <> ?1",
             [name],
             |r| r.get(0),
         )?)
     }
 
-    fn role_of(conn: &Connection, name: &str) -> Result<Role, StoreError> {
+    pub(super) fn role_of(conn: &Connection, name: &str) -> Result<Role, StoreError> {
         let role: Option<String> = conn
             .query_row("SELECT role FROM users WHERE name = ?1", [name], |r| {
                 r.get(0)
@@ -174,6 +207,7 @@ impl Store {
     /// Changes a user's role; `by` is who did it.
     pub fn set_role_by(&self, by: &str, name: &str, role: Role) -> Result<(), StoreError> {
         let conn = self.conn();
+        Store::refuse_directory(&conn, name, "role")?;
         if role != Role::Admin
             && Store::role_of(&conn, name)? == Role::Admin
             && Store::admins_besides(&conn, name)? == 0
@@ -208,6 +242,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let ended = {
             let conn = self.conn();
+            Store::refuse_directory(&conn, name, "password")?;
             let n = conn.execute(
                 "UPDATE users SET password_hash = ?2, password_changed = ?3 WHERE name = ?1",
                 params![name, password_hash, urbackup_fleet::unix_now()],
@@ -228,15 +263,16 @@ impl Store {
         Ok(ended)
     }
 
-    /// A user and their password hash, for a login (the hash is verified by the caller, on the
-    /// bounded [`auth::Hasher`], without the database's lock).
+    /// A local user and their password hash, for a login (the hash is verified by the caller,
+    /// on the bounded [`auth::Hasher`], without the database's lock). Directory users have
+    /// none: `None` for them too.
     pub fn login_hash(&self, name: &str) -> Result<Option<(UserInfo, String)>, StoreError> {
         Ok(self
             .conn()
             .query_row(
-                "SELECT id, name, role, created, password_changed, password_hash FROM users WHERE name = ?1",
+                &format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.name = ?1 AND u.source = 'local'"),
                 [name],
-                |r| Ok((user_row(r)?, r.get(5)?)),
+                |r| Ok((user_row(r)?, r.get(9)?)),
             )
             .optional()?)
     }
@@ -257,15 +293,27 @@ impl Store {
 
     /// Starts a session for user `user_id`; returns the cookie's token.
     pub fn create_session(&self, user_id: i64, now: i64) -> Result<String, StoreError> {
+        self.create_session_from(user_id, now, "")
+    }
+
+    /// Starts a session for user `user_id` logged in from `addr` (shown on the sessions
+    /// page); returns the cookie's token.
+    pub fn create_session_from(
+        &self,
+        user_id: i64,
+        now: i64,
+        addr: &str,
+    ) -> Result<String, StoreError> {
         let token = auth::random_token();
         let conn = self.conn();
         conn.execute(
             "DELETE FROM sessions WHERE last_seen < ?1 OR created < ?2",
             params![now - SESSION_IDLE_SECS, now - SESSION_MAX_SECS],
         )?;
+        let public_id = &auth::random_token()[..16];
         conn.execute(
-            "INSERT INTO sessions (token_hash, user_id, csrf, created, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![auth::token_hash(&token), user_id, auth::random_token(), now],
+            "INSERT INTO sessions (token_hash, user_id, csrf, created, last_seen, public_id, addr) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+            params![auth::token_hash(&token), user_id, auth::random_token(), now, public_id, addr],
         )?;
         Ok(token)
     }
@@ -276,13 +324,23 @@ impl Store {
         let conn = self.conn();
         let found = conn
             .query_row(
-                "SELECT u.id, u.name, u.role, u.created, u.password_changed, s.csrf, s.last_seen, s.created
-                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+                &format!(
+                    "SELECT {USER_COLUMNS}, s.csrf, s.last_seen, s.created, s.public_id
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
+                ),
                 [&hash],
-                |r| Ok((user_row(r)?, r.get::<_, String>(5)?, r.get::<_, i64>(6)?, r.get::<_, i64>(7)?)),
+                |r| {
+                    Ok((
+                        user_row(r)?,
+                        r.get::<_, String>(9)?,
+                        r.get::<_, i64>(10)?,
+                        r.get::<_, i64>(11)?,
+                        r.get::<_, Option<String>>(12)?,
+                    ))
+                },
             )
             .optional()?;
-        let Some((user, csrf, last_seen, created)) = found else {
+        let Some((user, csrf, last_seen, created, public_id)) = found else {
             return Ok(None);
         };
         if now - last_seen > SESSION_IDLE_SECS || now - created > SESSION_MAX_SECS {
@@ -300,6 +358,7 @@ impl Store {
             user,
             csrf,
             token_hash: hash,
+            public_id: public_id.unwrap_or_default(),
         }))
     }
 
@@ -349,13 +408,30 @@ impl Store {
     }
 }
 
-fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserInfo> {
-    let role: String = r.get(2)?;
+/// A user from the columns of [`USER_COLUMNS`]. An admin's scope is every server, whatever
+/// is stored.
+pub(super) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserInfo> {
+    let role: Role = r.get::<_, String>(2)?.parse().unwrap_or(Role::Viewer);
+    let source = match r.get::<_, String>(5)?.as_str() {
+        "directory" => UserSource::Directory,
+        _ => UserSource::Local,
+    };
+    let scope = if role == Role::Admin {
+        Scope::all()
+    } else {
+        Scope {
+            servers: Scope::from_column(r.get(6)?),
+            groups: Scope::from_column(r.get(7)?),
+        }
+    };
     Ok(UserInfo {
         id: r.get(0)?,
         name: r.get(1)?,
-        role: role.parse().unwrap_or(Role::Viewer),
+        role,
         created: r.get(3)?,
         password_changed: r.get(4)?,
+        source,
+        scope,
+        totp: r.get(8)?,
     })
 }

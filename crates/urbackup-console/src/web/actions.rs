@@ -3,7 +3,6 @@
 //! so that the next page shows the new state.
 
 use super::pages::start_refusal;
-use super::target::resolve;
 use super::{AppState, PageError, Session};
 use crate::auth::Role;
 use crate::fmt;
@@ -73,19 +72,15 @@ pub async fn start(
     session.require(Role::Operator)?;
     let kind = backup_type(&form.kind)
         .ok_or_else(|| PageError::BadRequest(format!("Unknown backup kind “{}”.", form.kind)))?;
-    let t = resolve(&state.snapshot(), &session, &name, id)?;
-    let (s, c) = (t.server, t.client);
+    let view = session.fleet(&state);
+    let (s, c) = view.client(&name, id)?;
     let back = fmt::client_href(&s.name, id);
     let what = describe(kind);
     let (ok, text) = match start_refusal(&c, s.switches, kind.is_image()) {
         refusal if !refusal.is_empty() => (false, format!("Not started: {refusal}")),
         _ => {
-            let poller = state
-                .poller()
-                .server(&s.name)
-                .cloned()
-                .ok_or_else(|| PageError::NotFound("No such server.".into()))?;
-            match poller.server().start_backups(&[id], kind).await {
+            let server = view.handle(&s)?;
+            match server.start_backups(&[id], kind).await {
                 Err(e) => (false, format!("The server refused the {what}: {e}")),
                 Ok(r) if r.is_empty() => (
                     false,
@@ -96,7 +91,7 @@ pub async fn start(
                     format!("The server did not start the {what}: the client is not connected to it."),
                 ),
                 Ok(_) => {
-                    let snap = state.poller().poll_now(&s.name, CONFIRM_WAIT).await;
+                    let snap = view.poll_now(&s, CONFIRM_WAIT).await;
                     let running = snap.as_ref().and_then(|s| {
                         s.actions.as_ref().and_then(|a| {
                             a.iter()
@@ -155,7 +150,8 @@ pub async fn stop(
 ) -> Result<Response, PageError> {
     session.check_csrf(form.csrf.as_deref())?;
     session.require(Role::Operator)?;
-    let s = resolve(&state.snapshot(), &session, &name, id)?.server;
+    let view = session.fleet(&state);
+    let (s, _client) = view.client(&name, id)?;
     let back = fmt::client_href(&s.name, id);
     let action = s
         .actions
@@ -169,20 +165,16 @@ pub async fn stop(
             "Not stopped: that activity is not running (any more).".to_string(),
         ),
         Some(a) => {
-            let poller = state
-                .poller()
-                .server(&s.name)
-                .cloned()
-                .ok_or_else(|| PageError::NotFound("No such server.".into()))?;
+            let server = view.handle(&s)?;
             let what = a.action.description();
-            match poller.server().stop_action_ids(id, a.id).await {
+            match server.stop_action_ids(id, a.id).await {
                 Err(e) => (false, format!("The server refused to stop the {what}: {e}")),
                 Ok(false) => (
                     false,
                     format!("The server did not accept the stop of the {what}: the console's user on that server may not stop it."),
                 ),
                 Ok(true) => {
-                    let snap = state.poller().poll_now(&s.name, CONFIRM_WAIT).await;
+                    let snap = view.poll_now(&s, CONFIRM_WAIT).await;
                     let still = snap.as_ref().is_some_and(|s| {
                         s.actions
                             .iter()

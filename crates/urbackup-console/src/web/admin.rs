@@ -1,9 +1,9 @@
-//! Console users, for admins.
+//! Console users and their sessions, for admins.
 
 use super::{render, AppState, Layout, PageError, Session, SECURITY};
-use crate::auth::{Role, MIN_PASSWORD_LEN};
+use crate::auth::{Role, Scope, MIN_PASSWORD_LEN};
 use crate::fmt;
-use crate::store::{check_new_user, StoreError};
+use crate::store::{check_new_user, StoreError, UserSource};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,6 +16,13 @@ pub struct UserLine {
     created: String,
     password_changed: String,
     is_me: bool,
+    directory: bool,
+    /// What the user sees, in words.
+    scope: String,
+    scoped: bool,
+    servers: String,
+    groups: String,
+    totp: bool,
 }
 
 #[derive(Template)]
@@ -26,6 +33,10 @@ struct UsersPage {
     roles: Vec<&'static str>,
     min_password: usize,
     changes: Vec<ChangeLine>,
+    /// The servers of this console (for the scope fields).
+    server_names: String,
+    directory: bool,
+    require_totp: bool,
 }
 
 pub struct ChangeLine {
@@ -39,6 +50,14 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Result<Res
     session.require(Role::Admin)?;
     let (users, changes) = state.db(|s| Ok((s.users()?, s.users_audit(20)?))).await?;
     let me = session.info.user.id;
+    let server_names = session
+        .fleet(&state)
+        .snapshot()
+        .servers
+        .iter()
+        .map(|s| s.name.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
     let page = UsersPage {
         layout: session
             .layout(&state, "Users".into(), "users", false)
@@ -53,7 +72,21 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Result<Res
                     .map(|r| (r.as_str(), *r == u.role))
                     .collect(),
                 created: fmt::time(u.created),
-                password_changed: fmt::time(u.password_changed),
+                password_changed: if u.source == UserSource::Directory {
+                    "(directory)".into()
+                } else {
+                    fmt::time(u.password_changed)
+                },
+                directory: u.source == UserSource::Directory,
+                scope: if u.role == Role::Admin {
+                    "every server (admin)".into()
+                } else {
+                    u.scope.describe()
+                },
+                scoped: !u.scope.is_all(),
+                servers: u.scope.servers_text(),
+                groups: u.scope.groups_text(),
+                totp: u.totp,
                 name: u.name,
             })
             .collect(),
@@ -67,6 +100,9 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Result<Res
                 what: a.detail,
             })
             .collect(),
+        server_names,
+        directory: state.config().directory.is_some(),
+        require_totp: state.config().require_totp,
     };
     Ok(render(&page))
 }
@@ -77,6 +113,14 @@ pub struct UserForm {
     name: String,
     role: Option<String>,
     password: Option<String>,
+    /// Comma-separated server names (empty: every server).
+    servers: Option<String>,
+    /// Comma-separated group names (empty: every group).
+    groups: Option<String>,
+}
+
+fn parse_scope(form: &UserForm) -> Result<Scope, String> {
+    Scope::from_lists(form.servers.as_deref(), form.groups.as_deref())
 }
 
 /// Runs one user change for an admin (`f` gets the admin's name, for the audit trail) and
@@ -128,14 +172,35 @@ pub async fn add(
     );
     session.check_csrf(form.csrf.as_deref())?;
     session.require(Role::Admin)?;
-    if let Err(e) = check_new_user(&name, &pw) {
-        session.flash(&state, false, e.to_string()).await?;
-        return Ok(Redirect::to("/admin/users").into_response());
-    }
+    let scope = match check_new_user(&name, &pw)
+        .map_err(|e| e.to_string())
+        .and_then(|()| parse_scope(&form))
+    {
+        Ok(scope) if r == Role::Admin && !scope.is_all() => {
+            session
+                .flash(
+                    &state,
+                    false,
+                    "Admins see every server: leave the servers and groups empty for an admin."
+                        .into(),
+                )
+                .await?;
+            return Ok(Redirect::to("/admin/users").into_response());
+        }
+        Ok(scope) => scope,
+        Err(e) => {
+            session.flash(&state, false, e).await?;
+            return Ok(Redirect::to("/admin/users").into_response());
+        }
+    };
     let hash = state.hash_password(pw).await?;
-    let done = format!("Added {name} ({r}).");
+    let done = if scope.is_all() {
+        format!("Added {name} ({r}).")
+    } else {
+        format!("Added {name} ({r}; sees {}).", scope.describe())
+    };
     change(state, session, &form, done, move |s, by| {
-        s.add_user_hashed(by, &name, r, &hash)
+        s.add_user_hashed_scoped(by, &name, r, &hash, &scope)
     })
     .await
 }
@@ -196,4 +261,124 @@ pub async fn password(
         s.set_password_hashed(by, &name, &hash).map(|_| ())
     })
     .await
+}
+
+/// Sets a user's scope (takes effect at their next request).
+pub async fn scope(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<UserForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(form.csrf.as_deref())?;
+    session.require(Role::Admin)?;
+    let scope = match parse_scope(&form) {
+        Ok(s) => s,
+        Err(e) => {
+            session.flash(&state, false, e).await?;
+            return Ok(Redirect::to("/admin/users").into_response());
+        }
+    };
+    let name = form.name.clone();
+    let done = format!("{name} now sees {}.", scope.describe());
+    change(state, session, &form, done, move |s, by| {
+        s.set_scope_by(by, &name, &scope)
+    })
+    .await
+}
+
+/// Removes a user's second factor (their sessions end; under `--require-totp` they set up a
+/// new one at their next login).
+pub async fn totp_reset(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<UserForm>,
+) -> Result<Response, PageError> {
+    let name = form.name.clone();
+    let done = format!("Second factor of {name} removed; their sessions ended.");
+    change(state, session, &form, done, move |s, by| {
+        s.totp_reset_by(by, &name)
+    })
+    .await
+}
+
+pub struct SessionLine {
+    public_id: String,
+    user: String,
+    addr: String,
+    since: String,
+    last_seen: String,
+    is_mine: bool,
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+struct SessionsPage {
+    layout: Layout,
+    sessions: Vec<SessionLine>,
+}
+
+/// `/admin/sessions`: the open sessions (user, address of the login, since, last request),
+/// each with a button to end it.
+pub async fn sessions(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, PageError> {
+    session.require(Role::Admin)?;
+    let now = urbackup_fleet::unix_now();
+    let rows = state.db(move |s| s.sessions(now)).await?;
+    let mine = session.info.public_id.clone();
+    let page = SessionsPage {
+        layout: session
+            .layout(&state, "Sessions".into(), "sessions", false)
+            .await?,
+        sessions: rows
+            .into_iter()
+            .map(|r| SessionLine {
+                is_mine: r.public_id == mine,
+                since: fmt::time(r.created),
+                last_seen: fmt::ago(r.last_seen, now),
+                addr: if r.addr.is_empty() {
+                    "—".into()
+                } else {
+                    r.addr
+                },
+                user: r.user,
+                public_id: r.public_id,
+            })
+            .collect(),
+    };
+    Ok(render(&page))
+}
+
+#[derive(Deserialize)]
+pub struct EndForm {
+    csrf: Option<String>,
+    id: Option<String>,
+}
+
+/// Ends a session (its user's next request goes to the login page).
+pub async fn end_session(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<EndForm>,
+) -> Result<Response, PageError> {
+    session.check_csrf(form.csrf.as_deref())?;
+    session.require(Role::Admin)?;
+    let id = form.id.unwrap_or_default();
+    let by = session.name().to_owned();
+    let ended = state.db(move |s| s.end_session_by(&by, &id)).await?;
+    match ended {
+        Some(user) => {
+            tracing::info!(target: SECURITY, admin = %session.name().escape_debug(), user = %user.escape_debug(), "console session ended by an admin");
+            session
+                .flash(&state, true, format!("Session of {user} ended."))
+                .await?;
+        }
+        None => {
+            session
+                .flash(&state, false, "That session had ended already.".into())
+                .await?
+        }
+    }
+    Ok(Redirect::to("/admin/sessions").into_response())
 }

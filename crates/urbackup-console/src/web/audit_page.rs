@@ -154,7 +154,8 @@ pub async fn page(
         .db(move |s| s.audit_rows(&filter, PAGE + 1, (page - 1) * PAGE))
         .await?;
     let more = rows.len() > PAGE;
-    let snap = state.snapshot();
+    let view = session.fleet(&state);
+    let snap = view.snapshot();
     let names = |server: &str, id: i64| {
         snap.server(server)
             .and_then(|s| s.client(id))

@@ -66,8 +66,8 @@ pub async fn page(
     session: Session,
     Query(filter): Query<Filter>,
 ) -> Result<Response, PageError> {
-    let report = state.compliance().await?;
-    let rpo = state.0.rpo;
+    let report = session.fleet(&state).compliance().await?;
+    let rpo = *state.rpo();
     let now = urbackup_fleet::unix_now();
     let fleet = vec![
         Line {
@@ -149,9 +149,9 @@ pub async fn page(
 }
 
 /// `/compliance.csv`: every client and kind.
-pub async fn csv(State(state): State<AppState>, _session: Session) -> Result<Response, PageError> {
-    let report = state.compliance().await?;
-    let body = compliance::csv(&report, &state.0.rpo)
+pub async fn csv(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
+    let report = session.fleet(&state).compliance().await?;
+    let body = compliance::csv(&report, state.rpo())
         .map_err(|e| PageError::Internal(format!("csv: {e}")))?;
     Ok((
         [

@@ -1,5 +1,6 @@
 //! The web application: router, security headers, sessions, errors, the page layout.
 
+mod account;
 mod actions;
 mod admin;
 mod audit_page;
@@ -7,12 +8,13 @@ mod compliance_page;
 mod files;
 mod login;
 mod pages;
+mod state;
 mod target;
 
-use crate::auth::{self, Hasher, LoginLimiter, Role};
-use crate::compliance::{self, Rpo};
-use crate::store::{Flash, SessionInfo, Store, StoreError};
-use crate::ConsoleConfig;
+pub(crate) use state::AppState;
+
+use crate::auth::{self, Role};
+use crate::store::{Flash, SessionInfo, UserSource};
 use askama::Template;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -23,13 +25,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use urbackup_fleet::{FleetSnapshot, Poller};
+use urbackup_fleet::FleetSnapshot;
 
 /// Encodes `/metrics` from a fleet snapshot: (content type, body).
 pub type MetricsFn = Arc<dyn Fn(&FleetSnapshot) -> (String, String) + Send + Sync>;
@@ -40,6 +42,8 @@ const SESSION_COOKIE: &str = "urbackup_console";
 const LOGIN_COOKIE: &str = "urbackup_console_login";
 /// The theme preference.
 const THEME_COOKIE: &str = "urbackup_console_theme";
+/// A login whose password was right, waiting for its second factor.
+const PENDING_COOKIE: &str = "urbackup_console_pending";
 
 /// The tracing target of security events (logins, refusals, lock-outs, user changes, ended
 /// sessions): logged by default.
@@ -50,126 +54,6 @@ const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self';
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// The policy of everything else (assets, CSV, metrics): no content at all.
 const OTHER_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-struct Inner {
-    store: Arc<Store>,
-    poller: Arc<Poller>,
-    config: ConsoleConfig,
-    rpo: Rpo,
-    limiter: LoginLimiter,
-    hasher: Hasher,
-    /// The last compliance computation, reused for a minute.
-    compliance: Mutex<Option<(Instant, Arc<compliance::Report>)>>,
-    /// Folder listings of file backups (browsing, versions, search).
-    listings: crate::restore::Listings,
-    /// Restores started from the console, followed until they end.
-    restores: crate::restore::Restores,
-}
-
-impl AppState {
-    pub(crate) fn new(store: Arc<Store>, poller: Arc<Poller>, config: ConsoleConfig) -> AppState {
-        AppState(Arc::new(Inner {
-            rpo: Rpo::from_policy(&config.policy),
-            store,
-            poller,
-            config,
-            limiter: LoginLimiter::default(),
-            hasher: Hasher::default(),
-            compliance: Mutex::new(None),
-            listings: Default::default(),
-            restores: Default::default(),
-        }))
-    }
-
-    pub(crate) fn store(&self) -> &Arc<Store> {
-        &self.0.store
-    }
-
-    pub(crate) fn poller(&self) -> &Arc<Poller> {
-        &self.0.poller
-    }
-
-    pub(crate) fn config(&self) -> &ConsoleConfig {
-        &self.0.config
-    }
-
-    pub(crate) fn listings(&self) -> &crate::restore::Listings {
-        &self.0.listings
-    }
-
-    pub(crate) fn restores(&self) -> &crate::restore::Restores {
-        &self.0.restores
-    }
-
-    fn snapshot(&self) -> Arc<FleetSnapshot> {
-        self.0.poller.snapshot()
-    }
-
-    /// Hashes a new password on the bounded hasher (503 when it is busy).
-    async fn hash_password(&self, password: String) -> Result<String, PageError> {
-        match self.0.hasher.hash(password).await {
-            Ok(Ok(h)) => Ok(h),
-            Ok(Err(e)) => Err(PageError::Internal(e)),
-            Err(auth::Busy) => Err(PageError::Unavailable(
-                "The console is busy checking passwords; try again in a few seconds.".into(),
-            )),
-        }
-    }
-
-    /// A cookie's name: with the `__Host-` prefix when cookies are `Secure` (the browser then
-    /// refuses it from anything but this host over HTTPS, with `Path=/`).
-    fn cookie_name(&self, base: &str) -> String {
-        if self.0.config.secure_cookies {
-            format!("__Host-{base}")
-        } else {
-            base.to_owned()
-        }
-    }
-
-    fn refresh_secs(&self) -> u64 {
-        self.0.config.poll.interval.as_secs().clamp(5, 300)
-    }
-
-    /// Runs a store call on a blocking thread.
-    async fn db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, PageError> {
-        let store = self.0.store.clone();
-        match tokio::task::spawn_blocking(move || f(&store)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(PageError::Internal(e.to_string())),
-            Err(e) => Err(PageError::Internal(format!("database task failed: {e}"))),
-        }
-    }
-
-    /// The compliance report, computed at most once a minute.
-    async fn compliance(&self) -> Result<Arc<compliance::Report>, PageError> {
-        if let Some((at, r)) = &*self.0.compliance.lock().unwrap_or_else(|e| e.into_inner()) {
-            if at.elapsed() < Duration::from_secs(60) {
-                return Ok(r.clone());
-            }
-        }
-        let snapshot = self.snapshot();
-        let rpo = self.0.rpo;
-        let now = urbackup_fleet::unix_now();
-        let since = now - compliance::WINDOWS[2] * 86_400 - rpo.file.max(rpo.image);
-        let report = self
-            .db(move |s| {
-                let times = s.backup_times(since)?;
-                Ok(compliance::compute(&snapshot, &times, &rpo, now))
-            })
-            .await?;
-        let report = Arc::new(report);
-        *self.0.compliance.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Instant::now(), report.clone()));
-        Ok(report)
-    }
-}
 
 /// The router with every page, action and asset, and the layers every response passes.
 pub fn router(state: AppState) -> Router {
@@ -220,15 +104,30 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/remove", post(admin::remove))
         .route("/admin/users/role", post(admin::role))
         .route("/admin/users/password", post(admin::password))
+        .route("/admin/users/scope", post(admin::scope))
+        .route("/admin/users/totp-reset", post(admin::totp_reset))
+        .route("/admin/sessions", get(admin::sessions))
+        .route("/admin/sessions/end", post(admin::end_session))
+        .route("/account", get(account::page))
+        .route("/account/totp", get(account::enrol_page))
+        .route("/account/totp/start", post(account::enrol_start))
+        .route("/account/totp/confirm", post(account::enrol_confirm))
         .route("/login", get(login::form).post(login::submit))
+        .route(
+            "/login/code",
+            get(login::code_form).post(login::code_submit),
+        )
         .route("/logout", post(login::logout))
         .route("/prefs/theme", post(login::theme))
         .route("/assets/{file}", get(asset))
         .route("/healthz", get(|| async { "ok\n" }));
-    if state.0.config.metrics.is_some() {
-        r = r.route("/metrics", get(metrics));
+    if state.has_metrics() {
+        r = r.route(
+            "/metrics",
+            get(|State(state): State<AppState>| async move { state.metrics().await }),
+        );
     }
-    let limits = state.0.config.limits.clone();
+    let limits = state.config().limits.clone();
     r.fallback(|| async { PageError::NotFound("No such page.".into()) })
         .layer(middleware::from_fn(same_origin_writes))
         .layer(middleware::from_fn_with_state(
@@ -253,7 +152,7 @@ pub fn router(state: AppState) -> Router {
 /// page of another site whose name is made to resolve to the console's address). `/healthz`
 /// answers any host.
 async fn known_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let check = &state.0.config.public_hosts;
+    let check = &state.config().public_hosts;
     let host = req
         .headers()
         .get(header::HOST)
@@ -296,7 +195,7 @@ async fn security_headers(State(state): State<AppState>, req: Request, next: Nex
     {
         res = PageError::TooLarge.into_response();
     }
-    if state.0.config.hsts {
+    if state.config().hsts {
         res.headers_mut().insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
@@ -390,17 +289,6 @@ async fn asset(Path(file): Path<String>) -> Response {
         .into_response()
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
-    let Some(encode) = state.0.config.metrics.clone() else {
-        return PageError::NotFound("No such page.".into()).into_response();
-    };
-    let snapshot = state.snapshot();
-    match tokio::task::spawn_blocking(move || encode(&snapshot)).await {
-        Ok((ctype, body)) => ([(header::CONTENT_TYPE, ctype)], body).into_response(),
-        Err(e) => PageError::Internal(format!("metrics: {e}")).into_response(),
-    }
-}
-
 /// Why a page cannot be shown.
 #[derive(Debug)]
 pub enum PageError {
@@ -408,6 +296,12 @@ pub enum PageError {
     Login(String),
     /// Not logged in, on a request that changes something.
     Unauthenticated,
+    /// Logged in, but the console requires a second factor that the user has not set up:
+    /// to its enrolment (a page), or refused (a change).
+    Enrol {
+        /// The request only reads (it is sent to the enrolment page).
+        reading: bool,
+    },
     /// Logged in, without the role, or without the CSRF token.
     Forbidden(String),
     /// No such server, client or page.
@@ -445,6 +339,15 @@ impl IntoResponse for PageError {
                 StatusCode::FORBIDDEN,
                 "Not logged in",
                 "Your session has ended. Log in again.".to_string(),
+            ),
+            PageError::Enrol { reading: true } => {
+                return Redirect::to("/account/totp").into_response()
+            }
+            PageError::Enrol { reading: false } => (
+                StatusCode::FORBIDDEN,
+                "Second factor needed",
+                "This console requires a second factor: set it up on your account page first."
+                    .to_string(),
             ),
             PageError::Forbidden(m) => (StatusCode::FORBIDDEN, "Forbidden", m),
             PageError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
@@ -507,7 +410,7 @@ fn set_cookie(state: &AppState, base: &str, value: &str, max_age: Option<i64>) -
         .path("/")
         .http_only(true)
         .same_site(cookie::SameSite::Strict)
-        .secure(state.0.config.secure_cookies);
+        .secure(state.config().secure_cookies);
     if let Some(secs) = max_age {
         c = c.max_age(cookie::time::Duration::seconds(secs));
     }
@@ -521,7 +424,7 @@ fn set_cookie(state: &AppState, base: &str, value: &str, max_age: Option<i64>) -
 /// proxies' own).
 fn client_addr(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
     let peer = peer.map(|p| p.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    forwarded_for(headers, state.0.config.trusted_proxies).unwrap_or(peer)
+    forwarded_for(headers, state.config().trusted_proxies).unwrap_or(peer)
 }
 
 /// The `n`-th address from the right of all `X-Forwarded-For` lines (`None` for `n == 0`,
@@ -551,7 +454,11 @@ fn peer(parts: &Parts) -> Option<SocketAddr> {
         .map(|c| c.0)
 }
 
-/// A logged-in user's request.
+/// A logged-in user's request. The user's role and scope are read from the database with the
+/// session on every request (a change counts from the user's next request), and the fleet is
+/// read through the user's view of it ([`Session::fleet`], in [`state`]). Under
+/// `--require-totp` a local user without a second factor is sent to set one up first (only
+/// [`EnrolSession`] handlers take such a session).
 pub struct Session {
     info: SessionInfo,
     /// The request's path and query (to come back to).
@@ -614,6 +521,11 @@ impl Session {
             nav,
             user: self.name().to_owned(),
             role: self.role().as_str(),
+            scope: if self.info.user.scope.is_all() {
+                String::new()
+            } else {
+                self.info.user.scope.describe()
+            },
             is_admin: self.role() >= Role::Admin,
             csrf: self.info.csrf.clone(),
             theme: self.theme,
@@ -643,10 +555,9 @@ fn next_theme(t: &str) -> &'static str {
     }
 }
 
-impl FromRequestParts<AppState> for Session {
-    type Rejection = PageError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+impl Session {
+    /// The session of a request, whatever its second factor.
+    async fn load(parts: &Parts, state: &AppState) -> Result<Session, PageError> {
         let path = parts
             .uri
             .path_and_query()
@@ -672,6 +583,38 @@ impl FromRequestParts<AppState> for Session {
             path,
         })
     }
+
+    /// The console requires a second factor, and this local user has none yet.
+    fn must_enrol(&self, state: &AppState) -> bool {
+        state.config().require_totp
+            && self.info.user.source == UserSource::Local
+            && !self.info.user.totp
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let session = Session::load(parts, state).await?;
+        if session.must_enrol(state) {
+            let reading = parts.method == Method::GET || parts.method == Method::HEAD;
+            return Err(PageError::Enrol { reading });
+        }
+        Ok(session)
+    }
+}
+
+/// A session that may still have to set up its second factor: for the account and enrolment
+/// pages, the logout and the theme only.
+pub struct EnrolSession(Session);
+
+impl FromRequestParts<AppState> for EnrolSession {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        Session::load(parts, state).await.map(EnrolSession)
+    }
 }
 
 /// What the base template needs.
@@ -680,6 +623,8 @@ pub struct Layout {
     nav: &'static str,
     user: String,
     role: &'static str,
+    /// The user's scope in words (`""`: every server).
+    scope: String,
     is_admin: bool,
     csrf: String,
     theme: &'static str,

@@ -1,54 +1,46 @@
-//! What a request names: a server, one of its clients, one of that client's backups.
+//! What a request about a backup's files names: a server, one of its clients, one of that
+//! client's backups.
 //!
-//! [`resolve`] is the one place where a request's server and client are found (every page,
-//! fragment, download and action about a client goes through it, and it finds the server
-//! through [`server`], where the server page starts too), so that what a user may see is
-//! decided here; a backup is found only from what [`resolve`] returned
-//! ([`Target::file_backup`], [`Target::image_backup`]).
+//! [`resolve`] finds the server and client through the session's view of the fleet
+//! ([`FleetView::client`]: a server or client outside the user's scope is the 404 of an
+//! unknown one), so what a user may see is decided there; a backup is found only from what
+//! [`resolve`] returned ([`Target::file_backup`], [`Target::image_backup`]), and the
+//! server's handle only through the view ([`FleetView::handle`]).
 
+use super::state::FleetView;
 use super::{AppState, PageError, Session};
 use crate::store::BackupRow;
 use std::sync::Arc;
 use urbackup::UrbackupServer;
-use urbackup_fleet::{ClientRow, FleetSnapshot, ServerSnapshot};
+use urbackup_fleet::{ClientRow, ServerSnapshot};
 
-/// A server and one of its clients, as a request named them.
+/// A server and one of its clients, as a request named them, in the user's view.
 pub(in crate::web) struct Target {
     /// The server's snapshot.
     pub server: Arc<ServerSnapshot>,
     /// The client, as the server's last poll showed it.
     pub client: ClientRow,
+    /// The library's handle of the server.
+    handle: UrbackupServer,
 }
 
-/// Finds the server `name` for `session`: a server this console does not have is a page of
-/// its own (404). Pages about a whole server start here; pages about a client start at
-/// [`resolve`], which starts here.
-pub(in crate::web) fn server(
-    f: &FleetSnapshot,
-    _session: &Session,
-    name: &str,
-) -> Result<Arc<ServerSnapshot>, PageError> {
-    f.server(name)
-        .cloned()
-        .ok_or_else(|| PageError::NotFound(format!("No server named “{name}” in this console.")))
-}
-
-/// Finds the server `server` and its client `clientid` for `session`: a server this console
-/// does not have, or a client that server does not have, is a page of its own (404).
+/// Finds the server `server_name` and its client `clientid` in `session`'s view of the
+/// fleet: a server or client that does not exist, or that the user may not see, is the same
+/// 404 page.
 pub(in crate::web) fn resolve(
-    f: &FleetSnapshot,
+    state: &AppState,
     session: &Session,
     server_name: &str,
     clientid: i64,
 ) -> Result<Target, PageError> {
-    let s = server(f, session, server_name)?;
-    let client = s.client(clientid).cloned().ok_or_else(|| {
-        PageError::NotFound(format!(
-            "Server “{}” has no client with id {clientid}.",
-            s.name
-        ))
-    })?;
-    Ok(Target { server: s, client })
+    let view: FleetView = session.fleet(state);
+    let (server, client) = view.client(server_name, clientid)?;
+    let handle = view.handle(&server)?;
+    Ok(Target {
+        server,
+        client,
+        handle,
+    })
 }
 
 impl Target {
@@ -63,12 +55,8 @@ impl Target {
     }
 
     /// The library's handle of the server.
-    pub fn handle(&self, state: &AppState) -> Result<UrbackupServer, PageError> {
-        state
-            .poller()
-            .server(&self.server.name)
-            .map(|p| p.server().clone())
-            .ok_or_else(|| PageError::NotFound("No such server.".into()))
+    pub fn handle(&self) -> UrbackupServer {
+        self.handle.clone()
     }
 
     /// File backup `id` of the client, as the console has seen it in the server's lists.

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod files;
+pub mod slapd;
 pub mod socket;
 pub mod web;
 

@@ -95,3 +95,41 @@ pub async fn login(app: &Router, user: &str, password: &str) -> String {
     );
     c
 }
+
+/// `req` as if it came from `addr` (tower's `oneshot` sets no peer address: every request a
+/// test sends otherwise counts under one address for the login limit).
+pub fn from_addr(mut req: Request<Body>, addr: &str) -> Request<Body> {
+    let sock: std::net::SocketAddr = format!("{addr}:40000").parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(sock));
+    req
+}
+
+/// Sends the login form (a fresh one, with its token) for `user` and `password`, going to
+/// `next`, from `addr` when given; returns the answer, whatever it is.
+pub async fn attempt_login(
+    app: &Router,
+    user: &str,
+    password: &str,
+    next: &str,
+    addr: Option<&str>,
+) -> Reply {
+    let form = send(app, get("/login", "")).await;
+    let pre = set_cookie(&form.headers, "urbackup_console_login").unwrap();
+    let token = csrf(&form.body);
+    let req = post(
+        "/login",
+        &pre,
+        &[
+            ("username", user),
+            ("password", password),
+            ("csrf", &token),
+            ("next", next),
+        ],
+    );
+    let req = match addr {
+        Some(a) => from_addr(req, a),
+        None => req,
+    };
+    send(app, req).await
+}

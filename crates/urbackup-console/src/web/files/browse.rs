@@ -283,7 +283,7 @@ pub async fn page(
     let search = if find.trim().is_empty() {
         None
     } else {
-        let handle = t.handle(&state)?;
+        let handle = t.handle();
         let cache = state.listings().of(&server);
         let r = handle
             .search_backup(id, key(&b), &path, find.trim(), SEARCH, Some(&cache))
@@ -434,7 +434,7 @@ pub async fn image(
     let (t, _) = open(&state, &session, &name, id, None).await?;
     let b = t.image_backup(&state, backupid).await?;
     let server = t.server_name().to_owned();
-    let web_ui = t.handle(&state)?.url().trim_end_matches('x').to_owned();
+    let web_ui = t.handle().url().trim_end_matches('x').to_owned();
     let page = ImagePage {
         layout: session
             .layout(

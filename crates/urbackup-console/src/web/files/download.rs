@@ -65,7 +65,7 @@ async fn send(
             _ => e.name,
         }
     };
-    let server = t.handle(&state)?;
+    let server = t.handle();
     let download = if zip {
         server
             .download_folder_zip_stream(id, BackupRef::File(backupid), &path)

@@ -39,7 +39,7 @@ async fn open(
     raw_path: Option<&str>,
 ) -> Result<(Target, String), PageError> {
     session.require(Role::Operator)?;
-    let target = resolve(&state.snapshot(), session, server, clientid)?;
+    let target = resolve(state, session, server, clientid)?;
     let path = path::check(raw_path.unwrap_or("")).map_err(PageError::BadRequest)?;
     Ok((target, path))
 }
@@ -60,7 +60,7 @@ async fn listing(
     b: &BackupRow,
     folder: &str,
 ) -> Result<(Arc<BackupListing>, bool), PageError> {
-    let server = t.handle(state)?;
+    let server = t.handle();
     let cache = state.listings().of(t.server_name());
     server
         .browse_backup_cached(t.id(), key(b), folder, Some(&cache))

@@ -62,7 +62,7 @@ pub async fn confirm(
             .map(|(f, _)| f)
             .unwrap_or("");
         let l = t
-            .handle(&state)?
+            .handle()
             .browse_backup(id, BackupRef::File(backupid), folder)
             .await
             .map_err(|e| server_error("list the folder", &e))?;
@@ -168,7 +168,7 @@ pub async fn start(
         session.flash(&state, false, why).await?;
         return Ok(Redirect::to(&href::restore(&server, id, backupid, &path)).into_response());
     }
-    let handle = t.handle(&state)?;
+    let handle = t.handle();
     let started = match handle.restore_files(id, backupid, &path, None).await {
         Ok(s) => s,
         Err(err) => {

@@ -58,7 +58,7 @@ pub async fn page(
     let server = t.server_name().to_owned();
     let cache = state.listings().of(&server);
     let v = t
-        .handle(&state)?
+        .handle()
         .file_versions_in(id, &keys, &path, Some(&cache))
         .await
         .map_err(|e| server_error("list the backups", &e))?;

@@ -158,9 +158,7 @@ pub async fn client(
     session: Session,
     Path((name, id)): Path<(String, i64)>,
 ) -> Result<Response, PageError> {
-    let f = state.snapshot();
-    let t = crate::web::target::resolve(&f, &session, &name, id)?;
-    let (s, c) = (t.server, t.client);
+    let (s, c) = session.fleet(&state).client(&name, id)?;
     let now = urbackup_fleet::unix_now();
     let (server_name, client_name) = (s.name.clone(), c.name().to_owned());
     let (history, logs, audit, first_seen) = state
@@ -182,7 +180,7 @@ pub async fn client(
             .filter(|b| b.image == (kind == BackupKind::Image))
             .map(|b| b.time)
             .collect();
-        crate::compliance::kind_compliance(kind, h.kind(kind), times, first_seen, &state.0.rpo, now)
+        crate::compliance::kind_compliance(kind, h.kind(kind), times, first_seen, state.rpo(), now)
     };
     let kinds = [BackupKind::File, BackupKind::Image]
         .into_iter()

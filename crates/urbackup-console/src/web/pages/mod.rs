@@ -1,5 +1,6 @@
-//! The read pages: overview, servers, one server, one client. They read the poller's
-//! snapshot (and the store for a client's history): no request to any UrBackup server.
+//! The read pages: overview, servers, one server, one client. They read the user's view of the
+//! poller's snapshot (`Session::fleet`: only what their scope allows, counts included) and the
+//! store for a client's history: no request to any UrBackup server.
 //!
 //! This module holds the overview and the servers page, and the rows every page shares;
 //! [`server`] and [`client`] hold the page of one server and of one client.
@@ -264,7 +265,8 @@ pub async fn overview(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Response, PageError> {
-    let f = state.snapshot();
+    let view = session.fleet(&state);
+    let f = view.snapshot();
     let now = urbackup_fleet::unix_now();
     let attention_all = f.attention();
     let attention: Vec<AttentionRow> = attention_all
@@ -315,7 +317,7 @@ pub async fn overview(
         running: running_all.into_iter().take(RUNNING_ROWS).collect(),
         show_server: true,
         can_stop: false,
-        servers: server_lines(&f, now),
+        servers: server_lines(f, now),
         totals,
     };
     Ok(render(&page))
@@ -333,12 +335,12 @@ pub async fn servers(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Response, PageError> {
-    let f = state.snapshot();
+    let view = session.fleet(&state);
     let page = ServersPage {
         layout: session
             .layout(&state, "Servers".into(), "servers", false)
             .await?,
-        servers: server_lines(&f, urbackup_fleet::unix_now()),
+        servers: server_lines(view.snapshot(), urbackup_fleet::unix_now()),
     };
     Ok(render(&page))
 }

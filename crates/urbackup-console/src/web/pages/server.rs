@@ -165,8 +165,7 @@ pub async fn server(
     Path(name): Path<String>,
     Query(q): Query<ServerQuery>,
 ) -> Result<Response, PageError> {
-    let f = state.snapshot();
-    let s = crate::web::target::server(&f, &session, &name)?;
+    let s = session.fleet(&state).server(&name)?;
     let now = urbackup_fleet::unix_now();
     let (st, st_label) = server_state(&s);
     let self_href = fmt::server_href(&s.name);
