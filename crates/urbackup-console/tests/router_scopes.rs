@@ -390,6 +390,82 @@ async fn actions_outside_the_scope_are_404s_that_send_nothing() {
     assert_eq!(s.beta.total_requests(), b0);
 }
 
+/// The files of a client outside the scope (browse, download, ZIP, restore, versions, image
+/// backups, a restore's page): the 404 of an unknown client, word for word, and nothing sent.
+#[tokio::test]
+async fn the_files_of_clients_outside_the_scope_are_404s_that_send_nothing() {
+    let s = setup().await;
+    let app = &s.app;
+    let c = login(app, "sam", "sam-password").await;
+    let token = csrf(&send(app, get("/", &c)).await.body);
+    let lab = id(&s, "alpha", "lab-secret");
+    let hidden = id(&s, "beta", "beta-hidden");
+    let office = id(&s, "alpha", "office-pc");
+    let gets = |server: &str, client: i64| {
+        let base = format!("/servers/{server}/clients/{client}");
+        vec![
+            format!("{base}/backups/1?path=/"),
+            format!("{base}/backups/1/download?path=/C/a.txt"),
+            format!("{base}/backups/1/zip?path=/"),
+            format!("{base}/backups/1/restore?path=/C/a.txt"),
+            format!("{base}/versions?path=/C/a.txt"),
+            format!("{base}/images/1"),
+            format!("{base}/restores/1"),
+        ]
+    };
+    let (a0, b0) = (s.alpha.total_requests(), s.beta.total_requests());
+    for (server, client) in [("alpha", lab), ("beta", hidden)] {
+        for (path, unknown) in gets(server, client).into_iter().zip(gets(server, 999_999)) {
+            let r = send(app, get(&path, &c)).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+            // (The page of a server outside the scope repeats the name the URL gave, as for
+            // an unknown server.)
+            if server == "alpha" {
+                assert_nothing_outside(&path, &r.body);
+            }
+            let u = send(app, get(&unknown, &c)).await;
+            assert_eq!(
+                r.body.replace(&format!("id {client}"), "id N"),
+                u.body.replace("id 999999", "id N"),
+                "{path}: not the page of an unknown client"
+            );
+        }
+        let path = format!("/servers/{server}/clients/{client}/backups/1/restore");
+        let r = send(
+            app,
+            post(&path, &c, &[("csrf", token.as_str()), ("path", "/C/a.txt")]),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+    }
+    assert_eq!(
+        (s.alpha.total_requests(), s.beta.total_requests()),
+        (a0, b0),
+        "nothing was sent to any server"
+    );
+    // In scope, the operator browses: the listing is asked of the server.
+    let bid = s
+        .console
+        .store()
+        .backups("alpha", office)
+        .unwrap()
+        .into_iter()
+        .find(|b| !b.image)
+        .expect("office-pc has a file backup")
+        .id;
+    let r = send(
+        app,
+        get(
+            &format!("/servers/alpha/clients/{office}/backups/{bid}?path=/"),
+            &c,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(s.alpha.total_requests() > a0);
+    assert_eq!(s.beta.total_requests(), b0);
+}
+
 #[tokio::test]
 async fn a_changed_scope_or_role_counts_from_the_next_request() {
     let s = setup().await;
