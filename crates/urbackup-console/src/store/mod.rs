@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// The schema's migrations, in order (`migrations/NNNN_*.sql`).
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/0001_init.sql")),
+    M::up(include_str!("../../migrations/0005_failed_attempts.sql")),
+];
 
 /// What can go wrong with the database.
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +138,34 @@ mod tests {
         assert!(Migrations::from_slice(MIGRATIONS).validate().is_ok());
         let s = Store::in_memory().unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn logs_stored_before_the_failed_column_are_judged_by_their_lines() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let m = Migrations::from_slice(MIGRATIONS);
+        m.to_version(&mut conn, 1).unwrap();
+        for (id, restore, lines) in [
+            (1, 0, r#"[[2,10,"Backup failed"]]"#),
+            (2, 0, r#"[[2,10,"Cannot read file x"]]"#),
+            (3, 1, r#"[[2,10,"Backup failed"]]"#),
+        ] {
+            conn.execute(
+                "INSERT INTO logs (server, logid, clientname, time, errors, warnings, image, incremental, restore, lines)
+                 VALUES ('a', ?1, 'pc', 10, 1, 0, 0, 1, ?2, ?3)",
+                rusqlite::params![id, restore, lines],
+            )
+            .unwrap();
+        }
+        m.to_latest(&mut conn).unwrap();
+        let failed: Vec<i64> = conn
+            .prepare("SELECT logid FROM logs WHERE failed = 1")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(failed, vec![1]);
     }
 
     #[test]

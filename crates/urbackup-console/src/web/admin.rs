@@ -1,11 +1,13 @@
 //! Console users, for admins.
 
+use super::confirm::{self, Question};
+use super::extract::Form;
 use super::{render, AppState, Layout, PageError, Session};
 use crate::auth::{Role, MIN_PASSWORD_LEN};
 use crate::fmt;
 use crate::store::StoreError;
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -62,6 +64,7 @@ pub struct UserForm {
     name: String,
     role: Option<String>,
     password: Option<String>,
+    confirm: Option<String>,
 }
 
 /// Runs one user change for an admin and comes back to the users page with its outcome.
@@ -116,12 +119,32 @@ pub async fn add(
     .await
 }
 
-/// Removes a user (not oneself, not the last admin).
+/// Removes a user (not oneself, not the last admin), after asking.
 pub async fn remove(
     State(state): State<AppState>,
     session: Session,
     Form(form): Form<UserForm>,
 ) -> Result<Response, PageError> {
+    if form.name != session.name() && !confirm::confirmed(form.confirm.as_deref()) {
+        session.check_csrf(form.csrf.as_deref())?;
+        session.require(Role::Admin)?;
+        return confirm::ask(
+            &state,
+            &session,
+            Question {
+                title: "Remove a user?".into(),
+                question: format!("Remove the console user “{}”?", form.name),
+                note: "Their sessions end at once; a user of that name can be added again later."
+                    .into(),
+                action: "/admin/users/remove".into(),
+                fields: vec![("name", form.name.clone())],
+                yes: "Remove",
+                no: "Keep",
+                cancel_href: "/admin/users".into(),
+            },
+        )
+        .await;
+    }
     if form.name == session.name() {
         session.check_csrf(form.csrf.as_deref())?;
         session

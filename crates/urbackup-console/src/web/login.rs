@@ -1,5 +1,6 @@
 //! Logging in and out, and the theme preference.
 
+use super::extract::{Form, Query};
 use super::{
     client_addr, cookie, local_path, peer, render, set_cookie, theme_of, AppState, PageError,
     Session, LOGIN_COOKIE, SESSION_COOKIE, THEME_COOKIE,
@@ -7,7 +8,7 @@ use super::{
 use crate::auth;
 use crate::store::SESSION_MAX_SECS;
 use askama::Template;
-use axum::extract::{Form, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::{self, HeaderMap};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -93,6 +94,12 @@ pub async fn submit(
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     match f.csrf.as_deref() {
         Some(t) if !expected.is_empty() && auth::same_secret(t, expected) => {}
+        Some(t) if !t.is_empty() && !expected.is_empty() => {
+            return Err(PageError::Forbidden(
+                "Refused: the login form's security token is not the one this browser was given (the login page is from another tab, or older than an hour). Reload the login page."
+                    .into(),
+            ))
+        }
         _ => {
             return Err(PageError::Forbidden(
                 "Refused: the login form is missing its security token (reload the login page; cookies must be on)."

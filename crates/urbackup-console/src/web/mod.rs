@@ -3,6 +3,8 @@
 mod actions;
 mod admin;
 mod compliance_page;
+mod confirm;
+mod extract;
 mod login;
 mod pages;
 
@@ -11,7 +13,7 @@ use crate::compliance::{self, Rpo};
 use crate::store::{Flash, SessionInfo, Store, StoreError};
 use crate::ConsoleConfig;
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -52,8 +54,10 @@ struct Inner {
     config: ConsoleConfig,
     rpo: Rpo,
     limiter: LoginLimiter,
-    /// The last compliance computation, reused for a minute.
-    compliance: Mutex<Option<(Instant, Arc<compliance::Report>)>>,
+    /// What compliance reads from the store, reused for a minute.
+    compliance_facts: Mutex<Option<(Instant, Arc<crate::store::BackupTimes>)>>,
+    /// The last compliance computation and the snapshot generation it was made from.
+    compliance: Mutex<Option<(u64, Instant, Arc<compliance::Report>)>>,
 }
 
 impl AppState {
@@ -64,6 +68,7 @@ impl AppState {
             poller,
             config,
             limiter: LoginLimiter::default(),
+            compliance_facts: Mutex::new(None),
             compliance: Mutex::new(None),
         }))
     }
@@ -97,26 +102,50 @@ impl AppState {
         }
     }
 
-    /// The compliance report, computed at most once a minute.
+    /// The compliance report of the current snapshot: recomputed when a poll changed the
+    /// snapshot (so that a client failed on the overview is never at 100% here), from what
+    /// the store holds, read at most once a minute (the current health states are part of
+    /// the computation, see [`compliance::kind_compliance`]).
     async fn compliance(&self) -> Result<Arc<compliance::Report>, PageError> {
-        if let Some((at, r)) = &*self.0.compliance.lock().unwrap_or_else(|e| e.into_inner()) {
-            if at.elapsed() < Duration::from_secs(60) {
+        let snapshot = self.snapshot();
+        if let Some((generation, at, r)) =
+            &*self.0.compliance.lock().unwrap_or_else(|e| e.into_inner())
+        {
+            if *generation == snapshot.generation && at.elapsed() < Duration::from_secs(60) {
                 return Ok(r.clone());
             }
         }
-        let snapshot = self.snapshot();
         let rpo = self.0.rpo;
         let now = urbackup_fleet::unix_now();
-        let since = now - compliance::WINDOWS[2] * 86_400 - rpo.file.max(rpo.image);
-        let report = self
-            .db(move |s| {
-                let times = s.backup_times(since)?;
-                Ok(compliance::compute(&snapshot, &times, &rpo, now))
-            })
-            .await?;
+        let cached = self
+            .0
+            .compliance_facts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < Duration::from_secs(60))
+            .map(|(_, t)| t.clone());
+        let facts = match cached {
+            Some(t) => t,
+            None => {
+                let since = now - compliance::WINDOWS[2] * 86_400 - rpo.file.max(rpo.image);
+                let t = Arc::new(self.db(move |s| s.backup_times(since)).await?);
+                *self
+                    .0
+                    .compliance_facts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), t.clone()));
+                t
+            }
+        };
+        let generation = snapshot.generation;
+        let report =
+            tokio::task::spawn_blocking(move || compliance::compute(&snapshot, &facts, &rpo, now))
+                .await
+                .map_err(|e| PageError::Internal(format!("compliance: {e}")))?;
         let report = Arc::new(report);
         *self.0.compliance.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Instant::now(), report.clone()));
+            Some((generation, Instant::now(), report.clone()));
         Ok(report)
     }
 }
@@ -127,7 +156,12 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::overview))
         .route("/servers", get(pages::servers))
         .route("/servers/{server}", get(pages::server))
+        .route("/servers/{server}/live", get(pages::server_live))
         .route("/servers/{server}/clients/{id}", get(pages::client))
+        .route(
+            "/servers/{server}/clients/{id}/live",
+            get(pages::client_live),
+        )
         .route(
             "/servers/{server}/clients/{id}/backup",
             post(actions::start),
@@ -148,11 +182,17 @@ pub fn router(state: AppState) -> Router {
     if state.0.config.metrics.is_some() {
         r = r.route("/metrics", get(metrics));
     }
+    // Outermost last: compression, headers, the error pages (of everything inside, the body
+    // limit's 413 too), the body limit, the cross-site check.
     r.fallback(|| async { PageError::NotFound("No such page.".into()) })
         .layer(middleware::from_fn(same_origin_writes))
+        .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            extract::error_pages,
+        ))
         .layer(middleware::from_fn(security_headers))
         .layer(CompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(64 * 1024))
         .with_state(state)
 }
 
@@ -226,7 +266,7 @@ async fn same_origin_writes(req: Request, next: Next) -> Response {
 }
 
 /// The vendored assets, embedded in the binary.
-async fn asset(Path(file): Path<String>) -> Response {
+async fn asset(extract::Path(file): extract::Path<String>) -> Response {
     let (body, ctype): (&'static [u8], &str) = match file.as_str() {
         "app.css" => (
             include_bytes!("../../assets/app.css"),
@@ -274,16 +314,17 @@ pub enum PageError {
     BadRequest(String),
     /// Too many failed logins.
     TooMany(String),
+    /// A request the console cannot read, with its status (415, 422, 413...).
+    Status {
+        /// The status.
+        status: StatusCode,
+        /// The page's title.
+        title: &'static str,
+        /// What is wrong, in a sentence.
+        message: String,
+    },
     /// The console failed.
     Internal(String),
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    title: &'a str,
-    message: &'a str,
-    version: &'a str,
 }
 
 impl IntoResponse for PageError {
@@ -302,6 +343,11 @@ impl IntoResponse for PageError {
             PageError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m),
             PageError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts", m),
+            PageError::Status {
+                status,
+                title,
+                message,
+            } => (status, title, message),
             PageError::Internal(m) => {
                 tracing::error!("console: {m}");
                 (
@@ -311,15 +357,12 @@ impl IntoResponse for PageError {
                 )
             }
         };
-        let page = ErrorPage {
-            title,
-            message: &message,
-            version: env!("CARGO_PKG_VERSION"),
-        };
-        match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, message).into_response(),
-        }
+        // The page is rendered by the `error_pages` layer, with the navigation when the
+        // request carries a session.
+        let mut res = (status, message.clone()).into_response();
+        res.extensions_mut()
+            .insert(extract::ErrorInfo { title, message });
+        res
     }
 }
 
@@ -411,6 +454,10 @@ impl Session {
     fn check_csrf(&self, token: Option<&str>) -> Result<(), PageError> {
         match token {
             Some(t) if auth::same_secret(t, &self.info.csrf) => Ok(()),
+            Some(t) if !t.is_empty() => Err(PageError::Forbidden(
+                "Refused: the form's security token is not the one of your session (the page was loaded before your last login). Reload the page and try again."
+                    .into(),
+            )),
             _ => Err(PageError::Forbidden(
                 "Refused: the form is missing its security token (reload the page and try again)."
                     .into(),
@@ -424,6 +471,26 @@ impl Session {
         state
             .db(move |s| s.set_flash(&hash, &Flash { ok, text }))
             .await
+    }
+
+    /// The page layout without the session's message (an error page leaves it for the next
+    /// page).
+    fn plain_layout(&self, state: &AppState, title: String) -> Layout {
+        Layout {
+            title,
+            nav: "",
+            user: self.name().to_owned(),
+            role: self.role().as_str(),
+            is_admin: self.role() >= Role::Admin,
+            csrf: self.info.csrf.clone(),
+            theme: self.theme,
+            next_theme: next_theme(self.theme),
+            path: self.path.clone(),
+            flash: None,
+            refresh: false,
+            refresh_secs: state.refresh_secs(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
     }
 
     /// The page layout (takes the session's message).
