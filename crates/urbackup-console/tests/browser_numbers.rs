@@ -15,7 +15,6 @@ use common::browser::{click, driver, login, logout, shot, text, wait_text};
 use common::fleet;
 use fantoccini::{Client, Locator};
 use serde_json::json;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Waits (at most `secs`) until the script returns true.
@@ -90,23 +89,8 @@ async fn numbers_follow_the_fleet_in_a_real_browser() {
     };
     let f = fleet(Duration::from_secs(2), 10).await;
     f.console.start_polling();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = f
-        .console
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let snap = f.console.poller().snapshot();
-    let id = |server: &str, name: &str| {
-        snap.server(server)
-            .unwrap()
-            .clients
-            .iter()
-            .find(|c| c.name() == name)
-            .unwrap()
-            .id()
-    };
+    let base = common::serve(&f.console).await;
+    let id = |server: &str, name: &str| common::client_id(&f.console, server, name);
     let ok = id("beta", "beta-ok");
     let client = format!("{base}/servers/beta/clients/{ok}");
 
@@ -124,7 +108,7 @@ async fn numbers_follow_the_fleet_in_a_real_browser() {
     c.execute("window.__stay = 1", vec![]).await.unwrap();
     until(
         &c,
-        40,
+        60,
         "the finished backup in the history",
         &format!(
             "return window.__stay === 1 && document.querySelectorAll('#client-live table tbody tr td.hide-narrow').length === {}",

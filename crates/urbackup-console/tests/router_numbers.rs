@@ -9,38 +9,15 @@ mod common;
 use axum::http::StatusCode;
 use axum::Router;
 use common::web::{csrf, get, login, post, send};
-use common::{member, SIM_PASSWORD, SIM_USER, USERS};
-use std::sync::Arc;
+use common::{member, SIM_PASSWORD, SIM_USER};
 use std::time::{Duration, Instant};
-use urbackup::HealthPolicy;
-use urbackup_console::{Console, ConsoleConfig, Store};
-use urbackup_fleet::PollerConfig;
+use urbackup_console::Console;
 use urbackup_sim::{ClientSpec, SimServer, Simulator};
 
 /// A console over these servers (name, URL), with the test users, polled once.
 async fn console(members: &[(&str, String)], dir: &tempfile::TempDir) -> (Console, Router) {
-    let store = Arc::new(Store::open(&dir.path().join("console.sqlite3")).unwrap());
-    for (name, pw, role) in USERS {
-        store.add_user(name, role, pw).unwrap();
-    }
-    let config = ConsoleConfig {
-        policy: HealthPolicy {
-            file_warning: Some(26 * 3600),
-            file_critical: Some(3 * 86_400),
-            ..HealthPolicy::default()
-        },
-        poll: PollerConfig {
-            interval: Duration::from_secs(3600),
-            ..PollerConfig::default()
-        },
-        ..ConsoleConfig::default()
-    };
-    let console = Console::new(
-        members.iter().map(|(n, u)| member(n, u)).collect(),
-        store,
-        config,
-    )
-    .unwrap();
+    let members = members.iter().map(|(n, u)| member(n, u)).collect();
+    let console = common::console(members, dir, Duration::from_secs(3600));
     console.poll_once().await;
     let app = console.router();
     (console, app)

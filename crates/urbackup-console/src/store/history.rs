@@ -293,11 +293,7 @@ impl Store {
         )?;
         let mut rows = stmt.query([since])?;
         while let Some(r) = rows.next()? {
-            let key = (
-                r.get::<_, String>(0)?,
-                r.get(1)?,
-                r.get::<_, String>(2)? == "image",
-            );
+            let key = kind_key(r)?;
             out.times.entry(key).or_default().push(r.get(3)?);
         }
         for v in out.times.values_mut() {
@@ -313,22 +309,14 @@ impl Store {
             conn.prepare("SELECT server, clientid, kind, MIN(backuptime) FROM backups GROUP BY server, clientid, kind")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let key = (
-                r.get::<_, String>(0)?,
-                r.get(1)?,
-                r.get::<_, String>(2)? == "image",
-            );
+            let key = kind_key(r)?;
             out.oldest.insert(key, r.get(3)?);
         }
         let mut stmt = conn
             .prepare("SELECT server, clientid, kind, after_backup, seen FROM verdict_failures")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let key = (
-                r.get::<_, String>(0)?,
-                r.get(1)?,
-                r.get::<_, String>(2)? == "image",
-            );
+            let key = kind_key(r)?;
             out.failures.entry(key).or_default().push(Failed {
                 after: r.get(3)?,
                 at: r.get(4)?,
@@ -376,6 +364,11 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// (server, client id, image) of a row whose first three columns are server, clientid, kind.
+fn kind_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, bool)> {
+    Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)? == "image"))
 }
 
 /// Inputs of the compliance computation (see [`Store::backup_times`]).

@@ -504,19 +504,10 @@ impl Session {
         let hash = self.info.token_hash.clone();
         let flash = state.db(move |s| s.take_flash(&hash)).await?;
         Ok(Layout {
-            title,
             nav,
-            user: self.name().to_owned(),
-            role: self.role().as_str(),
-            is_admin: self.role() >= Role::Admin,
-            csrf: self.info.csrf.clone(),
-            theme: self.theme,
-            next_theme: next_theme(self.theme),
-            path: self.path.clone(),
             flash,
             refresh,
-            refresh_secs: state.refresh_secs(),
-            version: env!("CARGO_PKG_VERSION"),
+            ..self.plain_layout(state, title)
         })
     }
 }
