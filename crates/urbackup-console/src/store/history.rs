@@ -100,6 +100,8 @@ impl Store {
     pub fn record(&self, batch: &[Record]) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        // Something compliance reads was added.
+        let mut changed = false;
         for r in batch {
             match r {
                 Record::Clients {
@@ -120,7 +122,8 @@ impl Store {
                         "INSERT OR IGNORE INTO verdict_failures (server, clientid, kind, after_backup, seen) VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?;
                     for (id, image, after) in failed {
-                        up.execute(params![server, id, kind_str(*image), after, at])?;
+                        changed |=
+                            up.execute(params![server, id, kind_str(*image), after, at])? > 0;
                     }
                 }
                 Record::Backups {
@@ -143,6 +146,7 @@ impl Store {
                            backuptime = excluded.backuptime, size_bytes = excluded.size_bytes,
                            incremental = excluded.incremental, last_listed = excluded.last_listed",
                     )?;
+                    changed |= !entries.is_empty();
                     for (image, id, time, size, incr) in entries {
                         up.execute(params![
                             server,
@@ -170,7 +174,7 @@ impl Store {
                     clientname,
                 } => {
                     let lines = serde_json::to_string(&log.lines).unwrap_or_else(|_| "[]".into());
-                    tx.prepare_cached(
+                    let inserted = tx.prepare_cached(
                         "INSERT OR IGNORE INTO logs (server, logid, clientname, time, errors, warnings, image, incremental, restore, lines, failed)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     )?
@@ -187,10 +191,15 @@ impl Store {
                         lines,
                         log.failed
                     ])?;
+                    changed |= log.failed && inserted > 0;
                 }
             }
         }
         tx.commit()?;
+        drop(conn);
+        if changed {
+            self.compliance_changed();
+        }
         Ok(())
     }
 

@@ -59,6 +59,9 @@ pub enum StoreError {
 pub struct Store {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
+    /// Grows whenever the history records something compliance reads (see
+    /// [`Store::compliance_generation`]).
+    compliance_generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -108,6 +111,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             path,
+            compliance_generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -118,6 +122,18 @@ impl Store {
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A number that grows whenever the history records what compliance reads: backups,
+    /// failed verdicts, logs of failed backups (so a cached computation knows it is stale).
+    pub fn compliance_generation(&self) -> u64 {
+        self.compliance_generation
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn compliance_changed(&self) {
+        self.compliance_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The schema version (SQLite's `user_version`).
@@ -266,6 +282,20 @@ mod tests {
             .unwrap();
         let rows = s.backups("a", 1).unwrap();
         assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+        // What compliance reads changed twice (two batches of backups); a poll that only
+        // sees the clients changes nothing of it, a failed verdict does, once.
+        assert_eq!(s.compliance_generation(), 2);
+        let clients = |failed: Vec<(i64, bool, i64)>| Record::Clients {
+            server: "a".into(),
+            at: 300,
+            clients: vec![(1, "pc".into())],
+            failed,
+        };
+        s.record(&[clients(Vec::new())]).unwrap();
+        assert_eq!(s.compliance_generation(), 2);
+        s.record(&[clients(vec![(1, false, 190)])]).unwrap();
+        s.record(&[clients(vec![(1, false, 190)])]).unwrap();
+        assert_eq!(s.compliance_generation(), 3);
         assert!(rows[0].gone && !rows[1].gone && !rows[2].gone);
         assert_eq!(rows[1].duration, Some(33));
         let (seen, logs) = s.seeds("a").unwrap();

@@ -44,6 +44,9 @@ const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self';
 /// The policy of everything else (assets, CSV, metrics): no content at all.
 const OTHER_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
+/// A compliance report, the (snapshot, store) generations it was computed from, and when.
+type CachedReport = ((u64, u64), Instant, Arc<compliance::Report>);
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -54,10 +57,11 @@ struct Inner {
     config: ConsoleConfig,
     rpo: Rpo,
     limiter: LoginLimiter,
-    /// What compliance reads from the store, reused for a minute.
-    compliance_facts: Mutex<Option<(Instant, Arc<crate::store::BackupTimes>)>>,
+    /// What compliance reads from the store, reused for a minute while the store records
+    /// nothing new for it (with the store's compliance generation it was read at).
+    compliance_facts: Mutex<Option<(u64, Instant, Arc<crate::store::BackupTimes>)>>,
     /// The last compliance computation and the snapshot generation it was made from.
-    compliance: Mutex<Option<(u64, Instant, Arc<compliance::Report>)>>,
+    compliance: Mutex<Option<CachedReport>>,
 }
 
 impl AppState {
@@ -103,15 +107,18 @@ impl AppState {
     }
 
     /// The compliance report of the current snapshot: recomputed when a poll changed the
-    /// snapshot (so that a client failed on the overview is never at 100% here), from what
-    /// the store holds, read at most once a minute (the current health states are part of
-    /// the computation, see [`compliance::kind_compliance`]).
+    /// snapshot (so that a client failed on the overview is never at 100% here) or the
+    /// store recorded something compliance reads (so that it agrees with the client pages,
+    /// which read the store), at most a minute old.
     async fn compliance(&self) -> Result<Arc<compliance::Report>, PageError> {
         let snapshot = self.snapshot();
+        let stored = self.0.store.compliance_generation();
         if let Some((generation, at, r)) =
             &*self.0.compliance.lock().unwrap_or_else(|e| e.into_inner())
         {
-            if *generation == snapshot.generation && at.elapsed() < Duration::from_secs(60) {
+            if *generation == (snapshot.generation, stored)
+                && at.elapsed() < Duration::from_secs(60)
+            {
                 return Ok(r.clone());
             }
         }
@@ -123,8 +130,8 @@ impl AppState {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
-            .filter(|(at, _)| at.elapsed() < Duration::from_secs(60))
-            .map(|(_, t)| t.clone());
+            .filter(|(g, at, _)| *g == stored && at.elapsed() < Duration::from_secs(60))
+            .map(|(_, _, t)| t.clone());
         let facts = match cached {
             Some(t) => t,
             None => {
@@ -134,11 +141,11 @@ impl AppState {
                     .0
                     .compliance_facts
                     .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), t.clone()));
+                    .unwrap_or_else(|e| e.into_inner()) = Some((stored, Instant::now(), t.clone()));
                 t
             }
         };
-        let generation = snapshot.generation;
+        let generation = (snapshot.generation, stored);
         let report =
             tokio::task::spawn_blocking(move || compliance::compute(&snapshot, &facts, &rpo, now))
                 .await
