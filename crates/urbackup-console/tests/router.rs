@@ -16,14 +16,7 @@ async fn setup() -> (Fleet, Router) {
 }
 
 fn client_id(f: &Fleet, server: &str, name: &str) -> i64 {
-    let snap = f.console.poller().snapshot();
-    snap.server(server)
-        .unwrap()
-        .clients
-        .iter()
-        .find(|c| c.name() == name)
-        .unwrap_or_else(|| panic!("no client {name} on {server}"))
-        .id()
+    common::client_id(&f.console, server, name)
 }
 
 #[tokio::test]
