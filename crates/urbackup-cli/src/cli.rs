@@ -648,6 +648,17 @@ pub enum CheckFormat {
     Checkmk,
 }
 
+/// The name of a server given with `--url`, in the fleet commands (a profile's server is
+/// named by its profile).
+#[derive(Debug, Clone, Default, Args)]
+pub struct FleetName {
+    /// The name of the server given with --url, in labels, pages and their addresses
+    /// (default: its host and port, e.g. backup.example.com:55414); a profile's server is
+    /// named by its profile
+    #[arg(long = "name", value_name = "NAME")]
+    pub name: Option<String>,
+}
+
 /// `report`.
 #[derive(Debug, Clone, Args)]
 #[command(
@@ -657,6 +668,9 @@ pub struct ReportArgs {
     /// The health rule's limits.
     #[command(flatten)]
     pub health: HealthArgs,
+    /// The name of a server given with --url.
+    #[command(flatten)]
+    pub server: FleetName,
     /// Write the report to FILE instead of stdout
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -674,6 +688,9 @@ pub struct ZabbixArgs {
     /// The health rule's limits.
     #[command(flatten)]
     pub health: HealthArgs,
+    /// The name of a server given with --url.
+    #[command(flatten)]
+    pub server: FleetName,
 }
 
 /// `zabbix discovery` or `zabbix values`.
@@ -701,6 +718,9 @@ pub struct ExporterArgs {
     /// The health rule's limits (urbackup_client_backup_state).
     #[command(flatten)]
     pub health: HealthArgs,
+    /// The name of a server given with --url.
+    #[command(flatten)]
+    pub server: FleetName,
 }
 
 /// `console`.
@@ -799,6 +819,9 @@ pub struct ConsoleArgs {
     /// The health rule's limits (and the compliance RPOs: each kind's warning age).
     #[command(flatten)]
     pub health: HealthArgs,
+    /// The name of a server given with --url.
+    #[command(flatten)]
+    pub server: FleetName,
 }
 
 /// `console user ...`.

@@ -240,6 +240,16 @@ fn the_console_serves_a_server_and_its_metrics() {
                 body.contains("urbackup_client_file_failed{server="),
                 "{body}"
             );
+            // A server given with --url is named by its host and port, not by its URL.
+            let host_port = sim
+                .url()
+                .trim_start_matches("http://")
+                .trim_end_matches("/x")
+                .to_owned();
+            assert!(
+                body.contains(&format!("urbackup_up{{server=\"{host_port}\"}}")),
+                "{body}"
+            );
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no poll: {body}");

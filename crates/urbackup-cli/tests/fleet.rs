@@ -580,3 +580,37 @@ fn switched_off_file_backups_are_ok_in_status_check_and_zabbix() {
     assert_eq!(v["servers"]["down"]["up"], 0);
     assert_eq!(v["servers"]["west"]["clients"]["good-w"]["online"], 1);
 }
+
+/// A server given with `--url` is named by its host and port, or by `--name`; `--name` does
+/// not rename a profile's server.
+#[test]
+fn a_server_given_by_url_gets_a_short_name() {
+    let f = fleet();
+    let url = f.east.url();
+    let host_port = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/x")
+        .to_owned();
+    let discovery = |extra: &[&str]| {
+        let out = bare(&f.config)
+            .env("URBACKUP_PASSWORD", PASSWORD)
+            .args(["--url", &url, "--user", "admin", "zabbix", "discovery"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["data"][0]["{#SERVER}"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(discovery(&[]), host_port);
+    assert_eq!(discovery(&["--name", "hq"]), "hq");
+    bare(&f.config)
+        .args(["--profile", "east", "zabbix", "discovery", "--name", "hq"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("named by its profile"));
+}

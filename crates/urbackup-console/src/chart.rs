@@ -4,8 +4,12 @@
 use crate::fmt;
 use crate::store::BackupRow;
 
-/// Drawing area, in SVG units (the element scales to its container).
-const W: f64 = 720.0;
+/// Drawing area, in SVG units (the element scales to its container): the width of the chart
+/// for wide screens, and of the one for phones (drawn narrower so that its labels stay
+/// readable when it is scaled down to the screen).
+pub const WIDE: f64 = 720.0;
+/// The width of the chart for narrow screens.
+pub const NARROW: f64 = 340.0;
 const H: f64 = 220.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 12.0;
@@ -45,6 +49,8 @@ pub struct Tick {
     pub at: String,
     /// Text.
     pub text: String,
+    /// `start`, `middle` or `end` (the first and last dates stay inside the drawing).
+    pub anchor: &'static str,
 }
 
 /// The chart.
@@ -74,9 +80,11 @@ fn n(v: f64) -> String {
     format!("{v:.1}")
 }
 
-/// The chart of these backups (sizes the server has not calculated are left out), `None`
-/// when there is nothing to draw.
-pub fn size_chart(rows: &[BackupRow]) -> Option<Chart> {
+/// The chart of these backups, `width` units wide (sizes the server has not calculated are
+/// left out), `None` when there is nothing to draw.
+pub fn size_chart(rows: &[BackupRow], width: f64) -> Option<Chart> {
+    #[allow(non_snake_case)]
+    let W = width;
     let pts: Vec<&BackupRow> = rows.iter().filter(|r| r.size_bytes >= 0).collect();
     if pts.is_empty() {
         return None;
@@ -139,6 +147,7 @@ pub fn size_chart(rows: &[BackupRow]) -> Option<Chart> {
         .map(|&v| Tick {
             at: n(y(v)),
             text: fmt::bytes(v),
+            anchor: "end",
         })
         .collect();
     // Dates, or times of day when everything happened within two days.
@@ -152,11 +161,13 @@ pub fn size_chart(rows: &[BackupRow]) -> Option<Chart> {
     let mut x_ticks = vec![Tick {
         at: n(x(t_min)),
         text: label(t_min),
+        anchor: if t_max == t_min { "middle" } else { "start" },
     }];
     if t_max != t_min {
         x_ticks.push(Tick {
             at: n(x(t_max)),
             text: label(t_max),
+            anchor: "end",
         });
     }
     Some(Chart {
@@ -220,7 +231,8 @@ mod tests {
             row(true, 1500, 400, 0),
             row(false, 2500, -1, 1),
         ];
-        let c = size_chart(&rows).unwrap();
+        let c = size_chart(&rows, WIDE).unwrap();
+        const W: f64 = WIDE;
         assert_eq!(c.series.len(), 2);
         for s in &c.series {
             for d in &s.dots {
@@ -231,7 +243,10 @@ mod tests {
         }
         // The uncalculated size is left out.
         assert_eq!(c.series[0].dots.len(), 2);
-        assert!(size_chart(&[row(false, 1, -1, 0)]).is_none());
+        assert!(size_chart(&[row(false, 1, -1, 0)], NARROW).is_none());
+        let narrow = size_chart(&rows, NARROW).unwrap();
+        assert_eq!(narrow.view_box, "0 0 340 220");
+        assert_eq!(narrow.x_ticks[1].anchor, "end");
     }
 
     #[test]

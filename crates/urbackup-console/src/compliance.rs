@@ -1,12 +1,33 @@
 //! Compliance: for each client and backup kind, the share of the last 7, 30 and 90 days
-//! during which its newest backup was younger than the recovery point objective (RPO).
+//! during which it met its recovery point objective (RPO).
 //!
-//! At a moment `t` a kind is compliant when some backup started in `(t - RPO, t]`. So the
-//! compliant time is the union of the intervals `[b, b + RPO)` over its backups `b`, cut to
-//! the window. The window starts at `now - days`, or later when the console cannot know
-//! earlier: at the first sign of the client (when the console first saw it, or its oldest
-//! backup the console has seen, whichever is older). The backups are those the console has
-//! recorded (kept after the server deletes them) and the client's last backup in the
+//! **The rule.** A kind is compliant at a moment `t` when its newest *good* backup (one the
+//! server lists: failed attempts are never listed) started less than the RPO before `t`,
+//! and no attempt has failed since that backup. A failed attempt is
+//!
+//! * a poll at which the server's verdict on the kind is not OK (the health rule's
+//!   `failed`): from that poll, or
+//! * a backup log with errors whose backup did not succeed (no "Backup succeeded" or "Backup
+//!   completed with issues" line): from the log's time,
+//!
+//! and it lasts until the next good backup starts. So a client that the overview shows as
+//! failed is never at 100% for a window in which it was failed: the time since the console
+//! saw the failure (at least the last second) is out of compliance.
+//!
+//! Worked example (RPO 26 h; the console first saw the client on day 0 at 08:00; now is day
+//! 3 at 08:00): good backups start on day 0 and day 1 at 08:00; the attempt of day 2 fails,
+//! its log (with "Backup failed") ends at 08:30; the next good backup starts on day 2 at 20:00.
+//! The backups cover day 0 08:00 to day 2 10:00 (the second one's 26 h) and day 2 20:00
+//! onwards; the failure takes day 2 08:30 to 20:00 out. Compliant: 48.5 h + 12 h = 60.5 h of
+//! the 72 h the console has seen: the 7-day figure is 84.0% "of 3 days seen", and marked as
+//! seen for less than half of its window (the test `the_worked_example` checks these numbers).
+//!
+//! **What the console can account for.** The window starts at `now - days`, or later when the
+//! console cannot know earlier: at the first sign of the client (when the console first saw
+//! it, or its oldest backup it has seen, whichever is older). Each share says how many seconds
+//! of its window that is ([`Share::total`] of [`Share::window`]); a page shows it ("92% of 9
+//! days seen") and marks a window seen for less than half. The backups are those the console
+//! has recorded (kept after the server deletes them) and the client's last backup in the
 //! current `status`. A kind switched off or not supported (image backups of a Linux client)
 //! has no RPO: it is left out, never counted as a failure.
 
@@ -59,10 +80,12 @@ impl Rpo {
 /// Compliant and accountable seconds of one window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Share {
-    /// Seconds during which the newest backup was younger than the RPO.
+    /// Seconds during which the kind met its RPO (see the module's rule).
     pub compliant: i64,
     /// Seconds of the window the console can account for.
     pub total: i64,
+    /// Seconds of the whole window (summed over the kinds of a rollup).
+    pub window: i64,
 }
 
 impl Share {
@@ -71,28 +94,100 @@ impl Share {
         (self.total > 0).then(|| self.compliant as f64 / self.total as f64)
     }
 
+    /// The part of the window the console can account for (0 to 1).
+    pub fn coverage(&self) -> f64 {
+        if self.window > 0 {
+            (self.total as f64 / self.window as f64).min(1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// The console has seen less than half of the window: its figure does not speak for the
+    /// whole period.
+    pub fn partial(&self) -> bool {
+        self.total > 0 && self.total * 2 < self.window
+    }
+
     fn add(&mut self, o: Share) {
         self.compliant += o.compliant;
         self.total += o.total;
+        self.window += o.window;
     }
 }
 
-/// The seconds of `[start, end)` covered by the union of `[b, b + rpo)` over the sorted
-/// backup times `times`.
-pub fn covered(times: &[i64], rpo: i64, start: i64, end: i64) -> i64 {
-    let mut total = 0;
-    let mut reach = start; // everything before `reach` is counted
-    for &b in times {
-        let (lo, hi) = (b.max(reach), (b + rpo).min(end));
-        if hi > lo {
-            total += hi - lo;
-            reach = hi;
+/// Sorted, merged half-open intervals.
+fn merged(mut v: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    v.retain(|(a, b)| b > a);
+    v.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(v.len());
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
         }
-        if b >= end {
-            break;
+    }
+    out
+}
+
+/// The seconds of `[start, end)` in the union of the sorted, merged intervals `v`.
+fn measure(v: &[(i64, i64)], start: i64, end: i64) -> i64 {
+    v.iter()
+        .map(|&(a, b)| (b.min(end) - a.max(start)).max(0))
+        .sum()
+}
+
+/// The seconds of `[start, end)` in `a` and in `b` (both sorted and merged).
+fn measure_both(a: &[(i64, i64)], b: &[(i64, i64)], start: i64, end: i64) -> i64 {
+    let (mut i, mut j, mut total) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        let lo = a[i].0.max(b[j].0).max(start);
+        let hi = a[i].1.min(b[j].1).min(end);
+        total += (hi - lo).max(0);
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
         }
     }
     total
+}
+
+/// The seconds of `[start, end)` covered by the union of `[b, b + rpo)` over the sorted
+/// backup times `times` (no failed attempts).
+pub fn covered(times: &[i64], rpo: i64, start: i64, end: i64) -> i64 {
+    compliant(times, &[], rpo, start, end)
+}
+
+/// A failed attempt: `at` when it was seen (a poll, a log's time), `after` the newest good
+/// backup it follows (a poll: the kind's last backup then; a log: its own time). It lasts from
+/// `at` until the first good backup that starts after `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Failed {
+    /// The good backup it follows (Unix time; a log: its own time).
+    pub after: i64,
+    /// When it was seen.
+    pub at: i64,
+}
+
+/// The seconds of `[start, end)` during which the kind met its RPO: covered by some
+/// `[b, b + rpo)` of the sorted good backups `good`, and not after a failed attempt that no
+/// good backup has followed yet.
+pub fn compliant(good: &[i64], failed: &[Failed], rpo: i64, start: i64, end: i64) -> i64 {
+    let ok = merged(good.iter().map(|&b| (b, b.saturating_add(rpo))).collect());
+    let bad = merged(
+        failed
+            .iter()
+            .map(|f| {
+                let next = good[good.partition_point(|&b| b <= f.after)..]
+                    .first()
+                    .copied()
+                    .unwrap_or(i64::MAX);
+                (f.at, next)
+            })
+            .collect(),
+    );
+    measure(&ok, start, end) - measure_both(&ok, &bad, start, end)
 }
 
 /// One kind of one client.
@@ -170,36 +265,61 @@ pub struct Report {
     pub fleet: Rollup,
 }
 
-/// One kind of one client at `now`: `health` its state in the last `status`, `times` the
-/// starts of its backups the console knows (any order, any age), `first_seen` when the
-/// console first saw the client. `None` for a kind switched off or unsupported (no RPO).
+/// What the console knows of one kind of one client.
+#[derive(Debug, Clone, Default)]
+pub struct KindFacts {
+    /// Starts of its good backups the console knows (any order, any age).
+    pub good: Vec<i64>,
+    /// Its failed attempts (any order).
+    pub failed: Vec<Failed>,
+    /// When the console first saw the client.
+    pub first_seen: i64,
+    /// When the health state in the snapshot was read (`data_at` of its server).
+    pub seen_at: i64,
+}
+
+/// One kind of one client at `now`: `health` its state in the last `status` read at
+/// `facts.seen_at`. `None` for a kind switched off or unsupported (no RPO). A kind the health
+/// rule finds failed counts as a failed attempt seen at `seen_at` (at the latest a second
+/// before `now`), after its last backup: the compliance of a failed kind is never 100%.
 pub fn kind_compliance(
     kind: BackupKind,
     health: &urbackup::KindHealth,
-    mut times: Vec<i64>,
-    first_seen: i64,
+    facts: KindFacts,
     rpo: &Rpo,
     now: i64,
 ) -> Option<KindCompliance> {
-    if matches!(
-        health.state,
-        BackupState::Disabled | BackupState::Unsupported
-    ) {
+    if health.state.is_off() {
         return None;
     }
+    let KindFacts {
+        good: mut times,
+        mut failed,
+        first_seen,
+        seen_at,
+    } = facts;
     times.extend(health.last_backup);
     times.sort_unstable();
     times.dedup();
+    if health.state == BackupState::Failed {
+        failed.push(Failed {
+            after: health.last_backup.unwrap_or(0),
+            at: seen_at.min(now - 1),
+        });
+    }
     let known_from = times.first().copied().unwrap_or(first_seen).min(first_seen);
     let r = rpo.of(kind);
     let mut shares = [Share::default(); 3];
     for (share, days) in shares.iter_mut().zip(WINDOWS) {
-        let start = (now - days * 86_400).max(known_from);
+        let window = days * 86_400;
+        let start = (now - window).max(known_from);
+        *share = Share {
+            window,
+            ..Share::default()
+        };
         if start < now {
-            *share = Share {
-                compliant: covered(&times, r, start, now),
-                total: now - start,
-            };
+            share.compliant = compliant(&times, &failed, r, start, now);
+            share.total = now - start;
         }
     }
     Some(KindCompliance {
@@ -210,28 +330,19 @@ pub fn kind_compliance(
 }
 
 /// Computes compliance at `now` for the clients of `snapshot` (servers never read are left
-/// out; an unreachable server's last known clients count, up to its last data).
-pub fn compute(snapshot: &FleetSnapshot, times: &BackupTimes, rpo: &Rpo, now: i64) -> Report {
+/// out; an unreachable server's last known clients count, judged as last read).
+pub fn compute(snapshot: &FleetSnapshot, known: &BackupTimes, rpo: &Rpo, now: i64) -> Report {
     let mut report = Report::default();
     for s in &snapshot.servers {
-        if s.data_at.is_none() {
+        let Some(data_at) = s.data_at else {
             continue;
-        }
+        };
         let mut rollup = Rollup::default();
         for c in s.clients.iter() {
             let mut kinds = Vec::new();
-            let first_seen = times
-                .first_seen
-                .get(&(s.name.clone(), c.id()))
-                .copied()
-                .unwrap_or(s.data_at.unwrap_or(now));
             for kind in [BackupKind::File, BackupKind::Image] {
-                let key = (s.name.clone(), c.id(), kind == BackupKind::Image);
-                // The oldest backup seen stands for the history before the window.
-                let mut t: Vec<i64> = times.times.get(&key).cloned().unwrap_or_default();
-                t.extend(times.oldest.get(&key));
-                let h = c.health.kind(kind);
-                if let Some(k) = kind_compliance(kind, h, t, first_seen, rpo, now) {
+                let facts = known.facts(&s.name, c.id(), c.name(), kind, data_at);
+                if let Some(k) = kind_compliance(kind, c.health.kind(kind), facts, rpo, now) {
                     rollup.add(&k);
                     report.fleet.add(&k);
                     kinds.push(k);
@@ -293,11 +404,16 @@ impl Report {
 /// The report as CSV: one row per client and kind.
 pub fn csv(report: &Report, rpo: &Rpo) -> Result<Vec<u8>, csv::Error> {
     // The header is plain text; the rows quote every text cell.
-    let header = "server,client,clientid,kind,rpo_seconds,last_backup_unix,share_7d,share_30d,share_90d,accountable_seconds_90d\n";
+    let header = "server,client,clientid,kind,rpo_seconds,last_backup_unix,share_7d,share_30d,share_90d,accountable_seconds_90d,accountable_seconds_7d,accountable_seconds_30d\n";
     let mut w = csv_writer(header.as_bytes().to_vec());
     for c in &report.clients {
         for k in &c.kinds {
-            let ratio = |s: &Share| s.ratio().map(|r| format!("{r:.4}")).unwrap_or_default();
+            // Never rounded up: a share below 1 is never written 1.0000.
+            let ratio = |s: &Share| {
+                s.ratio()
+                    .map(|r| format!("{:.4}", (r * 10_000.0).floor() / 10_000.0))
+                    .unwrap_or_default()
+            };
             w.write_record([
                 csv_text(&c.server),
                 csv_text(&c.name),
@@ -309,6 +425,8 @@ pub fn csv(report: &Report, rpo: &Rpo) -> Result<Vec<u8>, csv::Error> {
                 ratio(&k.shares[1]),
                 ratio(&k.shares[2]),
                 k.shares[2].total.to_string(),
+                k.shares[0].total.to_string(),
+                k.shares[1].total.to_string(),
             ])?;
         }
     }
@@ -375,6 +493,112 @@ mod tests {
             8 * day,
             "daily backups, 26h RPO"
         );
+    }
+
+    const H: i64 = 3600;
+
+    fn kind(state: BackupState, last: Option<i64>) -> urbackup::KindHealth {
+        urbackup::KindHealth {
+            state,
+            severity: urbackup::Severity::Ok,
+            last_backup: last,
+            age_secs: None,
+        }
+    }
+
+    #[test]
+    fn the_worked_example() {
+        // Day 0 08:00 is t = 8 h. Good backups day 0 and day 1 at 08:00; the attempt of day 2
+        // fails, its log at 08:30; the next good backup day 2 20:00; now day 3 08:00.
+        let rpo = Rpo {
+            file: 26 * H,
+            image: DEFAULT_IMAGE_RPO,
+            from_policy: (true, false),
+        };
+        let facts = KindFacts {
+            good: vec![8 * H, 32 * H, 68 * H],
+            failed: vec![Failed {
+                after: 56 * H + 1800,
+                at: 56 * H + 1800,
+            }],
+            first_seen: 8 * H,
+            seen_at: 80 * H,
+        };
+        let k = kind_compliance(
+            BackupKind::File,
+            &kind(BackupState::Ok, Some(68 * H)),
+            facts,
+            &rpo,
+            80 * H,
+        )
+        .unwrap();
+        let week = k.shares[0];
+        assert_eq!(week.total, 72 * H, "3 days seen");
+        assert_eq!(week.compliant, 48 * H + 1800 + 12 * H, "60.5 h");
+        assert_eq!(crate::fmt::percent(week.ratio().unwrap()), "84.0%");
+        assert!(week.partial(), "3 of 7 days: less than half");
+        assert!(!Share {
+            window: 4,
+            total: 2,
+            compliant: 1
+        }
+        .partial());
+        // Without the failed attempt: the RPO alone leaves day 2 10:00 to 20:00 out.
+        assert_eq!(
+            covered(&[8 * H, 32 * H, 68 * H], 26 * H, 8 * H, 80 * H),
+            62 * H
+        );
+    }
+
+    #[test]
+    fn a_failed_attempt_lasts_until_the_next_good_backup() {
+        let r = 10;
+        // Good backups at 0 and 20, failure seen at 5 after 0: [5, 20) out.
+        let f = [Failed { after: 0, at: 5 }];
+        assert_eq!(compliant(&[0, 20], &f, r, 0, 30), 5 + 10);
+        // A failure seen after a backup that started before it (running at the poll) ends
+        // at once: the next good backup after `after` starts before `at`.
+        let f = [Failed { after: 0, at: 25 }];
+        assert_eq!(compliant(&[0, 20], &f, r, 0, 30), 20);
+        // No good backup after it: out until the end.
+        let f = [Failed { after: 20, at: 22 }];
+        assert_eq!(compliant(&[0, 20], &f, r, 0, 30), 10 + 2);
+    }
+
+    #[test]
+    fn a_kind_failed_now_is_never_at_100_percent() {
+        let rpo = Rpo::from_policy(&HealthPolicy::default());
+        let now = 1_000_000;
+        // Backups every hour, the last one a minute ago; the server's verdict is not OK,
+        // seen at this very second (before any record of it is stored).
+        let good: Vec<i64> = (0..200).map(|i| now - 60 - i * H).collect();
+        let facts = KindFacts {
+            good,
+            failed: Vec::new(),
+            first_seen: now - 200 * H,
+            seen_at: now,
+        };
+        let k = kind_compliance(
+            BackupKind::File,
+            &kind(BackupState::Failed, Some(now - 60)),
+            facts,
+            &rpo,
+            now,
+        )
+        .unwrap();
+        for s in k.shares {
+            assert!(s.compliant < s.total, "{s:?}");
+            assert_ne!(crate::fmt::percent(s.ratio().unwrap()), "100%");
+        }
+        // Switched off: no RPO at all.
+        assert!(kind_compliance(
+            BackupKind::Image,
+            &kind(BackupState::Disabled, None),
+            KindFacts::default(),
+            &rpo,
+            now
+        )
+        .is_none());
     }
 
     #[test]

@@ -27,19 +27,83 @@ pub fn date(unix: i64) -> String {
     }
 }
 
-/// A span of seconds in at most two units: `45s`, `12m`, `3h 12m`, `2d 4h`, `5w 1d`.
+/// What the console writes for a value it does not have (never `-` or an empty cell).
+pub const NONE: &str = "—";
+
+/// A settings group: its name, or `(default)` for the default group (`""`).
+pub fn group(name: &str) -> String {
+    if name.is_empty() {
+        "(default)".into()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// A message as a sentence of its own: with a full stop unless it ends in one (so that the
+/// next sentence does not run into it).
+pub fn sentence(s: &str) -> String {
+    let t = s.trim_end();
+    if t.is_empty() || t.ends_with(['.', '!', '?', ':']) {
+        t.to_owned()
+    } else {
+        format!("{t}.")
+    }
+}
+
+/// Sentence case: the first letter in capitals.
+pub fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// A text, or [`NONE`] when empty.
+pub fn or_none(s: &str) -> String {
+    if s.is_empty() {
+        NONE.into()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// A span of seconds in at most two units, days the largest: `45s`, `12m`, `3h 12m`,
+/// `2d 4h`, `12d` (the units of `--file-warning 26h`, `3d`).
 pub fn span(secs: i64) -> String {
     let s = secs.max(0);
-    let (w, d, h, m) = (s / 604_800, s / 86_400 % 7, s / 3600 % 24, s / 60 % 60);
+    let (h, m) = (s / 3600 % 24, s / 60 % 60);
     match () {
-        _ if s >= 604_800 && d > 0 => format!("{w}w {d}d"),
-        _ if s >= 604_800 => format!("{w}w"),
+        _ if s >= 10 * 86_400 => format!("{}d", s / 86_400),
         _ if s >= 86_400 && h > 0 => format!("{}d {h}h", s / 86_400),
         _ if s >= 86_400 => format!("{}d", s / 86_400),
         _ if s >= 3600 && m > 0 => format!("{}h {m}m", s / 3600),
         _ if s >= 3600 => format!("{}h", s / 3600),
         _ if s >= 60 => format!("{}m", s / 60),
         _ => format!("{s}s"),
+    }
+}
+
+/// A recovery point objective in the one unit that states it exactly: `26 hours`, `8 days`,
+/// `90 minutes`.
+pub fn rpo(secs: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match secs {
+        s if s > 0 && s % 86_400 == 0 => plural(s / 86_400, "day"),
+        s if s > 0 && s % 3600 == 0 => plural(s / 3600, "hour"),
+        s if s > 0 && s % 60 == 0 => plural(s / 60, "minute"),
+        s => plural(s, "second"),
+    }
+}
+
+/// `17:08:26 UTC` (a moment within the day, to the second).
+pub fn clock(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => {
+            let f = time::macros::format_description!("[hour]:[minute]:[second] UTC");
+            t.format(&f).unwrap_or_else(|_| unix.to_string())
+        }
+        Err(_) => unix.to_string(),
     }
 }
 
@@ -54,7 +118,7 @@ pub fn ago(unix: i64, now: i64) -> String {
 /// Bytes in binary units: `512 B`, `1.5 KiB`, `12.3 GiB` (`—` when negative: unknown).
 pub fn bytes(n: i64) -> String {
     if n < 0 {
-        return "—".into();
+        return NONE.into();
     }
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     let mut v = n as f64;
@@ -119,7 +183,14 @@ mod tests {
         assert_eq!(span(45), "45s");
         assert_eq!(span(3600 * 3 + 60 * 12), "3h 12m");
         assert_eq!(span(86_400 * 2 + 3600 * 4), "2d 4h");
-        assert_eq!(span(86_400 * 14), "2w");
+        assert_eq!(span(86_400 * 14), "14d");
+        assert_eq!(span(86_400 * 8), "8d");
+        assert_eq!(span(86_400 + 7200), "1d 2h");
+        assert_eq!(rpo(26 * 3600), "26 hours");
+        assert_eq!(rpo(8 * 86_400), "8 days");
+        assert_eq!(rpo(86_400), "1 day");
+        assert_eq!(rpo(90 * 60), "90 minutes");
+        assert_eq!(clock(1_764_867_006), "16:50:06 UTC");
         assert_eq!(bytes(-1), "—");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");

@@ -5,7 +5,7 @@
 use crate::store::{LogRow, Record, Store};
 use std::sync::mpsc;
 use std::sync::Arc;
-use urbackup::{Activity, ClientBackups, Log, LogLevel, LogSummary};
+use urbackup::{Activity, BackupState, ClientBackups, Log, LogLevel, LogSummary};
 use urbackup_fleet::{ClientRow, Observer, Poller};
 
 /// The [`Observer`] the console gives its poller.
@@ -66,6 +66,17 @@ impl History {
     }
 }
 
+/// Whether a log with errors is of a backup that failed (a failed attempt, for compliance):
+/// the server ends the log of a backup that did not fail with "Backup succeeded" or "Backup
+/// completed with issues" (info lines); one that failed says "Backup failed", or, failing
+/// early, neither. A restore's log is never a failed backup.
+fn backup_failed<'a>(restore: bool, mut messages: impl Iterator<Item = &'a str>) -> bool {
+    !restore
+        && !messages.any(|m| {
+            m.starts_with("Backup succeeded") || m.starts_with("Backup completed with issues")
+        })
+}
+
 /// Tells every server poller what an earlier run read (backup lists, error logs), so that a
 /// restart reads only what changed since.
 pub fn seed(poller: &Poller, store: &Store) -> Result<(), crate::store::StoreError> {
@@ -87,6 +98,15 @@ impl Observer for History {
             clients: clients
                 .iter()
                 .map(|c| (c.id(), c.name().to_owned()))
+                .collect(),
+            failed: clients
+                .iter()
+                .flat_map(|c| {
+                    [(false, &c.health.file), (true, &c.health.image)]
+                        .into_iter()
+                        .filter(|(_, k)| k.state == BackupState::Failed)
+                        .map(|(image, k)| (c.id(), image, k.last_backup.unwrap_or(0)))
+                })
                 .collect(),
         }));
     }
@@ -127,6 +147,10 @@ impl Observer for History {
     }
 
     fn error_log(&self, server: &str, summary: &LogSummary, log: &Log) {
+        let failed = backup_failed(
+            summary.restore,
+            log.lines.iter().map(|l| l.message.as_str()),
+        );
         let lines = log
             .lines
             .iter()
@@ -149,7 +173,45 @@ impl Observer for History {
                 incremental: summary.incremental,
                 restore: summary.restore,
                 lines,
+                failed,
             },
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages of a log as a real UrBackup 2.5.33 server sent it (`level-time-text`
+    /// lines), from a capture in `fixtures/real-2.5/`.
+    fn real_log(case: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/real-2.5")
+            .join(format!("logs__{case}.json"));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        v["response"]["body_json"]["log"]["data"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.splitn(3, '-').nth(2).map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_backup_by_its_log() {
+        let failed = real_log("logid-failed-backup");
+        assert!(backup_failed(false, failed.iter().map(String::as_str)));
+        let good = real_log("logid");
+        assert!(!backup_failed(false, good.iter().map(String::as_str)));
+        assert!(
+            !backup_failed(true, failed.iter().map(String::as_str)),
+            "a restore"
+        );
+        assert!(!backup_failed(
+            false,
+            ["Backup completed with issues"].into_iter()
+        ));
     }
 }

@@ -40,23 +40,8 @@ async fn the_console_in_a_real_browser() {
     };
     let f = fleet(Duration::from_secs(2), 120).await;
     f.console.start_polling();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = f
-        .console
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let snap = f.console.poller().snapshot();
-    let id = |server: &str, name: &str| {
-        snap.server(server)
-            .unwrap()
-            .clients
-            .iter()
-            .find(|c| c.name() == name)
-            .unwrap()
-            .id()
-    };
+    let base = common::serve(&f.console).await;
+    let id = |server: &str, name: &str| common::client_id(&f.console, server, name);
 
     // Not logged in: the login page.
     c.goto(&base).await.unwrap();

@@ -94,12 +94,14 @@ async fn every_page_and_a_started_backup_against_a_real_server() {
         "/compliance".into(),
         "/compliance?server=real".into(),
         "/compliance.csv".into(),
+        "/servers/real/live".into(),
     ];
-    paths.extend(
-        real.clients
-            .iter()
-            .map(|c| format!("/servers/real/clients/{}", c.id())),
-    );
+    paths.extend(real.clients.iter().flat_map(|c| {
+        [
+            format!("/servers/real/clients/{}", c.id()),
+            format!("/servers/real/clients/{}/live", c.id()),
+        ]
+    }));
     for path in &paths {
         let r = send(&app, get(path, &v)).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
@@ -114,6 +116,28 @@ async fn every_page_and_a_started_backup_against_a_real_server() {
             "{} on the server page",
             c.name()
         );
+    }
+    // Compliance agrees with the health rule: a kind the server judges failed is below 100%
+    // in every window.
+    let csv = send(&app, get("/compliance.csv", &v)).await.body;
+    for c in real.clients.iter() {
+        for kind in [urbackup::BackupKind::File, urbackup::BackupKind::Image] {
+            if c.health.kind(kind).state != urbackup::BackupState::Failed {
+                continue;
+            }
+            let row = csv
+                .lines()
+                .find(|l| l.contains(&format!(",{},{},", c.id(), kind.as_str())))
+                .unwrap_or_else(|| panic!("{} {}: no CSV row: {csv}", c.name(), kind.as_str()));
+            let shares: Vec<&str> = row.split(',').skip(6).take(3).collect();
+            eprintln!("{} {} failed: shares {shares:?}", c.name(), kind.as_str());
+            assert!(
+                shares
+                    .iter()
+                    .all(|s| s.parse::<f64>().is_ok_and(|x| x < 1.0)),
+                "{row}"
+            );
+        }
     }
     // The history the console read from the server's backup lists.
     for c in real
@@ -201,6 +225,10 @@ async fn every_page_and_a_started_backup_against_a_real_server() {
         console.poll_once().await;
         let page = send(&app, get(&path, &o)).await.body;
         assert!(page.contains("Started and stopped from this console") && page.contains(">otto<"));
+        assert!(
+            page.contains("started an incremental file backup"),
+            "plain words"
+        );
         let lists = console
             .poller()
             .server("real")
@@ -213,6 +241,12 @@ async fn every_page_and_a_started_backup_against_a_real_server() {
         assert!(
             page.contains(&format!("<td class=\"hide-narrow\">{newest}</td>")),
             "backup {newest} in the history"
+        );
+        // The live part, which the page fetches on the interval, shows it too.
+        let live = send(&app, get(&format!("{path}/live"), &o)).await.body;
+        assert!(
+            live.contains(&format!("<td class=\"hide-narrow\">{newest}</td>")),
+            "backup {newest} in the live history"
         );
         eprintln!("file backup {newest} of {client} started from the console and listed");
     }

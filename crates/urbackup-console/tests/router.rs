@@ -16,14 +16,7 @@ async fn setup() -> (Fleet, Router) {
 }
 
 fn client_id(f: &Fleet, server: &str, name: &str) -> i64 {
-    let snap = f.console.poller().snapshot();
-    snap.server(server)
-        .unwrap()
-        .clients
-        .iter()
-        .find(|c| c.name() == name)
-        .unwrap_or_else(|| panic!("no client {name} on {server}"))
-        .id()
+    common::client_id(&f.console, server, name)
 }
 
 #[tokio::test]
@@ -375,12 +368,44 @@ async fn operators_start_and_stop_backups_viewers_and_forgeries_cannot() {
         .expect("running")
         .id;
     let token = csrf(&page);
+    // The stop asks first (a page with the same form and `confirm=yes`): nothing is sent yet.
     let r = send(
         &app,
         post(
             &format!("{path}/stop"),
             &o,
             &[("csrf", &token), ("action_id", &action.to_string())],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body
+            .contains("Stop the incremental file backup of beta-ok")
+            && r.body.contains("name=\"confirm\" value=\"yes\""),
+        "{}",
+        r.body
+    );
+    // Still running after a fresh poll: nothing was stopped.
+    let snap = f.console.poll_once().await;
+    assert!(snap
+        .server("beta")
+        .unwrap()
+        .actions
+        .as_ref()
+        .unwrap()
+        .iter()
+        .any(|a| a.id == action));
+    let r = send(
+        &app,
+        post(
+            &format!("{path}/stop"),
+            &o,
+            &[
+                ("csrf", &token),
+                ("action_id", &action.to_string()),
+                ("confirm", "yes"),
+            ],
         ),
     )
     .await;
@@ -551,12 +576,30 @@ async fn admins_manage_users_and_keep_an_admin() {
     .await;
     let page = send(&app, get("/admin/users", &a)).await.body;
     assert!(page.contains("You cannot remove yourself."), "{page}");
-    send(
+    // Removing asks first; the confirmation's form posts it again with `confirm=yes`.
+    let r = send(
         &app,
         post(
             "/admin/users/remove",
             &a,
             &[("csrf", &token), ("name", "paul")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("Remove the console user “paul”?"),
+        "{}",
+        r.body
+    );
+    let page = send(&app, get("/admin/users", &a)).await.body;
+    assert!(page.contains(">paul<"), "not removed yet: {page}");
+    send(
+        &app,
+        post(
+            "/admin/users/remove",
+            &a,
+            &[("csrf", &token), ("name", "paul"), ("confirm", "yes")],
         ),
     )
     .await;
@@ -602,7 +645,7 @@ async fn compliance_rolls_up_and_its_csv_is_safe() {
     let page = send(&app, get("/compliance", &c)).await.body;
     assert!(page.contains("Fleet") && page.contains("Per server"));
     assert!(
-        page.contains("file backups 1d 2h"),
+        page.contains("file backups 26 hours"),
         "the RPO: the file warning age: {page}"
     );
     // The stale clients are below 100%.
@@ -615,7 +658,7 @@ async fn compliance_rolls_up_and_its_csv_is_safe() {
     let mut lines = csv.body.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "server,client,clientid,kind,rpo_seconds,last_backup_unix,share_7d,share_30d,share_90d,accountable_seconds_90d"
+        "server,client,clientid,kind,rpo_seconds,last_backup_unix,share_7d,share_30d,share_90d,accountable_seconds_90d,accountable_seconds_7d,accountable_seconds_30d"
     );
     // A name a spreadsheet would run is quoted as text.
     assert!(

@@ -289,7 +289,7 @@ async fn downloads_are_exact_attachments_that_never_render() {
         .starts_with("time,user,server,clientid,action,backupid,path,bytes,outcome,detail"));
     let evil_row = csv.body.lines().find(|l| l.contains("evil.html")).unwrap();
     assert!(
-        evil_row.contains(&format!(",{},", EVIL.len())) && evil_row.contains(",ok,"),
+        evil_row.contains(&format!(",{},", EVIL.len())) && evil_row.contains(",\"ok\","),
         "{evil_row}"
     );
     let disk_row = csv.body.lines().find(|l| l.contains("disk.img")).unwrap();

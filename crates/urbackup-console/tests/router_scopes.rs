@@ -165,7 +165,7 @@ fn id(s: &Scoped, server: &str, name: &str) -> i64 {
 /// The number in the overview card before `label`.
 fn card(page: &str, label: &str) -> String {
     let at = page
-        .find(&format!("</span>{label}</div>"))
+        .find(&format!("</span>{label}<"))
         .unwrap_or_else(|| panic!("no card {label}"));
     let before = &page[..at];
     before[before.rfind("<span class=\"n\">").unwrap() + 16..].to_owned()
@@ -292,7 +292,8 @@ async fn outside_the_scope_is_a_404_word_for_word_like_an_unknown_one() {
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         assert_eq!(
             r.body
-                .replace(&format!("with id {other}."), "with id 99999."),
+                .replace(&format!("with id {other}."), "with id 99999.")
+                .replace(&format!("clients/{other}\""), "clients/99999\""),
             unknown_client.body
         );
         assert!(!r.body.contains("lab-"), "{}", r.body);
@@ -357,7 +358,11 @@ async fn actions_outside_the_scope_are_404s_that_send_nothing() {
         post(
             &format!("/servers/alpha/clients/{office}/stop"),
             &c,
-            &[("csrf", &token), ("action_id", &running)],
+            &[
+                ("csrf", &token),
+                ("action_id", &running),
+                ("confirm", "yes"),
+            ],
         ),
     )
     .await;
@@ -425,8 +430,12 @@ async fn the_files_of_clients_outside_the_scope_are_404s_that_send_nothing() {
             }
             let u = send(app, get(&unknown, &c)).await;
             assert_eq!(
-                r.body.replace(&format!("id {client}"), "id N"),
-                u.body.replace("id 999999", "id N"),
+                r.body
+                    .replace(&format!("id {client}"), "id N")
+                    .replace(&format!("clients/{client}/"), "clients/N/"),
+                u.body
+                    .replace("id 999999", "id N")
+                    .replace("clients/999999/", "clients/N/"),
                 "{path}: not the page of an unknown client"
             );
         }

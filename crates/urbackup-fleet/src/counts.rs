@@ -64,9 +64,13 @@ impl Counts {
 /// A client's last file and image backup times, as `status` reports them.
 pub type LastBackups = (i64, i64);
 
-/// The backup counts of one server's clients, and which to read next. A failed read counts
-/// as a read for the order (a failing client does not take a slot of every poll) and keeps
-/// the previous counts.
+/// Last backup times no `status` reports (a client whose lists were never read).
+const NEVER: LastBackups = (i64::MIN, i64::MIN);
+
+/// The backup counts of one server's clients, and which to read next. A failed read keeps
+/// the previous counts; with [`BackupRefresh::Rotate`] it counts as a read for the order (a
+/// failing client does not take a slot of every scrape), with [`BackupRefresh::Changed`] the
+/// client is read again at the next poll (else the backups it made would never be read).
 #[derive(Debug, Default)]
 pub struct BackupCounts {
     clients: HashMap<i64, Entry>,
@@ -80,6 +84,8 @@ struct Entry {
     tried: Option<Instant>,
     /// The client's last backup times at that read.
     seen: LastBackups,
+    /// The same before that read (what a failed read goes back to).
+    before: LastBackups,
     /// The last counts received.
     counts: Option<Counts>,
 }
@@ -92,6 +98,7 @@ impl BackupCounts {
         self.clients.entry(id).or_insert(Entry {
             tried: None,
             seen,
+            before: seen,
             counts: None,
         });
     }
@@ -125,15 +132,34 @@ impl BackupCounts {
         order.sort_by_key(|&(rank, tried, id, _)| (rank, tried, id));
         order.truncate(k);
         for &(_, _, id, seen) in &order {
-            let e = self.clients.entry(id).or_insert(Entry {
-                tried: Some(now),
-                seen,
-                counts: None,
-            });
-            e.tried = Some(now);
-            e.seen = seen;
+            match self.clients.get_mut(&id) {
+                Some(e) => {
+                    e.tried = Some(now);
+                    e.before = e.seen;
+                    e.seen = seen;
+                }
+                None => {
+                    self.clients.insert(
+                        id,
+                        Entry {
+                            tried: Some(now),
+                            seen,
+                            before: NEVER,
+                            counts: None,
+                        },
+                    );
+                }
+            }
         }
         order.into_iter().map(|(_, _, id, _)| id).collect()
+    }
+
+    /// The read of client `id` picked with `refresh` failed: with [`BackupRefresh::Changed`]
+    /// it is picked again at the next poll.
+    pub fn failed(&mut self, id: i64, refresh: BackupRefresh) {
+        if let (Some(e), BackupRefresh::Changed(_)) = (self.clients.get_mut(&id), refresh) {
+            e.seen = e.before;
+        }
     }
 
     /// Keeps the counts read for client `id`.
@@ -216,6 +242,35 @@ mod tests {
             .pick(&image_done, BackupRefresh::Changed(10), t0)
             .is_empty());
         assert!(c.pick(&image_done, BackupRefresh::Off, t0).is_empty());
+    }
+
+    #[test]
+    fn a_failed_read_is_tried_again_only_when_changed_is_asked() {
+        let t0 = Instant::now();
+        let clients = [(1, (10, 5))];
+        let mut c = BackupCounts::default();
+        assert_eq!(c.pick(&clients, BackupRefresh::Changed(10), t0), vec![1]);
+        c.failed(1, BackupRefresh::Changed(10));
+        assert_eq!(
+            c.pick(&clients, BackupRefresh::Changed(10), t0),
+            vec![1],
+            "again"
+        );
+        assert!(
+            c.pick(&clients, BackupRefresh::Changed(10), t0).is_empty(),
+            "read"
+        );
+        // A client read before, whose new backup's list fails: read at the next poll.
+        let newer = [(1, (20, 5))];
+        assert_eq!(c.pick(&newer, BackupRefresh::Changed(10), t0), vec![1]);
+        c.failed(1, BackupRefresh::Changed(10));
+        assert_eq!(c.pick(&newer, BackupRefresh::Changed(10), t0), vec![1]);
+        // Rotate: a failed read counts as a read for the order.
+        let mut r = BackupCounts::default();
+        let two = [(1, (10, 0)), (2, (10, 0))];
+        assert_eq!(r.pick(&two, BackupRefresh::Rotate(1), t0), vec![1]);
+        r.failed(1, BackupRefresh::Rotate(1));
+        assert_eq!(r.pick(&two, BackupRefresh::Rotate(1), t0), vec![2]);
     }
 
     #[test]

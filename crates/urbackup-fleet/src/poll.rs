@@ -468,6 +468,9 @@ impl ServerPoller {
         }
         let mut st = self.state();
         st.counts.errors += failed.len() as u64;
+        for (id, _) in &failed {
+            st.counts.failed(*id, plan.backups);
+        }
         if let Some((id, e)) = failed.first() {
             tracing::warn!(
                 server = %self.member.name,

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// |---|---|
 /// | `fileserver` | Windows, group `servers`, 7 file and 3 image backups |
 /// | `web-01`, `web-02` | Linux (no images), group `servers` |
-/// | `db-01` | Linux, group `servers`; a full file backup runs for an hour from the start (`actions stop 1` stops it) |
+/// | `db-01` | Linux, group `servers`; a full file backup runs for ten minutes from the start, moving from its first seconds, then ends like any other (`actions stop 1` stops it) |
 /// | `mail` | Linux, group `servers`; its last file backup failed |
 /// | `accounting-pc`, `reception` | Windows, group `office` |
 /// | `ceo-laptop` | Windows, group `office`, offline |
@@ -37,7 +37,7 @@ pub fn example_fleet() -> Vec<ClientSpec> {
             .linux()
             .group("servers")
             .backups(7, 0)
-            .running_backup(Duration::from_secs(3600)),
+            .running_backup(Duration::from_secs(600)),
         ClientSpec::new("mail")
             .linux()
             .group("servers")

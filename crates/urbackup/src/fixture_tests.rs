@@ -230,6 +230,9 @@ fn progress_fields() {
         (2, ActionType::FullFile, -1)
     );
     assert_eq!((p.logid, p.total_bytes, p.eta_ms), (5, -1, 61000));
+    // The server's 61 s means "under a minute": never reported as 61 s.
+    assert!(p.eta_under_a_minute());
+    assert_eq!(p.eta(), Some(std::time::Duration::from_secs(60)));
     assert!(p.can_stop_backup);
     let later: ProgressReply = decode(&get("progress__during-incr-file-later.json"));
     assert!(later.progress.iter().all(|p| p.progress_percent >= -1));

@@ -198,7 +198,7 @@ pub async fn serve(targets: Vec<Resolved>, a: &ConsoleArgs) -> Result<u8> {
             path.display()
         );
     }
-    let members = members(&targets)?;
+    let members = members(&targets, a.server.name.as_deref())?;
     let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
     // A scope that names no server of this console sees nothing there: say so once.
     for u in store.users()? {

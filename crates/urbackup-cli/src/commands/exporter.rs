@@ -49,7 +49,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// `exporter`.
 pub async fn run(targets: Vec<Resolved>, a: &ExporterArgs) -> Result<u8> {
     let policy = a.health.policy();
-    let servers: Vec<Arc<Exporter>> = members(&targets)?
+    let servers: Vec<Arc<Exporter>> = members(&targets, a.server.name.as_deref())?
         .into_iter()
         .map(|m| {
             Arc::new(Exporter::new(
@@ -675,8 +675,7 @@ impl Metrics {
                     1 => Some(a.done_bytes.max(0) as f64),
                     2 if a.total_bytes >= 0 => Some(a.total_bytes as f64),
                     3 => Some(a.speed_bpms * 1000.0),
-                    // The server says "under a minute" as 61 s: report the bound, 60.
-                    4 if a.eta_under_a_minute() => Some(60.0),
+                    // "Under a minute" (the server's 61 s) is its bound, 60 s.
                     4 => a.eta().map(|d| d.as_secs_f64()),
                     _ => None,
                 };

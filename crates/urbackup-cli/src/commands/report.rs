@@ -20,12 +20,16 @@ use urbackup_fleet::{FleetSnapshot, NoObserver, Plan, Poller, PollerConfig, Serv
 
 /// Reads and judges every server once, all at the same time, in the order given: one poll
 /// of the fleet crate (`status` and `usage`), the same code as the exporter and the console.
-pub async fn collect(targets: Vec<Resolved>, policy: &HealthPolicy) -> Result<Arc<FleetSnapshot>> {
+pub async fn collect(
+    targets: Vec<Resolved>,
+    name: Option<&str>,
+    policy: &HealthPolicy,
+) -> Result<Arc<FleetSnapshot>> {
     let config = PollerConfig {
         plan: Plan::report(),
         ..PollerConfig::default()
     };
-    let poller = Poller::new(members(&targets)?, policy.clone(), config);
+    let poller = Poller::new(members(&targets, name)?, policy.clone(), config);
     Ok(poller.poll_all(&NoObserver).await)
 }
 
@@ -208,7 +212,7 @@ fn render_json(f: &FleetSnapshot, summary: &Table, attention: &Table) -> Value {
 /// `report`.
 pub async fn run(targets: Vec<Resolved>, a: &ReportArgs, style: &Style) -> Result<u8> {
     let policy = a.health.policy();
-    let servers = collect(targets, &policy).await?;
+    let servers = collect(targets, a.server.name.as_deref(), &policy).await?;
     let text = render(&servers, style);
     match &a.out {
         Some(path) => std::fs::write(path, text)

@@ -15,7 +15,7 @@ use urbackup::BackupKind;
 
 /// `zabbix`.
 pub async fn run(targets: Vec<Resolved>, a: &ZabbixArgs) -> Result<u8> {
-    let servers = collect(targets, &a.health.policy()).await?;
+    let servers = collect(targets, a.server.name.as_deref(), &a.health.policy()).await?;
     let out = match a.what {
         ZabbixWhat::Discovery => {
             let mut data = Vec::new();

@@ -1,7 +1,9 @@
 //! The history the poller records: clients, backups, durations, error logs.
 
 use super::{kind_str, Store, StoreError};
+use crate::compliance::{Failed, KindFacts};
 use rusqlite::{params, OptionalExtension};
+use urbackup::BackupKind;
 
 /// One backup as the console keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,9 @@ pub struct LogRow {
     pub restore: bool,
     /// Error and warning lines: (level: 2 error, 1 warning), time, text.
     pub lines: Vec<(i64, i64, String)>,
+    /// The log of a backup that failed (a failed attempt for compliance): no "Backup
+    /// succeeded" or "Backup completed with issues" line, and not a restore.
+    pub failed: bool,
 }
 
 /// What the history writer records (the poller's observations, stored in batches).
@@ -54,6 +59,8 @@ pub enum Record {
         at: i64,
         /// (id, name).
         clients: Vec<(i64, String)>,
+        /// The kinds whose server verdict is not OK: (id, image, the kind's last backup).
+        failed: Vec<(i64, bool, i64)>,
     },
     /// A client's backup lists.
     Backups {
@@ -93,12 +100,15 @@ impl Store {
     pub fn record(&self, batch: &[Record]) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        // Something compliance reads was added.
+        let mut changed = false;
         for r in batch {
             match r {
                 Record::Clients {
                     server,
                     at,
                     clients,
+                    failed,
                 } => {
                     let mut up = tx.prepare_cached(
                         "INSERT INTO clients (server, clientid, name, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)
@@ -106,6 +116,14 @@ impl Store {
                     )?;
                     for (id, name) in clients {
                         up.execute(params![server, id, name, at])?;
+                    }
+                    // The first poll that sees a failure after a given last backup.
+                    let mut up = tx.prepare_cached(
+                        "INSERT OR IGNORE INTO verdict_failures (server, clientid, kind, after_backup, seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?;
+                    for (id, image, after) in failed {
+                        changed |=
+                            up.execute(params![server, id, kind_str(*image), after, at])? > 0;
                     }
                 }
                 Record::Backups {
@@ -128,6 +146,7 @@ impl Store {
                            backuptime = excluded.backuptime, size_bytes = excluded.size_bytes,
                            incremental = excluded.incremental, last_listed = excluded.last_listed",
                     )?;
+                    changed |= !entries.is_empty();
                     for (image, id, time, size, incr) in entries {
                         up.execute(params![
                             server,
@@ -155,9 +174,9 @@ impl Store {
                     clientname,
                 } => {
                     let lines = serde_json::to_string(&log.lines).unwrap_or_else(|_| "[]".into());
-                    tx.prepare_cached(
-                        "INSERT OR IGNORE INTO logs (server, logid, clientname, time, errors, warnings, image, incremental, restore, lines)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    let inserted = tx.prepare_cached(
+                        "INSERT OR IGNORE INTO logs (server, logid, clientname, time, errors, warnings, image, incremental, restore, lines, failed)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     )?
                     .execute(params![
                         server,
@@ -169,12 +188,18 @@ impl Store {
                         log.image,
                         log.incremental,
                         log.restore,
-                        lines
+                        lines,
+                        log.failed
                     ])?;
+                    changed |= log.failed && inserted > 0;
                 }
             }
         }
         tx.commit()?;
+        drop(conn);
+        if changed {
+            self.compliance_changed();
+        }
         Ok(())
     }
 
@@ -243,7 +268,7 @@ impl Store {
     ) -> Result<Vec<LogRow>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT logid, time, errors, warnings, image, incremental, restore, lines FROM logs
+            "SELECT logid, time, errors, warnings, image, incremental, restore, lines, failed FROM logs
              WHERE server = ?1 AND clientname = ?2 ORDER BY time DESC, logid DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![server, clientname, limit as i64], |r| {
@@ -257,6 +282,7 @@ impl Store {
                 incremental: r.get(5)?,
                 restore: r.get(6)?,
                 lines: serde_json::from_str(&lines).unwrap_or_default(),
+                failed: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -276,11 +302,7 @@ impl Store {
         )?;
         let mut rows = stmt.query([since])?;
         while let Some(r) = rows.next()? {
-            let key = (
-                r.get::<_, String>(0)?,
-                r.get(1)?,
-                r.get::<_, String>(2)? == "image",
-            );
+            let key = kind_key(r)?;
             out.times.entry(key).or_default().push(r.get(3)?);
         }
         for v in out.times.values_mut() {
@@ -296,15 +318,66 @@ impl Store {
             conn.prepare("SELECT server, clientid, kind, MIN(backuptime) FROM backups GROUP BY server, clientid, kind")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let key = (
-                r.get::<_, String>(0)?,
-                r.get(1)?,
-                r.get::<_, String>(2)? == "image",
-            );
+            let key = kind_key(r)?;
             out.oldest.insert(key, r.get(3)?);
+        }
+        let mut stmt = conn
+            .prepare("SELECT server, clientid, kind, after_backup, seen FROM verdict_failures")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let key = kind_key(r)?;
+            out.failures.entry(key).or_default().push(Failed {
+                after: r.get(3)?,
+                at: r.get(4)?,
+            });
+        }
+        let mut stmt =
+            conn.prepare("SELECT server, clientname, image, time FROM logs WHERE failed = 1")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let key = (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?);
+            out.failed_logs.entry(key).or_default().push(r.get(3)?);
         }
         Ok(out)
     }
+
+    /// The failed attempts of one client (see [`crate::compliance`]): (image, attempt).
+    pub fn failed_attempts(
+        &self,
+        server: &str,
+        clientid: i64,
+        clientname: &str,
+    ) -> Result<Vec<(bool, Failed)>, StoreError> {
+        let conn = self.conn();
+        let mut out = Vec::new();
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, after_backup, seen FROM verdict_failures WHERE server = ?1 AND clientid = ?2",
+        )?;
+        let mut rows = stmt.query(params![server, clientid])?;
+        while let Some(r) = rows.next()? {
+            out.push((
+                r.get::<_, String>(0)? == "image",
+                Failed {
+                    after: r.get(1)?,
+                    at: r.get(2)?,
+                },
+            ));
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT image, time FROM logs WHERE server = ?1 AND clientname = ?2 AND failed = 1",
+        )?;
+        let mut rows = stmt.query(params![server, clientname])?;
+        while let Some(r) = rows.next()? {
+            let t: i64 = r.get(1)?;
+            out.push((r.get(0)?, Failed { after: t, at: t }));
+        }
+        Ok(out)
+    }
+}
+
+/// (server, client id, image) of a row whose first three columns are server, clientid, kind.
+fn kind_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, bool)> {
+    Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)? == "image"))
 }
 
 /// Inputs of the compliance computation (see [`Store::backup_times`]).
@@ -316,4 +389,43 @@ pub struct BackupTimes {
     pub oldest: std::collections::HashMap<(String, i64, bool), i64>,
     /// When the console first saw each (server, client id).
     pub first_seen: std::collections::HashMap<(String, i64), i64>,
+    /// Failed verdicts per (server, client id, image).
+    pub failures: std::collections::HashMap<(String, i64, bool), Vec<Failed>>,
+    /// Times of logs of failed backups per (server, client name, image).
+    pub failed_logs: std::collections::HashMap<(String, String, bool), Vec<i64>>,
+}
+
+impl BackupTimes {
+    /// What compliance needs of one kind of one client, read at `data_at`.
+    pub fn facts(
+        &self,
+        server: &str,
+        clientid: i64,
+        name: &str,
+        kind: BackupKind,
+        data_at: i64,
+    ) -> KindFacts {
+        let image = kind == BackupKind::Image;
+        let key = (server.to_owned(), clientid, image);
+        // The oldest backup seen stands for the history before the window.
+        let mut good: Vec<i64> = self.times.get(&key).cloned().unwrap_or_default();
+        good.extend(self.oldest.get(&key));
+        let mut failed: Vec<Failed> = self.failures.get(&key).cloned().unwrap_or_default();
+        if let Some(logs) = self
+            .failed_logs
+            .get(&(server.to_owned(), name.to_owned(), image))
+        {
+            failed.extend(logs.iter().map(|&t| Failed { after: t, at: t }));
+        }
+        KindFacts {
+            good,
+            failed,
+            first_seen: self
+                .first_seen
+                .get(&(server.to_owned(), clientid))
+                .copied()
+                .unwrap_or(data_at),
+            seen_at: data_at,
+        }
+    }
 }

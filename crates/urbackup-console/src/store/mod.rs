@@ -31,6 +31,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../migrations/0004_scopes_directory_totp.sql"
     )),
+    M::up(include_str!("../../migrations/0005_failed_attempts.sql")),
 ];
 
 /// What can go wrong with the database.
@@ -68,6 +69,9 @@ pub enum StoreError {
 pub struct Store {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
+    /// Grows whenever the history records something compliance reads (see
+    /// [`Store::compliance_generation`]).
+    compliance_generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -117,6 +121,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             path,
+            compliance_generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -127,6 +132,18 @@ impl Store {
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A number that grows whenever the history records what compliance reads: backups,
+    /// failed verdicts, logs of failed backups (so a cached computation knows it is stale).
+    pub fn compliance_generation(&self) -> u64 {
+        self.compliance_generation
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn compliance_changed(&self) {
+        self.compliance_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The schema version (SQLite's `user_version`).
@@ -147,6 +164,34 @@ mod tests {
         assert!(Migrations::from_slice(MIGRATIONS).validate().is_ok());
         let s = Store::in_memory().unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn logs_stored_before_the_failed_column_are_judged_by_their_lines() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let m = Migrations::from_slice(MIGRATIONS);
+        m.to_version(&mut conn, 1).unwrap();
+        for (id, restore, lines) in [
+            (1, 0, r#"[[2,10,"Backup failed"]]"#),
+            (2, 0, r#"[[2,10,"Cannot read file x"]]"#),
+            (3, 1, r#"[[2,10,"Backup failed"]]"#),
+        ] {
+            conn.execute(
+                "INSERT INTO logs (server, logid, clientname, time, errors, warnings, image, incremental, restore, lines)
+                 VALUES ('a', ?1, 'pc', 10, 1, 0, 0, 1, ?2, ?3)",
+                rusqlite::params![id, restore, lines],
+            )
+            .unwrap();
+        }
+        m.to_latest(&mut conn).unwrap();
+        let failed: Vec<i64> = conn
+            .prepare("SELECT logid FROM logs WHERE failed = 1")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(failed, vec![1]);
     }
 
     #[test]
@@ -247,6 +292,20 @@ mod tests {
             .unwrap();
         let rows = s.backups("a", 1).unwrap();
         assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+        // What compliance reads changed twice (two batches of backups); a poll that only
+        // sees the clients changes nothing of it, a failed verdict does, once.
+        assert_eq!(s.compliance_generation(), 2);
+        let clients = |failed: Vec<(i64, bool, i64)>| Record::Clients {
+            server: "a".into(),
+            at: 300,
+            clients: vec![(1, "pc".into())],
+            failed,
+        };
+        s.record(&[clients(Vec::new())]).unwrap();
+        assert_eq!(s.compliance_generation(), 2);
+        s.record(&[clients(vec![(1, false, 190)])]).unwrap();
+        s.record(&[clients(vec![(1, false, 190)])]).unwrap();
+        assert_eq!(s.compliance_generation(), 3);
         assert!(rows[0].gone && !rows[1].gone && !rows[2].gone);
         assert_eq!(rows[1].duration, Some(33));
         let (seen, logs) = s.seeds("a").unwrap();

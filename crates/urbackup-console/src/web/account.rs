@@ -2,11 +2,12 @@
 //! second factor (TOTP): a secret drawn as a QR code (an SVG element of the page) and as text,
 //! confirmed by a first code, then one-time recovery codes shown once.
 
+use super::extract::Form;
 use super::{render, AppState, EnrolSession, Layout, PageError, Session};
 use crate::auth::{totp, Role};
 use crate::store::UserSource;
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 

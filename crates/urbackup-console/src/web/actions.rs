@@ -2,11 +2,13 @@
 //! what the server confirmed, is recorded in the audit trail, and polls the server at once
 //! so that the next page shows the new state.
 
+use super::confirm::{self, Question};
+use super::extract::{Form, Path};
 use super::pages::start_refusal;
 use super::{AppState, PageError, Session};
 use crate::auth::Role;
 use crate::fmt;
-use axum::extract::{Form, Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::time::Duration;
@@ -43,21 +45,35 @@ fn is_backup_of(action: ActionType, image: bool) -> bool {
     }
 }
 
+/// What the audit trail says of an action, in plain words: `started an incremental file
+/// backup`, `stopped the full file backup (activity 1)`. Entries written before these words
+/// (`start incr_file`, `stop 1`) are read into them too.
+pub fn audit_words(action: &str) -> String {
+    if let Some(kind) = action.strip_prefix("start ") {
+        if let Some(t) = backup_type(kind) {
+            return format!("started {}", with_article(describe(t)));
+        }
+    }
+    if let Some(id) = action.strip_prefix("stop ") {
+        if id.parse::<i64>().is_ok() {
+            return format!("stopped activity {id}");
+        }
+    }
+    action.to_owned()
+}
+
+/// `an incremental file backup`, `a full image backup`.
+fn with_article(what: &str) -> String {
+    let vowel = what.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {what}", if vowel { "an" } else { "a" })
+}
+
 fn describe(t: BackupType) -> &'static str {
     match t {
         BackupType::IncrFile => "incremental file backup",
         BackupType::FullFile => "full file backup",
         BackupType::IncrImage => "incremental image backup",
         BackupType::FullImage => "full image backup",
-    }
-}
-
-/// Sentence case.
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
     }
 }
 
@@ -104,7 +120,7 @@ pub async fn start(
                             true,
                             format!(
                                 "{} of {} is running{}.",
-                                capital(&a.action.description()),
+                                fmt::capital(&a.action.description()),
                                 c.name(),
                                 a.percent().map(|p| format!(" ({p}%)")).unwrap_or_default()
                             ),
@@ -124,7 +140,7 @@ pub async fn start(
     let (user, server, action, detail) = (
         session.name().to_owned(),
         s.name.clone(),
-        format!("start {}", kind.as_str()),
+        format!("started {}", with_article(what)),
         text.clone(),
     );
     state
@@ -138,10 +154,12 @@ pub async fn start(
 pub struct StopForm {
     csrf: Option<String>,
     action_id: i64,
+    confirm: Option<String>,
 }
 
-/// `POST /servers/{server}/clients/{id}/stop` (operator): asks the server to stop a running
-/// action of the client, then polls to see it gone.
+/// `POST /servers/{server}/clients/{id}/stop` (operator): asks first (a page with the same
+/// form and `confirm=yes`), then asks the server to stop a running action of the client,
+/// and polls to see it gone.
 pub async fn stop(
     State(state): State<AppState>,
     session: Session,
@@ -159,6 +177,35 @@ pub async fn stop(
         .flat_map(|a| a.iter())
         .find(|a| a.clientid == id && a.id == form.action_id)
         .cloned();
+    if !confirm::confirmed(form.confirm.as_deref()) {
+        let client = s
+            .client(id)
+            .map(|c| c.name().to_owned())
+            .unwrap_or_else(|| format!("client {id}"));
+        let what = action
+            .as_ref()
+            .map(|a| format!("the {} of {client}", a.action.description()))
+            .unwrap_or_else(|| format!("activity {} of {client}", form.action_id));
+        return confirm::ask(
+            &state,
+            &session,
+            Question {
+                title: "Stop a backup?".into(),
+                question: format!("Stop {what} (activity {})?", form.action_id),
+                note: "The server ends it now; what it has copied so far is not kept as a backup, and its log says it failed.".into(),
+                action: format!("{back}/stop"),
+                fields: vec![("action_id", form.action_id.to_string())],
+                yes: "Stop it",
+                no: "Keep it running",
+                cancel_href: back,
+            },
+        )
+        .await;
+    }
+    let what_stopped = action
+        .as_ref()
+        .map(|a| format!("the {} (activity {})", a.action.description(), a.id))
+        .unwrap_or_else(|| format!("activity {}", form.action_id));
     let (ok, text) = match action {
         None => (
             false,
@@ -187,17 +234,37 @@ pub async fn stop(
                             format!("The server accepted the stop of the {what}; it is still winding down."),
                         )
                     } else {
-                        (true, format!("{} stopped.", capital(&what)))
+                        (true, format!("{} stopped.", fmt::capital(&what)))
                     }
                 }
             }
         }
     };
     let (user, server, detail) = (session.name().to_owned(), s.name.clone(), text.clone());
-    let action_name = format!("stop {}", form.action_id);
+    let action_name = format!("stopped {what_stopped}");
     state
         .db(move |st| st.audit(&user, &server, Some(id), &action_name, ok, &detail))
         .await?;
     session.flash(&state, ok, text).await?;
     Ok(Redirect::to(&back).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_trail_in_plain_words() {
+        assert_eq!(
+            audit_words("start incr_file"),
+            "started an incremental file backup"
+        );
+        assert_eq!(
+            audit_words("start full_image"),
+            "started a full image backup"
+        );
+        assert_eq!(audit_words("stop 1"), "stopped activity 1");
+        let words = "stopped the full file backup (activity 2)";
+        assert_eq!(audit_words(words), words);
+    }
 }

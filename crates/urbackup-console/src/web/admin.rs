@@ -1,11 +1,13 @@
 //! Console users and their sessions, for admins.
 
+use super::confirm::{self, Question};
+use super::extract::Form;
 use super::{render, AppState, Layout, PageError, Session, SECURITY};
 use crate::auth::{Role, Scope, MIN_PASSWORD_LEN};
 use crate::fmt;
 use crate::store::{check_new_user, StoreError, UserSource};
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -117,6 +119,7 @@ pub struct UserForm {
     servers: Option<String>,
     /// Comma-separated group names (empty: every group).
     groups: Option<String>,
+    confirm: Option<String>,
 }
 
 fn parse_scope(form: &UserForm) -> Result<Scope, String> {
@@ -205,12 +208,32 @@ pub async fn add(
     .await
 }
 
-/// Removes a user (not oneself, not the last admin).
+/// Removes a user (not oneself, not the last admin), after asking.
 pub async fn remove(
     State(state): State<AppState>,
     session: Session,
     Form(form): Form<UserForm>,
 ) -> Result<Response, PageError> {
+    if form.name != session.name() && !confirm::confirmed(form.confirm.as_deref()) {
+        session.check_csrf(form.csrf.as_deref())?;
+        session.require(Role::Admin)?;
+        return confirm::ask(
+            &state,
+            &session,
+            Question {
+                title: "Remove a user?".into(),
+                question: format!("Remove the console user “{}”?", form.name),
+                note: "Their sessions end at once; a user of that name can be added again later."
+                    .into(),
+                action: "/admin/users/remove".into(),
+                fields: vec![("name", form.name.clone())],
+                yes: "Remove",
+                no: "Keep",
+                cancel_href: "/admin/users".into(),
+            },
+        )
+        .await;
+    }
     if form.name == session.name() {
         session.check_csrf(form.csrf.as_deref())?;
         session

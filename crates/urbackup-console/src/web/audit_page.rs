@@ -2,13 +2,14 @@
 //! client, action and time, 200 entries a page; `/admin/audit.csv`: the same filters, every
 //! matching entry.
 
+use super::extract::Query;
 use super::{render, AppState, Layout, PageError, Session};
 use crate::auth::Role;
-use crate::compliance::csv_text;
+use crate::compliance::{csv_text, csv_writer};
 use crate::fmt;
 use crate::store::{AuditFilter, AuditRow};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -195,11 +196,9 @@ pub async fn csv(
         .db(move |s| s.audit_rows(&filter, CSV_ROWS, 0))
         .await?;
     let out = (|| -> Result<Vec<u8>, csv::Error> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "time", "user", "server", "clientid", "action", "backupid", "path", "bytes", "outcome",
-            "detail",
-        ])?;
+        // The header is plain text; the rows quote every text cell (`csv_writer`).
+        let header = "time,user,server,clientid,action,backupid,path,bytes,outcome,detail\n";
+        let mut w = csv_writer(header.as_bytes().to_vec());
         for r in &rows {
             w.write_record([
                 fmt::time(r.time),

@@ -1,10 +1,11 @@
 //! `/compliance` and its CSV.
 
+use super::extract::Query;
 use super::{render, AppState, Layout, PageError, Session};
-use crate::compliance::{self, Share};
+use crate::compliance::{self, Share, WINDOWS};
 use crate::fmt;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -13,16 +14,66 @@ use urbackup::BackupKind;
 /// Clients listed on the page (the CSV has all).
 const CLIENT_ROWS: usize = 200;
 
+/// One figure of a window, with how much of the window the console has seen.
+pub struct ShareCell {
+    /// `92.0%`, or `—` when nothing is accountable.
+    pub value: String,
+    /// `of 9 days seen` (`""`: the whole window).
+    pub seen: String,
+    /// Seen for less than half of the window.
+    pub partial: bool,
+}
+
+/// Seconds as whole days (or hours, minutes) of history: `9 days`, `1 day`, `5 hours`.
+fn seen_span(secs: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match secs {
+        s if s >= 86_400 => plural(s / 86_400, "day"),
+        s if s >= 3600 => plural(s / 3600, "hour"),
+        s => plural((s / 60).max(1), "minute"),
+    }
+}
+
+/// The figure of one window of `days` days.
+pub fn share_cell(s: &Share, days: i64) -> ShareCell {
+    let Some(r) = s.ratio() else {
+        return ShareCell {
+            value: "—".into(),
+            seen: "nothing seen yet".into(),
+            partial: true,
+        };
+    };
+    let full = s.total >= s.window;
+    let seen = (s.coverage() * (days * 86_400) as f64) as i64;
+    ShareCell {
+        value: fmt::percent(r),
+        seen: match (full, s.partial()) {
+            (true, _) => String::new(),
+            (false, true) => format!("only {} of {days} seen", seen_span(seen)),
+            (false, false) => format!("of {} seen", seen_span(seen)),
+        },
+        partial: s.partial(),
+    }
+}
+
+fn cells(shares: &[Share; 3]) -> Vec<ShareCell> {
+    shares
+        .iter()
+        .zip(WINDOWS)
+        .map(|(s, d)| share_cell(s, d))
+        .collect()
+}
+
 pub struct Line {
     label: &'static str,
-    values: Vec<String>,
+    values: Vec<ShareCell>,
 }
 
 pub struct ServerLine {
     server: String,
     href: String,
     label: &'static str,
-    values: Vec<String>,
+    values: Vec<ShareCell>,
 }
 
 pub struct ClientLine {
@@ -30,7 +81,7 @@ pub struct ClientLine {
     client: String,
     href: String,
     kind: &'static str,
-    values: Vec<String>,
+    values: Vec<ShareCell>,
     last: String,
 }
 
@@ -46,18 +97,26 @@ struct CompliancePage {
     clients_title: String,
     clients: Vec<ClientLine>,
     clients_more: usize,
-}
-
-fn values(shares: &[Share; 3]) -> Vec<String> {
-    shares
-        .iter()
-        .map(|s| s.ratio().map(fmt::percent).unwrap_or_else(|| "—".into()))
-        .collect()
+    server_filter: bool,
 }
 
 #[derive(Deserialize, Default)]
 pub struct Filter {
     server: Option<String>,
+}
+
+/// Where the RPOs come from, in a sentence.
+fn rpo_source(from_policy: (bool, bool)) -> String {
+    match from_policy {
+        (true, true) => "each kind's warning age".into(),
+        (false, false) => "the defaults; set them with --file-warning and --image-warning".into(),
+        (true, false) => {
+            "the file warning age; the image default, set it with --image-warning".into()
+        }
+        (false, true) => {
+            "the file default, set it with --file-warning; the image warning age".into()
+        }
+    }
 }
 
 /// `/compliance` (`?server=NAME`: every client of that server, else the clients below 100%).
@@ -72,15 +131,15 @@ pub async fn page(
     let fleet = vec![
         Line {
             label: "All backups",
-            values: values(&report.fleet.all()),
+            values: cells(&report.fleet.all()),
         },
         Line {
             label: "File backups",
-            values: values(&report.fleet.file),
+            values: cells(&report.fleet.file),
         },
         Line {
             label: "Image backups",
-            values: values(&report.fleet.image),
+            values: cells(&report.fleet.image),
         },
     ];
     let servers = report
@@ -94,7 +153,7 @@ pub async fn page(
                     server: name.clone(),
                     href: format!("/compliance?server={}", fmt::encode(name)),
                     label,
-                    values: values(&s),
+                    values: cells(&s),
                 })
         })
         .collect();
@@ -111,31 +170,20 @@ pub async fn page(
                     client: c.name.clone(),
                     href: fmt::client_href(&c.server, c.clientid),
                     kind: k.kind.as_str(),
-                    values: values(&k.shares),
+                    values: cells(&k.shares),
                     last: fmt::ago(k.last_backup, now),
                 })
             })
         })
         .collect();
     let clients_more = picked.len().saturating_sub(CLIENT_ROWS);
-    let src = |from: bool, kind: BackupKind| {
-        if from {
-            format!("{} warning age", kind.as_str())
-        } else {
-            format!("default; set with --{}-warning", kind.as_str())
-        }
-    };
     let page = CompliancePage {
         layout: session
             .layout(&state, "Compliance".into(), "compliance", false)
             .await?,
-        rpo_file: fmt::span(rpo.file),
-        rpo_image: fmt::span(rpo.image),
-        rpo_source: format!(
-            "{}; {}",
-            src(rpo.from_policy.0, BackupKind::File),
-            src(rpo.from_policy.1, BackupKind::Image)
-        ),
+        rpo_file: fmt::rpo(rpo.of(BackupKind::File)),
+        rpo_image: fmt::rpo(rpo.of(BackupKind::Image)),
+        rpo_source: rpo_source(rpo.from_policy),
         fleet,
         servers,
         clients_title: match all_of {
@@ -144,6 +192,7 @@ pub async fn page(
         },
         clients: picked.into_iter().take(CLIENT_ROWS).collect(),
         clients_more,
+        server_filter: all_of.is_some(),
     };
     Ok(render(&page))
 }
@@ -165,4 +214,44 @@ pub async fn csv(State(state): State<AppState>, session: Session) -> Result<Resp
         body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_say_how_much_was_seen() {
+        let day = 86_400;
+        let full = Share {
+            compliant: 30 * day,
+            total: 30 * day,
+            window: 30 * day,
+        };
+        let c = share_cell(&full, 30);
+        assert_eq!(
+            (c.value.as_str(), c.seen.as_str(), c.partial),
+            ("100%", "", false)
+        );
+        let part = Share {
+            compliant: 9 * day * 92 / 100,
+            total: 9 * day,
+            window: 30 * day,
+        };
+        let c = share_cell(&part, 30);
+        assert_eq!(c.value, "92.0%");
+        assert_eq!(c.seen, "only 9 days of 30 seen");
+        assert!(c.partial);
+        let most = Share {
+            compliant: 20 * day,
+            total: 20 * day,
+            window: 30 * day,
+        };
+        assert_eq!(share_cell(&most, 30).seen, "of 20 days seen");
+        let none = Share {
+            window: 7 * day,
+            ..Share::default()
+        };
+        assert_eq!(share_cell(&none, 7).value, "—");
+    }
 }

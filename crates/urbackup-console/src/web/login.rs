@@ -6,6 +6,7 @@
 //! a user with a second factor asks for the code on a second page (counted by the same
 //! limits), and logs every failure and refusal (target [`super::SECURITY`]).
 
+use super::extract::{Form, Query};
 use super::{
     client_addr, cookie, local_path, peer, render, set_cookie, theme_of, AppState, EnrolSession,
     PageError, LOGIN_COOKIE, PENDING_COOKIE, SECURITY, SESSION_COOKIE, THEME_COOKIE,
@@ -13,7 +14,7 @@ use super::{
 use crate::auth::{self, Refusal, SecondFactor, Verdict};
 use crate::store::{Flash, UserInfo, SESSION_MAX_SECS};
 use askama::Template;
-use axum::extract::{Form, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::StatusCode;

@@ -5,6 +5,8 @@ mod actions;
 mod admin;
 mod audit_page;
 mod compliance_page;
+mod confirm;
+mod extract;
 mod files;
 mod login;
 mod pages;
@@ -16,7 +18,7 @@ pub(crate) use state::AppState;
 use crate::auth::{self, Role};
 use crate::store::{Flash, SessionInfo, UserSource};
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -61,7 +63,12 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::overview))
         .route("/servers", get(pages::servers))
         .route("/servers/{server}", get(pages::server))
+        .route("/servers/{server}/live", get(pages::server_live))
         .route("/servers/{server}/clients/{id}", get(pages::client))
+        .route(
+            "/servers/{server}/clients/{id}/live",
+            get(pages::client_live),
+        )
         .route(
             "/servers/{server}/clients/{id}/backup",
             post(actions::start),
@@ -128,6 +135,9 @@ pub fn router(state: AppState) -> Router {
         );
     }
     let limits = state.config().limits.clone();
+    // Outermost last: compression, the security headers (on every answer), the error pages
+    // (of everything inside: extractor rejections, the body limit's 413, a slow handler),
+    // the body's limits, the Host check, the handler's time limit, the cross-site check.
     r.fallback(|| async { PageError::NotFound("No such page.".into()) })
         .layer(middleware::from_fn(same_origin_writes))
         .layer(middleware::from_fn_with_state(
@@ -135,15 +145,19 @@ pub fn router(state: AppState) -> Router {
             answer_within,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), known_host))
-        // Downloads go as they come (no compression: their length stays announced).
-        .layer(CompressionLayer::new().compress_when(
-            DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream")),
-        ))
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(RequestBodyTimeoutLayer::new(limits.body_read))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            extract::error_pages,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             security_headers,
+        ))
+        // Downloads go as they come (no compression: their length stays announced).
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream")),
         ))
         .with_state(state)
 }
@@ -182,19 +196,10 @@ async fn answer_within(State(limit): State<Duration>, req: Request, next: Next) 
 
 /// Headers of every response, errors included: the content security policy (strict for
 /// pages, none for the rest), no sniffing, no framing, no referrer, no caching of pages (they
-/// carry tokens), and HSTS under TLS. An answer that layers below made without a page (the
-/// body limit's 413) becomes the console's own page.
+/// carry tokens), and HSTS under TLS. (Every error answer is the console's own page by then:
+/// `extract::error_pages`, just inside.)
 async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
-    if res.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && !res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/html"))
-    {
-        res = PageError::TooLarge.into_response();
-    }
     if state.config().hsts {
         res.headers_mut().insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -267,7 +272,7 @@ async fn same_origin_writes(req: Request, next: Next) -> Response {
 }
 
 /// The vendored assets, embedded in the binary.
-async fn asset(Path(file): Path<String>) -> Response {
+async fn asset(extract::Path(file): extract::Path<String>) -> Response {
     let (body, ctype): (&'static [u8], &str) = match file.as_str() {
         "app.css" => (
             include_bytes!("../../assets/app.css"),
@@ -310,22 +315,21 @@ pub enum PageError {
     BadRequest(String),
     /// The console cannot take this now (busy with logins, too slow): try again.
     Unavailable(String),
-    /// A request body over the limit.
-    TooLarge,
     /// A `Host` the console is not served under.
     MisdirectedHost(String),
     /// A UrBackup server failed or refused a request the page needed (502).
     Server(String),
+    /// A request the console cannot read, with its status (415, 422, 413...).
+    Status {
+        /// The status.
+        status: StatusCode,
+        /// The page's title.
+        title: &'static str,
+        /// What is wrong, in a sentence.
+        message: String,
+    },
     /// The console failed.
     Internal(String),
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    title: &'a str,
-    message: &'a str,
-    version: &'a str,
 }
 
 impl IntoResponse for PageError {
@@ -353,13 +357,13 @@ impl IntoResponse for PageError {
             PageError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m),
             PageError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "Try again", m),
-            PageError::TooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Too large",
-                "The form sent more than the console takes (64 KiB).".to_string(),
-            ),
             PageError::MisdirectedHost(m) => (StatusCode::MISDIRECTED_REQUEST, "Wrong address", m),
             PageError::Server(m) => (StatusCode::BAD_GATEWAY, "The UrBackup server failed", m),
+            PageError::Status {
+                status,
+                title,
+                message,
+            } => (status, title, message),
             PageError::Internal(m) => {
                 tracing::error!("console: {m}");
                 (
@@ -369,15 +373,12 @@ impl IntoResponse for PageError {
                 )
             }
         };
-        let page = ErrorPage {
-            title,
-            message: &message,
-            version: env!("CARGO_PKG_VERSION"),
-        };
-        match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, message).into_response(),
-        }
+        // The page is rendered by the `error_pages` layer, with the navigation when the
+        // request carries a session.
+        let mut res = (status, message.clone()).into_response();
+        res.extensions_mut()
+            .insert(extract::ErrorInfo { title, message });
+        res
     }
 }
 
@@ -491,6 +492,10 @@ impl Session {
     fn check_csrf(&self, token: Option<&str>) -> Result<(), PageError> {
         match token {
             Some(t) if auth::same_secret(t, &self.info.csrf) => Ok(()),
+            Some(t) if !t.is_empty() => Err(PageError::Forbidden(
+                "Refused: the form's security token is not the one of your session (the page was loaded before your last login). Reload the page and try again."
+                    .into(),
+            )),
             _ => Err(PageError::Forbidden(
                 "Refused: the form is missing its security token (reload the page and try again)."
                     .into(),
@@ -506,19 +511,12 @@ impl Session {
             .await
     }
 
-    /// The page layout (takes the session's message).
-    async fn layout(
-        &self,
-        state: &AppState,
-        title: String,
-        nav: &'static str,
-        refresh: bool,
-    ) -> Result<Layout, PageError> {
-        let hash = self.info.token_hash.clone();
-        let flash = state.db(move |s| s.take_flash(&hash)).await?;
-        Ok(Layout {
+    /// The page layout without the session's message (an error page leaves it for the next
+    /// page).
+    fn plain_layout(&self, state: &AppState, title: String) -> Layout {
+        Layout {
             title,
-            nav,
+            nav: "",
             user: self.name().to_owned(),
             role: self.role().as_str(),
             scope: if self.info.user.scope.is_all() {
@@ -531,10 +529,28 @@ impl Session {
             theme: self.theme,
             next_theme: next_theme(self.theme),
             path: self.path.clone(),
-            flash,
-            refresh,
+            flash: None,
+            refresh: false,
             refresh_secs: state.refresh_secs(),
             version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    /// The page layout (takes the session's message).
+    async fn layout(
+        &self,
+        state: &AppState,
+        title: String,
+        nav: &'static str,
+        refresh: bool,
+    ) -> Result<Layout, PageError> {
+        let hash = self.info.token_hash.clone();
+        let flash = state.db(move |s| s.take_flash(&hash)).await?;
+        Ok(Layout {
+            nav,
+            flash,
+            refresh,
+            ..self.plain_layout(state, title)
         })
     }
 }

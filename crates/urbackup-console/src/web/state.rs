@@ -34,6 +34,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use urbackup_fleet::{ClientRow, FleetSnapshot, Poller, ServerSnapshot};
 
+/// A compliance report, the (snapshot, store) generations it was computed from, and when.
+type CachedReport = ((u64, u64), Instant, Arc<compliance::Report>);
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -45,8 +48,12 @@ struct Inner {
     rpo: Rpo,
     limiter: LoginLimiter,
     auth: Authenticator,
-    /// The last compliance computation (of the whole fleet), reused for a minute.
-    compliance: Mutex<Option<(Instant, Arc<compliance::Report>)>>,
+    /// What compliance reads from the store, reused for a minute while the store records
+    /// nothing new for it (with the store's compliance generation it was read at).
+    compliance_facts: Mutex<Option<(u64, Instant, Arc<crate::store::BackupTimes>)>>,
+    /// The last compliance computation of the whole fleet and the (snapshot, store)
+    /// generations it was made from.
+    compliance: Mutex<Option<CachedReport>>,
     /// Folder listings of file backups (browsing, versions, search).
     listings: crate::restore::Listings,
     /// Restores started from the console, followed until they end.
@@ -63,6 +70,7 @@ impl AppState {
             config,
             limiter: LoginLimiter::default(),
             auth: Authenticator::new(auth::Hasher::default(), directory),
+            compliance_facts: Mutex::new(None),
             compliance: Mutex::new(None),
             listings: Default::default(),
             restores: Default::default(),
@@ -135,27 +143,54 @@ impl AppState {
         }
     }
 
-    /// The compliance report of the whole fleet, computed at most once a minute (cut to a
-    /// user's view by [`FleetView::compliance`]).
+    /// The compliance report of the whole fleet's current snapshot (cut to a user's view by
+    /// [`FleetView::compliance`]): recomputed when a poll changed the snapshot (so that a
+    /// client failed on the overview is never at 100% here) or the store recorded something
+    /// compliance reads (so that it agrees with the client pages, which read the store), at
+    /// most a minute old.
     async fn fleet_compliance(&self) -> Result<Arc<compliance::Report>, PageError> {
-        if let Some((at, r)) = &*self.0.compliance.lock().unwrap_or_else(|e| e.into_inner()) {
-            if at.elapsed() < Duration::from_secs(60) {
+        let snapshot = self.0.poller.snapshot();
+        let stored = self.0.store.compliance_generation();
+        if let Some((generation, at, r)) =
+            &*self.0.compliance.lock().unwrap_or_else(|e| e.into_inner())
+        {
+            if *generation == (snapshot.generation, stored)
+                && at.elapsed() < Duration::from_secs(60)
+            {
                 return Ok(r.clone());
             }
         }
-        let snapshot = self.0.poller.snapshot();
         let rpo = self.0.rpo;
         let now = urbackup_fleet::unix_now();
-        let since = now - compliance::WINDOWS[2] * 86_400 - rpo.file.max(rpo.image);
-        let report = self
-            .db(move |s| {
-                let times = s.backup_times(since)?;
-                Ok(compliance::compute(&snapshot, &times, &rpo, now))
-            })
-            .await?;
+        let cached = self
+            .0
+            .compliance_facts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(g, at, _)| *g == stored && at.elapsed() < Duration::from_secs(60))
+            .map(|(_, _, t)| t.clone());
+        let facts = match cached {
+            Some(t) => t,
+            None => {
+                let since = now - compliance::WINDOWS[2] * 86_400 - rpo.file.max(rpo.image);
+                let t = Arc::new(self.db(move |s| s.backup_times(since)).await?);
+                *self
+                    .0
+                    .compliance_facts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some((stored, Instant::now(), t.clone()));
+                t
+            }
+        };
+        let generation = (snapshot.generation, stored);
+        let report =
+            tokio::task::spawn_blocking(move || compliance::compute(&snapshot, &facts, &rpo, now))
+                .await
+                .map_err(|e| PageError::Internal(format!("compliance: {e}")))?;
         let report = Arc::new(report);
         *self.0.compliance.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Instant::now(), report.clone()));
+            Some((generation, Instant::now(), report.clone()));
         Ok(report)
     }
 

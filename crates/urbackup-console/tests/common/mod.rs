@@ -70,6 +70,53 @@ pub fn member(name: &str, url: &str) -> Member {
     )
 }
 
+/// A console over `members` with the test users, its store in `dir`, the health limits of
+/// the tests (file backups: warning 26 h, critical 3 days); not polled yet.
+pub fn console(members: Vec<Member>, dir: &tempfile::TempDir, interval: Duration) -> Console {
+    let store = Arc::new(Store::open(&dir.path().join("console.sqlite3")).unwrap());
+    for (name, pw, role) in USERS {
+        store.add_user(name, role, pw).unwrap();
+    }
+    let config = ConsoleConfig {
+        policy: HealthPolicy {
+            file_warning: Some(26 * 3600),
+            file_critical: Some(3 * day()),
+            ..HealthPolicy::default()
+        },
+        poll: PollerConfig {
+            interval,
+            ..PollerConfig::default()
+        },
+        ..ConsoleConfig::default()
+    };
+    Console::new(members, store, config).unwrap()
+}
+
+/// Serves the console's router on a free port of loopback; returns its base URL.
+pub async fn serve(console: &Console) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = console
+        .router()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// The id of a client of a server in the console's snapshot.
+pub fn client_id(console: &Console, server: &str, name: &str) -> i64 {
+    console
+        .poller()
+        .snapshot()
+        .server(server)
+        .unwrap()
+        .clients
+        .iter()
+        .find(|c| c.name() == name)
+        .unwrap_or_else(|| panic!("no client {name} on {server}"))
+        .id()
+}
+
 /// The fleet, its console (store in a temporary folder, the three users), polled once.
 pub async fn fleet(interval: Duration, backup_secs: u64) -> Fleet {
     let alpha = sim(
@@ -111,32 +158,15 @@ pub async fn fleet(interval: Duration, backup_secs: u64) -> Fleet {
         format!("http://{}/x", l.local_addr().unwrap())
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(&dir.path().join("console.sqlite3")).unwrap());
-    for (name, pw, role) in USERS {
-        store.add_user(name, role, pw).unwrap();
-    }
-    let config = ConsoleConfig {
-        policy: HealthPolicy {
-            file_warning: Some(26 * 3600),
-            file_critical: Some(3 * day()),
-            ..HealthPolicy::default()
-        },
-        poll: PollerConfig {
-            interval,
-            ..PollerConfig::default()
-        },
-        ..ConsoleConfig::default()
-    };
-    let console = Console::new(
+    let console = console(
         vec![
             member("alpha", &alpha.url()),
             member("beta", &beta.url()),
             member("gamma", &dead),
         ],
-        store,
-        config,
-    )
-    .unwrap();
+        &dir,
+        interval,
+    );
     console.poll_once().await;
     Fleet {
         alpha,

@@ -316,19 +316,31 @@ impl State {
         key
     }
 
+    /// How long a backup lists its files before it copies any (pcdone -1, "starting"):
+    /// 15% of its duration, and never longer than that of a backup of the configured
+    /// duration, so that a long backup (the example fleet's `db-01`) moves as soon as the
+    /// others do.
+    pub fn index_ms(&self, p: &Process) -> i64 {
+        (p.duration_ms * 15 / 100).min(self.cfg.backup_duration_ms * 15 / 100)
+    }
+
     /// Progress numbers of a process at the current time:
     /// (pcdone, done_bytes, total_bytes, speed_bpms, eta_ms).
     pub fn process_progress(&self, p: &Process) -> (i64, i64, i64, f64, i64) {
         let el = (self.now_ms - p.start_ms).max(0) as f64;
         let d = p.duration_ms as f64;
-        let idx = d * 0.15;
+        let idx = self.index_ms(p) as f64;
         if el < idx {
             return (-1, 0, -1, 0.0, 61000);
         }
         let frac = ((el - idx) / (d - idx)).clamp(0.0, 1.0);
         let done = (p.total_bytes as f64 * frac) as i64;
         let speed = p.total_bytes as f64 / (d - idx).max(1.0);
-        let eta = ((d - el).max(0.0)) as i64;
+        let mut eta = ((d - el).max(0.0)) as i64;
+        // As the real server: an estimate under a minute is sent as 61 s.
+        if eta > 0 && eta < 60_000 {
+            eta = 61_000;
+        }
         ((frac * 100.0) as i64, done, p.total_bytes, speed, eta)
     }
 
@@ -371,7 +383,7 @@ impl State {
                 .unwrap_or(true);
             let mut p = p;
             if p.kind == ProcKind::FileBackup || p.kind == ProcKind::ImageBackup {
-                let idx_t = p.start_ms + p.duration_ms * 15 / 100;
+                let idx_t = p.start_ms + self.index_ms(&p);
                 let mid_t = p.start_ms + p.duration_ms / 2;
                 if p.stage < 1 && now >= idx_t && !p.stop {
                     p.stage = 1;

@@ -275,8 +275,13 @@ model! {
 
 impl ActionProgress {
     /// The estimated time left, `None` while unknown. The server reports every estimate
-    /// between 1 ms and 60 s as 61 s (`eta_ms` 61000): read that as "under a minute".
+    /// between 1 ms and 60 s as 61 s (`eta_ms` 61000): that is "under a minute"
+    /// ([`eta_under_a_minute`](Self::eta_under_a_minute)), given here as its upper bound,
+    /// 60 s, never as the 61 s the server sends.
     pub fn eta(&self) -> Option<std::time::Duration> {
+        if self.eta_under_a_minute() {
+            return Some(std::time::Duration::from_secs(60));
+        }
         (self.eta_ms > 0).then(|| std::time::Duration::from_millis(self.eta_ms as u64))
     }
 

@@ -7,8 +7,9 @@ use super::super::{render, AppState, Layout, PageError, Session};
 use super::{audit, href, key, open, server_error, PathQuery};
 use crate::fmt;
 use crate::store::AuditEntry;
+use crate::web::extract::{Path, Query};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
 
 pub struct VersionRow {

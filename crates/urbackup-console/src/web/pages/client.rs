@@ -1,11 +1,16 @@
-//! `/servers/{server}/clients/{id}`: one client's health, history, chart, logs and actions.
+//! `/servers/{server}/clients/{id}`: one client's health, history, chart, logs and actions;
+//! `/servers/{server}/clients/{id}/live`: the part that follows the polls (health, start
+//! buttons, running, history and chart), which the page refreshes (htmx) on the interval.
 
+use super::super::actions::audit_words;
+use super::super::compliance_page::{share_cell, ShareCell};
+use super::super::extract::Path;
 use super::super::{render, AppState, Layout, PageError, Session};
 use super::*;
 use crate::auth::Role;
 use crate::fmt;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use urbackup::{BackupKind, BackupState, ServerSwitches};
 
@@ -16,9 +21,11 @@ pub struct KindBox {
     label: String,
     last: String,
     age: String,
+    /// The server's own verdict (`""`: not shown, for a kind switched off or unsupported).
     verdict: &'static str,
     extra: String,
-    compliance: String,
+    /// One per window (empty: no RPO).
+    compliance: Vec<(i64, ShareCell)>,
 }
 
 pub struct Button {
@@ -63,13 +70,19 @@ pub struct AuditView {
     detail: String,
 }
 
+/// A chart and the screens it is drawn for (`wide` or `narrow`).
+pub struct ChartView {
+    class: &'static str,
+    c: crate::chart::Chart,
+}
+
 #[derive(Template)]
-#[template(path = "client.html")]
+#[template(path = "client.html", blocks = ["live"])]
 struct ClientPage {
     layout: Layout,
     server: String,
     server_href: String,
-    self_href: String,
+    live_href: String,
     start_href: String,
     name: String,
     id: i64,
@@ -89,9 +102,10 @@ struct ClientPage {
     buttons: Vec<Button>,
     buttons_note: String,
     running: Vec<RunRow>,
+    running_note: &'static str,
     show_server: bool,
     can_stop: bool,
-    chart: Option<crate::chart::Chart>,
+    charts: Vec<ChartView>,
     history: Vec<HistLine>,
     history_more: usize,
     history_note: String,
@@ -152,35 +166,58 @@ fn start_notes(c: &ClientRow, switches: ServerSwitches) -> String {
     notes.join(" ")
 }
 
-/// `/servers/{server}/clients/{id}`.
-pub async fn client(
-    State(state): State<AppState>,
-    session: Session,
-    Path((name, id)): Path<(String, i64)>,
-) -> Result<Response, PageError> {
-    let (s, c) = session.fleet(&state).client(&name, id)?;
+/// The page of a client; `full`: with its logs and audit trail (not needed by the live part).
+async fn build(
+    state: &AppState,
+    session: &Session,
+    name: &str,
+    id: i64,
+    full: bool,
+) -> Result<ClientPage, PageError> {
+    let (s, c) = session.fleet(state).client(name, id)?;
     let now = urbackup_fleet::unix_now();
     let (server_name, client_name) = (s.name.clone(), c.name().to_owned());
-    let (history, logs, audit, first_seen) = state
+    let (history, failed, logs, audit, first_seen) = state
         .db(move |st| {
+            let (logs, audit) = if full {
+                (
+                    st.logs(&server_name, &client_name, 5)?,
+                    st.client_audit(&server_name, id, 10)?,
+                )
+            } else {
+                (Vec::new(), Vec::new())
+            };
             Ok((
                 st.backups(&server_name, id)?,
-                st.logs(&server_name, &client_name, 5)?,
-                st.client_audit(&server_name, id, 10)?,
+                st.failed_attempts(&server_name, id, &client_name)?,
+                logs,
+                audit,
                 st.first_seen(&server_name, id)?,
             ))
         })
         .await?;
     let h = &c.health;
-    // Compliance of this client from its own history (the fleet's is not needed here).
-    let first_seen = first_seen.unwrap_or(s.data_at.unwrap_or(now));
+    // Compliance of this client from its own history (the same rule and inputs as the
+    // compliance page's).
+    let data_at = s.data_at.unwrap_or(now);
+    let first_seen = first_seen.unwrap_or(data_at);
     let compliance = |kind: BackupKind| {
-        let times = history
-            .iter()
-            .filter(|b| b.image == (kind == BackupKind::Image))
-            .map(|b| b.time)
-            .collect();
-        crate::compliance::kind_compliance(kind, h.kind(kind), times, first_seen, state.rpo(), now)
+        let image = kind == BackupKind::Image;
+        let facts = crate::compliance::KindFacts {
+            good: history
+                .iter()
+                .filter(|b| b.image == image)
+                .map(|b| b.time)
+                .collect(),
+            failed: failed
+                .iter()
+                .filter(|(i, _)| *i == image)
+                .map(|(_, f)| *f)
+                .collect(),
+            first_seen,
+            seen_at: data_at,
+        };
+        crate::compliance::kind_compliance(kind, h.kind(kind), facts, state.rpo(), now)
     };
     let kinds = [BackupKind::File, BackupKind::Image]
         .into_iter()
@@ -204,9 +241,10 @@ pub async fn client(
                     .map(fmt::time)
                     .unwrap_or_else(|| "never".into()),
                 age: k.last_backup.map(|t| fmt::ago(t, now)).unwrap_or_default(),
-                verdict: match if image { c.image_ok } else { c.file_ok } {
-                    true => "ok",
-                    false => "not ok",
+                verdict: match (k.state.is_off(), if image { c.image_ok } else { c.file_ok }) {
+                    (true, _) => "",
+                    (false, true) => "ok",
+                    (false, false) => "not ok",
                 },
                 extra: if !image && h.file_issues > 0 {
                     issues(h.file_issues)
@@ -220,12 +258,8 @@ pub async fn client(
                         x.shares
                             .iter()
                             .zip(crate::compliance::WINDOWS)
-                            .map(|(sh, d)| match sh.ratio() {
-                                Some(r) => format!("{}: {}", d_label(d), fmt::percent(r)),
-                                None => format!("{}: —", d_label(d)),
-                            })
-                            .collect::<Vec<_>>()
-                            .join(" · ")
+                            .map(|(sh, d)| (d, share_cell(sh, d)))
+                            .collect()
                     })
                     .unwrap_or_default(),
             }
@@ -249,7 +283,13 @@ pub async fn client(
         },
     })
     .collect();
-    let chart = crate::chart::size_chart(&history);
+    let charts = [
+        ("wide", crate::chart::WIDE),
+        ("narrow", crate::chart::NARROW),
+    ]
+    .into_iter()
+    .filter_map(|(class, w)| crate::chart::size_chart(&history, w).map(|c| ChartView { class, c }))
+    .collect();
     let total_hist = history.len();
     let history_lines = history
         .iter()
@@ -264,7 +304,10 @@ pub async fn client(
                 "incremental"
             },
             size: fmt::bytes(b.size_bytes),
-            duration: b.duration.map(fmt::span).unwrap_or_else(|| "—".into()),
+            duration: b
+                .duration
+                .map(fmt::span)
+                .unwrap_or_else(|| fmt::NONE.into()),
             id: b.id,
             gone: b.gone,
             href: match (can_operate && !b.gone, b.image) {
@@ -280,14 +323,19 @@ pub async fn client(
         .flat_map(|(_, u)| u.iter())
         .find(|u| u.name == c.name())
         .map(|u| fmt::bytes(u.used))
-        .unwrap_or_else(|| "—".into());
-    let page = ClientPage {
-        layout: session
-            .layout(&state, format!("Client {}", c.name()), "servers", false)
-            .await?,
+        .unwrap_or_else(|| fmt::NONE.into());
+    let layout = if full {
+        session
+            .layout(state, format!("Client {}", c.name()), "servers", false)
+            .await?
+    } else {
+        session.plain_layout(state, format!("Client {}", c.name()))
+    };
+    Ok(ClientPage {
+        layout,
         server: s.name.clone(),
         server_href: fmt::server_href(&s.name),
-        self_href: fmt::client_href(&s.name, id),
+        live_href: format!("{}/live", fmt::client_href(&s.name, id)),
         start_href: format!("{}/backup", fmt::client_href(&s.name, id)),
         name: c.name().to_owned(),
         id,
@@ -296,20 +344,22 @@ pub async fn client(
         stale_data: s.failure.is_some(),
         data_at: s.data_at.map(fmt::time).unwrap_or_default(),
         kinds,
-        group: if h.group.is_empty() {
-            "(default)".into()
-        } else {
-            h.group.clone()
-        },
-        version: h.version.clone(),
+        group: fmt::group(&h.group),
+        version: fmt::or_none(&h.version),
         outdated: h.outdated,
-        os: c.os.clone(),
-        ip: c.ip.clone(),
+        os: fmt::or_none(&c.os),
+        // The server writes `-` for an address it does not know.
+        ip: fmt::or_none(c.ip.trim_matches('-')),
         last_seen: fmt::ago(h.last_seen, now),
         used,
         can_operate,
         buttons,
         buttons_note: start_notes(&c, s.switches),
+        running_note: if s.failure.is_some() {
+            "Not known: the server cannot be read."
+        } else {
+            "Nothing is running for this client."
+        },
         running: s
             .actions
             .iter()
@@ -319,7 +369,7 @@ pub async fn client(
             .collect(),
         show_server: false,
         can_stop: can_operate,
-        chart,
+        charts,
         history_more: total_hist.saturating_sub(HISTORY_ROWS),
         history: history_lines,
         history_note: "No backup seen yet: the console reads a client's backup list when its last backup changes.".into(),
@@ -357,16 +407,32 @@ pub async fn client(
                 },
                 user: a.user,
                 action: match a.path {
-                    Some(p) => format!("{} {p}", a.action),
-                    None => a.action,
+                    Some(p) => format!("{} {p}", audit_words(&a.action)),
+                    None => audit_words(&a.action),
                 },
                 detail: a.detail,
             })
             .collect(),
-    };
+    })
+}
+
+/// `/servers/{server}/clients/{id}`.
+pub async fn client(
+    State(state): State<AppState>,
+    session: Session,
+    Path((name, id)): Path<(String, i64)>,
+) -> Result<Response, PageError> {
+    let page = build(&state, &session, &name, id, true).await?;
     Ok(render(&page))
 }
 
-fn d_label(days: i64) -> String {
-    format!("{days} days")
+/// `/servers/{server}/clients/{id}/live`: the part of the client page that follows the polls.
+pub async fn client_live(
+    State(state): State<AppState>,
+    session: Session,
+    Path((name, id)): Path<(String, i64)>,
+) -> Result<Response, PageError> {
+    let page = build(&state, &session, &name, id, false).await?;
+    let live = render(&page.as_live());
+    Ok(live)
 }

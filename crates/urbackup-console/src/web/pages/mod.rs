@@ -8,9 +8,9 @@
 mod client;
 mod server;
 
-pub use client::client;
 pub(super) use client::start_refusal;
-pub use server::server;
+pub use client::{client, client_live};
+pub use server::{server, server_live};
 
 use super::{render, AppState, Layout, PageError, Session};
 use crate::fmt;
@@ -119,18 +119,49 @@ pub(super) fn run_row(server: &str, a: &ActionProgress) -> RunRow {
         speed: if a.speed_bpms > 0.0 {
             format!("{}/s", fmt::bytes((a.speed_bpms * 1000.0) as i64))
         } else {
-            "—".into()
+            fmt::NONE.into()
         },
-        eta: if a.eta_under_a_minute() {
-            "< 1m".into()
-        } else {
-            a.eta()
-                .map(|d| fmt::span(d.as_secs() as i64))
-                .unwrap_or_else(|| "—".into())
+        // While the server does not know how much there is (indexing), it has no estimate.
+        eta: match (a.percent(), a.eta()) {
+            (None, _) | (_, None) => fmt::NONE.into(),
+            _ if a.eta_under_a_minute() => "< 1m".into(),
+            (_, Some(d)) => fmt::span(d.as_secs() as i64),
         },
         id: a.id,
         can_stop: a.can_stop_backup,
         stop_href: format!("{}/stop", fmt::client_href(server, a.clientid)),
+    }
+}
+
+/// The counts of one server's clients, as every page shows them (the overview, the servers
+/// table, the server page): what the last poll read, or what an unreachable server had at its
+/// last poll that could read it (counted, and marked as last known), or nothing (never read).
+pub struct Counts {
+    /// The console has read this server's clients at least once.
+    known: bool,
+    /// The server is unreachable: these are its clients as last read.
+    last_known: bool,
+    /// When they were read (last known), e.g. `2026-12-06 19:01 UTC`.
+    as_of: String,
+    clients: usize,
+    ok: usize,
+    failed: usize,
+    stale: usize,
+    never: usize,
+    offline: usize,
+}
+
+pub(super) fn counts(s: &ServerSnapshot) -> Counts {
+    Counts {
+        known: s.data_at.is_some(),
+        last_known: s.failure.is_some() && s.data_at.is_some(),
+        as_of: s.data_at.map(fmt::time).unwrap_or_default(),
+        clients: s.clients.len(),
+        ok: s.count(|c| c.health.is_ok()),
+        failed: s.count(|c| c.health.failed()),
+        stale: s.count(|c| c.health.stale()),
+        never: s.count(|c| c.health.never()),
+        offline: s.count(|c| !c.health.online),
     }
 }
 
@@ -139,12 +170,7 @@ pub struct ServerLine {
     href: String,
     state: &'static str,
     state_label: &'static str,
-    clients: usize,
-    ok: usize,
-    failed: usize,
-    stale: usize,
-    never: usize,
-    offline: usize,
+    c: Counts,
     used: String,
     polled: String,
 }
@@ -170,13 +196,11 @@ fn server_lines(f: &FleetSnapshot, now: i64) -> Vec<ServerLine> {
                 href: fmt::server_href(&s.name),
                 state,
                 state_label,
-                clients: s.clients.len(),
-                ok: s.count(|c| c.health.is_ok()),
-                failed: s.count(|c| c.health.failed()),
-                stale: s.count(|c| c.health.stale()),
-                never: s.count(|c| c.health.never()),
-                offline: s.count(|c| !c.health.online),
-                used: s.used_bytes().map(fmt::bytes).unwrap_or_else(|| "—".into()),
+                c: counts(s),
+                used: s
+                    .used_bytes()
+                    .map(fmt::bytes)
+                    .unwrap_or_else(|| fmt::NONE.into()),
                 polled: s
                     .polled_at
                     .map(|t| fmt::ago(t, now))
@@ -189,7 +213,12 @@ fn server_lines(f: &FleetSnapshot, now: i64) -> Vec<ServerLine> {
 pub struct Totals {
     servers: usize,
     up: usize,
+    /// Every client the console knows, the last known ones of unreachable servers included.
     clients: usize,
+    /// Of which last known (their servers are unreachable).
+    last_known: usize,
+    /// Unreachable servers whose clients the console has never read.
+    never_read: usize,
     attention: usize,
     running: usize,
 }
@@ -219,13 +248,13 @@ fn down_row(s: &ServerSnapshot, now: i64) -> Option<DownRow> {
             .data_at
             .map(|t| format!("clients as of {}", fmt::ago(t, now)))
             .unwrap_or_else(|| "never read".into()),
-        message: f.message.clone(),
+        message: fmt::sentence(&f.message),
         retry: f
             .retry_login_at
             .map(|t| {
                 format!(
-                    "(no login before {}: the server bans addresses after repeated failed logins)",
-                    fmt::time(t)
+                    "({}: the server bans addresses after repeated failed logins)",
+                    next_login(t, now)
                 )
             })
             .unwrap_or_default(),
@@ -297,12 +326,18 @@ pub async fn overview(
     let totals = Totals {
         servers: f.servers.len(),
         up: f.servers.iter().filter(|s| s.is_up()).count(),
-        clients: f
+        clients: f.servers.iter().map(|s| s.clients.len()).sum(),
+        last_known: f
             .servers
             .iter()
-            .filter(|s| s.failure.is_none())
+            .filter(|s| s.failure.is_some())
             .map(|s| s.clients.len())
             .sum(),
+        never_read: f
+            .servers
+            .iter()
+            .filter(|s| s.failure.is_some() && s.data_at.is_none())
+            .count(),
         attention: attention_all.len(),
         running: running_all.len(),
     };
@@ -343,6 +378,20 @@ pub async fn servers(
         servers: server_lines(view.snapshot(), urbackup_fleet::unix_now()),
     };
     Ok(render(&page))
+}
+
+/// When the console tries to log in to a server that refused it again: `no new login before
+/// 17:08:26 UTC (in 1m)`, or at the next poll once that time has passed.
+pub(super) fn next_login(at: i64, now: i64) -> String {
+    if at > now {
+        format!(
+            "no new login before {} (in {})",
+            fmt::clock(at),
+            fmt::span(at - now)
+        )
+    } else {
+        "a new login at the next poll".into()
+    }
 }
 
 fn log_label(image: bool, incremental: bool, restore: bool) -> String {

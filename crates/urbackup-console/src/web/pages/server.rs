@@ -1,12 +1,16 @@
-//! `/servers/{server}`: one server's clients, activities, storage and last errors.
+//! `/servers/{server}`: one server's clients, activities, storage and last errors;
+//! `/servers/{server}/live`: the parts that follow the polls (state and counts, running
+//! activities, the client table as filtered, the recent activities, storage and errors),
+//! which the page refreshes (htmx) on the interval.
 
+use super::super::extract::{Path, Query};
 use super::super::{render, AppState, Layout, PageError, Session};
 use super::*;
 use crate::auth::Role;
 use crate::fmt;
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use urbackup::BackupState;
 
@@ -16,23 +20,16 @@ pub struct ServerQuery {
     show: Option<String>,
     sort: Option<String>,
     dir: Option<String>,
-    page: Option<usize>,
+    /// A page number; anything else is page 1.
+    page: Option<String>,
 }
 
 pub struct FailureView {
-    kind_label: &'static str,
+    kind_label: String,
     since: String,
     for_age: String,
     message: String,
     retry: String,
-}
-
-pub struct Counts {
-    clients: usize,
-    failed: usize,
-    stale: usize,
-    never: usize,
-    offline: usize,
 }
 
 pub struct ClientLine {
@@ -85,22 +82,23 @@ pub struct ErrRow {
 }
 
 #[derive(Template)]
-#[template(path = "server.html")]
+#[template(path = "server.html", blocks = ["live", "table", "more"])]
 struct ServerPage {
     layout: Layout,
     name: String,
     url: String,
     self_href: String,
+    live_href: String,
     state: &'static str,
     state_label: &'static str,
     polled: String,
     data_age: String,
     failure: Option<FailureView>,
-    has_data: bool,
     counts: Counts,
     used: String,
     switches: String,
     running: Vec<RunRow>,
+    running_note: &'static str,
     show_server: bool,
     can_stop: bool,
     q: String,
@@ -115,9 +113,11 @@ struct ServerPage {
     prev_href: String,
     next_href: String,
     recent: Vec<ActRow>,
+    recent_note: &'static str,
     usage: Vec<UsageLine>,
     usage_more: usize,
     usage_note: String,
+    usage_as_of: String,
     errors: Vec<ErrRow>,
     errors_note: String,
 }
@@ -165,7 +165,39 @@ pub async fn server(
     Path(name): Path<String>,
     Query(q): Query<ServerQuery>,
 ) -> Result<Response, PageError> {
-    let s = session.fleet(&state).server(&name)?;
+    let page = build(&state, &session, &name, q, true).await?;
+    Ok(render(&page))
+}
+
+/// `/servers/{server}/live` (same query as the page): the parts of the server page that
+/// follow the polls, one after the other.
+pub async fn server_live(
+    State(state): State<AppState>,
+    session: Session,
+    Path(name): Path<String>,
+    Query(q): Query<ServerQuery>,
+) -> Result<Response, PageError> {
+    let page = build(&state, &session, &name, q, false).await?;
+    let parts = [
+        page.as_live().render(),
+        page.as_table().render(),
+        page.as_more().render(),
+    ];
+    let mut html = String::new();
+    for p in parts {
+        html.push_str(&p.map_err(|e| PageError::Internal(format!("template: {e}")))?);
+    }
+    Ok(axum::response::Html(html).into_response())
+}
+
+async fn build(
+    state: &AppState,
+    session: &Session,
+    name: &str,
+    q: ServerQuery,
+    full: bool,
+) -> Result<ServerPage, PageError> {
+    let s = session.fleet(state).server(name)?;
     let now = urbackup_fleet::unix_now();
     let (st, st_label) = server_state(&s);
     let self_href = fmt::server_href(&s.name);
@@ -220,7 +252,12 @@ pub async fn server(
     });
     let total = rows.len();
     let pages = total.div_ceil(PAGE_ROWS).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
     let link = |sort: &str, dir: &str, page: usize| {
         let mut h = format!(
             "{self_href}?sort={}&dir={dir}&show={}",
@@ -270,13 +307,13 @@ pub async fn server(
             file: kind_cell(&c.health.file, now),
             image: kind_cell(&c.health.image, now),
             online: c.health.online,
-            group: c.health.group.clone(),
-            version: c.health.version.clone(),
-            os: c.os.clone(),
+            group: fmt::group(&c.health.group),
+            version: fmt::or_none(&c.health.version),
+            os: fmt::or_none(&c.os),
             used: used
                 .get(c.name())
                 .map(|u| fmt::bytes(*u))
-                .unwrap_or_else(|| "—".into()),
+                .unwrap_or_else(|| fmt::NONE.into()),
             delete_pending: c.delete_pending,
         })
         .collect();
@@ -295,10 +332,11 @@ pub async fn server(
             duration: if a.duration >= 0 {
                 fmt::span(a.duration)
             } else {
-                "—".into()
+                fmt::NONE.into()
             },
         })
         .collect();
+    let unreachable = s.failure.is_some();
     let (usage, usage_more, usage_note) = match &s.usage {
         Some((at, u)) => {
             let total: i64 = u.iter().map(|e| e.used.max(0)).sum();
@@ -325,6 +363,11 @@ pub async fn server(
                 format!("No storage used (read {}).", fmt::ago(*at, now)),
             )
         }
+        None if unreachable => (
+            Vec::new(),
+            0,
+            "Not known: the server cannot be read.".into(),
+        ),
         None => (
             Vec::new(),
             0,
@@ -349,15 +392,24 @@ pub async fn server(
                 .collect(),
             "No log with errors.".into(),
         ),
+        None if unreachable && s.data_at.is_none() => {
+            (Vec::new(), "Not known: the server cannot be read.".into())
+        }
         None => (
             Vec::new(),
             "Not known: the server's logs could not be read, or not yet.".into(),
         ),
     };
-    let page_view = ServerPage {
-        layout: session
-            .layout(&state, format!("Server {}", s.name), "servers", false)
-            .await?,
+    let title = format!("Server {}", s.name);
+    let layout = if full {
+        session.layout(state, title, "servers", false).await?
+    } else {
+        session.plain_layout(state, title)
+    };
+    let live_href = format!("{self_href}/live");
+    Ok(ServerPage {
+        layout,
+        live_href,
         name: s.name.clone(),
         url: s.url.clone(),
         state: st,
@@ -371,24 +423,20 @@ pub async fn server(
             _ => String::new(),
         },
         failure: s.failure.as_ref().map(|f| FailureView {
-            kind_label: f.kind.describe(),
+            kind_label: fmt::capital(f.kind.describe()),
             since: fmt::time(f.since),
             for_age: fmt::span(now - f.since),
-            message: f.message.clone(),
+            message: fmt::sentence(&f.message),
             retry: f
                 .retry_login_at
-                .map(|t| format!("The next login is tried after {}.", fmt::time(t)))
+                .map(|t| format!("{}.", fmt::capital(&next_login(t, now))))
                 .unwrap_or_default(),
         }),
-        has_data: s.data_at.is_some(),
-        counts: Counts {
-            clients: s.clients.len(),
-            failed: s.count(|c| c.health.failed()),
-            stale: s.count(|c| c.health.stale()),
-            never: s.count(|c| c.health.never()),
-            offline: s.count(|c| !c.health.online),
-        },
-        used: s.used_bytes().map(fmt::bytes).unwrap_or_else(|| "—".into()),
+        counts: counts(&s),
+        used: s
+            .used_bytes()
+            .map(fmt::bytes)
+            .unwrap_or_else(|| fmt::NONE.into()),
         switches: match (s.switches.no_file_backups, s.switches.no_images) {
             (true, true) => "File and image backups are switched off on this server.".into(),
             (true, false) => "File backups are switched off on this server.".into(),
@@ -401,6 +449,11 @@ pub async fn server(
             .flat_map(|a| a.iter())
             .map(|a| run_row(&s.name, a))
             .collect(),
+        running_note: if unreachable {
+            "Not known: the server cannot be read."
+        } else {
+            "Nothing is running."
+        },
         show_server: false,
         can_stop: session.role() >= Role::Operator,
         q: text.clone(),
@@ -422,15 +475,23 @@ pub async fn server(
         },
         sort,
         dir: dir.into(),
+        recent_note: if unreachable && s.data_at.is_none() {
+            "Not known: the server cannot be read."
+        } else {
+            "None reported."
+        },
         recent,
+        usage_as_of: match (&s.usage, unreachable) {
+            (Some((at, _)), true) => format!("Last known, read {}.", fmt::ago(*at, now)),
+            _ => String::new(),
+        },
         usage,
         usage_more,
         usage_note,
         errors,
         errors_note,
         self_href,
-    };
-    Ok(render(&page_view))
+    })
 }
 
 fn activity_label(a: &urbackup::Activity) -> String {
