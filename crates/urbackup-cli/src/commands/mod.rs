@@ -174,7 +174,7 @@ pub async fn run_all_profiles(cmd: Command, targets: Vec<Resolved>, style: &Styl
             }
         }
     }
-    if !(failed && merged.rows.is_empty()) {
+    if !(failed && merged.is_empty()) {
         Output::Table(merged).print(style)?;
     }
     if let Some(names) = unknown.filter(|n| !n.is_empty()) {
