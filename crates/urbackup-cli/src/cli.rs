@@ -91,6 +91,14 @@ pub enum Command {
     Console(ConsoleArgs),
     /// Forget the cached session of this server and user (--all: of every server)
     Logout(LogoutArgs),
+    /// Write the man pages and shell completions, generated from this definition (for
+    /// packages: scripts/dist.sh)
+    #[command(hide = true, name = "generate-assets")]
+    GenerateAssets {
+        /// Directory to write `man/*.1` and `completions/{bash,zsh,fish}/` into
+        #[arg(value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 impl Command {
@@ -118,6 +126,7 @@ impl Command {
             Command::Zabbix(_) => "zabbix",
             Command::Console(_) => "console",
             Command::Logout(_) => "logout",
+            Command::GenerateAssets { .. } => "generate-assets",
         }
     }
 }

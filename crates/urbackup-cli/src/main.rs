@@ -226,6 +226,11 @@ async fn run(cli: Cli, path: &str) -> Result<u8> {
             clap_complete::generate(*shell, &mut cmd, "urbackup", &mut std::io::stdout());
             return Ok(0);
         }
+        Command::GenerateAssets { out } => {
+            let n = commands::assets::generate(Cli::command(), out)?;
+            eprintln!("{n} files written under {}", out.display());
+            return Ok(0);
+        }
         Command::Demo(args) => return commands::demo::run(args, &style).await,
         Command::Console(a) => {
             if let Some(cmd) = &a.cmd {

@@ -2,6 +2,7 @@
 //! it goes, for progress).
 
 pub mod actions;
+pub mod assets;
 pub mod backup;
 pub mod backups;
 pub mod check;
