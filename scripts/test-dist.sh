@@ -5,7 +5,7 @@
 #      (`unshare --root` into a directory holding only the binary) and reads a simulator
 #      (`status`, `check`, one exporter scrape); an aarch64 build, when there is one, the same
 #      under qemu-aarch64-static;
-#   2. the .deb: lintian reports no error; `dpkg -i`; the user, /etc/urbackup and its modes;
+#   2. the .deb: lintian reports no error (for each architecture); the amd64 one `dpkg -i`; the user, /etc/urbackup and its modes;
 #      units installed and not enabled; `systemd-analyze verify` and `security` (exposure at
 #      most 2.0) on both units; `man -l` renders every page; the installed units' own
 #      ExecStart lines run as `urbackup` with a test config against a simulator (the console
@@ -123,11 +123,13 @@ if [ -x "$ARM/urbackup" ]; then
 fi
 
 # ---- 2. the Debian package ---------------------------------------------------------------------
-say "lintian $(basename "$DEB")"
-lintian --fail-on error --tag-display-limit 0 "$DEB" >"$TMP/lintian.out" 2>&1 \
-    || { cat "$TMP/lintian.out"; fail "lintian failed"; }
-grep -v "running with root privileges" "$TMP/lintian.out" || echo "   no tags"
-! grep -q '^E:' "$TMP/lintian.out" || fail "lintian reports errors"
+for deb in "$DIST"/urbackup-rs_"$VERSION"-1_*.deb; do
+    say "lintian $(basename "$deb")"
+    lintian --fail-on error --tag-display-limit 0 "$deb" >"$TMP/lintian.out" 2>&1 \
+        || { cat "$TMP/lintian.out"; fail "lintian failed"; }
+    grep -v "running with root privileges" "$TMP/lintian.out" || echo "   no tags"
+    ! grep -q '^E:' "$TMP/lintian.out" || fail "lintian reports errors"
+done
 
 if dpkg -s urbackup-rs >/dev/null 2>&1; then
     say "dpkg --purge urbackup-rs (left by an earlier run)"
