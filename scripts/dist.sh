@@ -4,11 +4,13 @@
 #                                           completions, the systemd units and /etc files
 #   dist/urbackup-<version>-<target>.tar.gz that directory as a tarball
 #   dist/urbackup-rs_<version>-1_<arch>.deb the Debian package (amd64, arm64)
+#   dist/urbackup-<version>-x86_64-pc-windows-gnu.zip  urbackup.exe, urbackup-sim.exe (Windows
+#                                           10 or newer, Windows Server 2016 or newer)
 #   dist/urbackup_rs-*.whl                  the Python wheel (scripts/build-wheel.sh)
 #   dist/SHA256SUMS                         over all of them
 #
-#   scripts/dist.sh                   # x86_64 and aarch64, the wheel
-#   ARCHES=x86_64 WHEEL=0 scripts/dist.sh   # one architecture, no wheel (what .ci/run builds)
+#   scripts/dist.sh                   # x86_64 and aarch64, Windows, the wheel
+#   ARCHES=x86_64 WINDOWS=0 WHEEL=0 scripts/dist.sh   # one architecture, no Windows, no wheel
 #
 # Tools, all from the registries, installed here when missing: cargo-zigbuild and zig (PyPI,
 # in a venv under target/), cargo-deb (crates.io), the Rust standard library of the musl
@@ -25,6 +27,8 @@ DIST=${DIST:-$ROOT/dist}
 case $DIST in /*) ;; *) DIST=$ROOT/$DIST ;; esac
 ARCHES=${ARCHES:-x86_64 aarch64}
 WHEEL=${WHEEL:-1}
+WINDOWS=${WINDOWS:-1}
+WIN_TARGET=x86_64-pc-windows-gnu
 ZIGBUILD_VERSION=0.24.1
 ZIG_VERSION=0.17.1
 CARGO_DEB_VERSION=3.8.0
@@ -62,10 +66,18 @@ if command -v rustup >/dev/null; then
         rustup target list --installed | grep -qx "$(triple "$a")" \
             || { say "rustup target add $(triple "$a")"; rustup target add "$(triple "$a")"; }
     done
+    if [ "$WINDOWS" = 1 ]; then
+        rustup target list --installed | grep -qx "$WIN_TARGET" \
+            || { say "rustup target add $WIN_TARGET"; rustup target add "$WIN_TARGET"; }
+    fi
 fi
 
 # ---- binaries ---------------------------------------------------------------------------------
 mkdir -p "$DIST"
+# What an earlier run left (another set of architectures) does not go into SHA256SUMS.
+rm -rf "$DIST"/urbackup-*-unknown-linux-musl "$DIST/urbackup-$WIN_TARGET"
+rm -f "$DIST"/urbackup-*.tar.gz "$DIST"/urbackup-rs_*.deb "$DIST"/urbackup-*.zip \
+    "$DIST"/urbackup_rs-*.whl "$DIST/SHA256SUMS"
 for a in $ARCHES; do
     t=$(triple "$a")
     say "cargo zigbuild --profile dist --target $t (urbackup, urbackup-sim)"
@@ -90,14 +102,15 @@ done
 [ $generated = 1 ] || { echo "dist.sh: none of the binaries ($ARCHES) runs on this machine to write the man pages" >&2; exit 1; }
 "$(dirname "$bin")/urbackup-sim" --man-page >"$ASSETS/man/urbackup-sim.1"
 # The crates linked in, with their licenses (the package's copyright file points here).
-{
-    echo "Rust crates statically linked into urbackup and urbackup-sim (name, version, license):"
+third_party() { # target libc
+    echo "Rust crates statically linked into urbackup and urbackup-sim for $1 (name, version, license):"
     echo
-    cargo tree --locked -p urbackup-cli -p urbackup-sim -e normal --target "$(triple "${ARCHES%% *}")" \
+    cargo tree --locked -p urbackup-cli -p urbackup-sim -e normal --target "$1" \
         --prefix none --format '{p} ({l})' | sed 's/ (\*)$//' | grep -v '^urbackup' | sort -u
     echo
-    echo "and musl libc (MIT), https://musl.libc.org/"
-} >"$ASSETS/THIRD-PARTY"
+    echo "and $2"
+}
+third_party "$(triple "${ARCHES%% *}")" "musl libc (MIT), https://musl.libc.org/" >"$ASSETS/THIRD-PARTY"
 # The Debian changelog: one entry for this version, dated by the last commit.
 when=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 cat >"$ASSETS/changelog" <<EOF
@@ -129,12 +142,30 @@ for a in $ARCHES; do
     say "$(basename "$deb"): $(du -k "$deb" | cut -f1) KiB"
 done
 
+if [ "$WINDOWS" = 1 ]; then
+    say "cargo zigbuild --profile dist --target $WIN_TARGET (urbackup.exe, urbackup-sim.exe)"
+    s=$(date +%s)
+    cargo zigbuild --locked --quiet --profile dist --target "$WIN_TARGET" -p urbackup-cli -p urbackup-sim
+    say "built $WIN_TARGET in $(($(date +%s) - s)) s"
+    dir=$DIST/urbackup-$WIN_TARGET
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp "$TARGET/$WIN_TARGET/dist/urbackup.exe" "$TARGET/$WIN_TARGET/dist/urbackup-sim.exe" \
+        README.md LICENSE-MIT LICENSE-APACHE "$dir/"
+    third_party "$WIN_TARGET" "the mingw-w64 runtime (zig's; MIT, ZPL-2.1 and public domain)" \
+        >"$dir/THIRD-PARTY"
+    zip=$DIST/urbackup-$VERSION-$WIN_TARGET.zip
+    rm -f "$zip"
+    (cd "$DIST" && python3 -m zipfile -c "$zip" "urbackup-$WIN_TARGET")
+    say "$(basename "$zip"): $(du -k "$zip" | cut -f1) KiB (urbackup.exe $(stat -c %s "$dir/urbackup.exe") bytes)"
+fi
+
 if [ "$WHEEL" = 1 ]; then
     say "scripts/build-wheel.sh"
-    rm -f "$DIST"/urbackup_rs-*.whl
     OUT=$DIST scripts/build-wheel.sh >/dev/null
 fi
 
-(cd "$DIST" && sha256sum -- *.tar.gz *.deb $(ls ./*.whl 2>/dev/null) > SHA256SUMS)
+files() { ls -- *.tar.gz *.deb *.zip *.whl 2>/dev/null || true; }
+(cd "$DIST" && sha256sum -- $(files) > SHA256SUMS)
 say "dist/ in $(($(date +%s) - started)) s:"
-(cd "$DIST" && ls -l -- *.tar.gz *.deb $(ls ./*.whl 2>/dev/null) SHA256SUMS) >&2
+(cd "$DIST" && ls -l -- $(files) SHA256SUMS) >&2
