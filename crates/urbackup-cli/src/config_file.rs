@@ -174,12 +174,7 @@ impl Merged {
 /// `--name <VALUE>` -> `name`.
 fn long_of(s: &str) -> Option<String> {
     let rest = s.strip_prefix("--")?;
-    Some(
-        rest.split(|c: char| c == ' ' || c == '=')
-            .next()
-            .unwrap_or(rest)
-            .to_owned(),
-    )
+    Some(rest.split([' ', '=']).next().unwrap_or(rest).to_owned())
 }
 
 /// The innermost subcommand given and its matches.

@@ -391,7 +391,7 @@ impl Table {
     /// Adds a row (one cell per column, in order).
     pub fn push(&mut self, row: Vec<Cell>) {
         debug_assert_eq!(row.len(), self.columns.len());
-        self.to_cells();
+        self.make_cells();
         self.rows.push(row);
     }
 
@@ -427,7 +427,7 @@ impl Table {
     }
 
     /// Compact rows become cells, to be changed.
-    fn to_cells(&mut self) {
+    fn make_cells(&mut self) {
         if let Some(c) = self.compact.take() {
             self.rows = (0..c.len()).map(|i| c.cells(i)).collect();
         }
@@ -443,7 +443,7 @@ impl Table {
                 in_table: true,
             },
         );
-        self.to_cells();
+        self.make_cells();
         for r in &mut self.rows {
             r.insert(0, Cell::from(name));
         }
@@ -452,11 +452,11 @@ impl Table {
 
     /// Appends the rows of another table with the same columns.
     pub fn extend(&mut self, mut other: Table) {
-        other.to_cells();
+        other.make_cells();
         if self.columns.is_empty() {
             self.columns = other.columns;
         }
-        self.to_cells();
+        self.make_cells();
         self.rows.extend(other.rows);
     }
 
