@@ -129,12 +129,8 @@ impl Merged {
     /// Words an error of the parse of [`Merged::args`] (or a later check of the options) for
     /// the file: a value the file gave names its line and key.
     pub fn explain(&self, e: &clap::Error) -> String {
-        let first = e.to_string();
-        let first = first
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim_start_matches("error: ");
+        let first = first_line(e);
+        let first = first.as_str();
         // The option clap names, else those a check of the whole command names in its
         // message (a warning age above its critical age).
         let mut culprits: Vec<&(String, usize)> = match e.get(ContextKind::InvalidArg) {
@@ -169,6 +165,13 @@ impl Merged {
             }
         }
     }
+}
+
+/// The first line of a clap error, without its `error: `.
+pub fn first_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("");
+    first.trim_start_matches("error: ").to_owned()
 }
 
 /// `--name <VALUE>` -> `name`.

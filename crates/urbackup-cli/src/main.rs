@@ -52,12 +52,7 @@ fn main() -> ExitCode {
             // A monitoring plugin must say UNKNOWN (3) for a bad invocation, not CRITICAL (2).
             let is_check = std::env::args().skip(1).any(|a| a == "check");
             if is_check {
-                let first = e.to_string();
-                let first = first
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ");
+                let first = config_file::first_line(&e);
                 println!("URBACKUP UNKNOWN - invalid arguments: {first}");
                 return ExitCode::from(3);
             }

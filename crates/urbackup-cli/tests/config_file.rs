@@ -7,7 +7,6 @@
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use urbackup_sim::{ClientSpec, SimServer, Simulator};
@@ -56,51 +55,17 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.to_str().unwrap().to_owned()
 }
 
-/// A child process killed on drop.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `urbackup ARGS` (no other configuration than its arguments) and returns it with the
-/// address it prints in the line holding `marker`.
-fn serve(args: &[&str], marker: &str) -> (Running, String, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
-        .args(args)
+/// address it prints in the line holding `marker`, and that line.
+fn serve(args: &[&str], marker: &str) -> (common::Running, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"));
+    cmd.args(args)
         .env_remove("URBACKUP_CONFIG")
         .env_remove("URBACKUP_URL")
         .env_remove("URBACKUP_PASSWORD")
         .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-config-file-tests")
-        .env("HOME", "/nonexistent/urbackup-config-file-tests")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let running = Running(child);
-    let mut line = String::new();
-    for _ in 0..50 {
-        line.clear();
-        if stderr.read_line(&mut line).unwrap() == 0 || line.contains(marker) {
-            break;
-        }
-    }
-    assert!(line.contains(marker), "no line with {marker:?}: {line}");
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        let _ = stderr.read_to_string(&mut sink);
-    });
-    let addr = line
-        .rsplit("http://")
-        .next()
-        .and_then(|r| r.split('/').next())
-        .unwrap()
-        .to_owned();
-    (running, addr, line)
+        .env("HOME", "/nonexistent/urbackup-config-file-tests");
+    common::serve(cmd, marker)
 }
 
 /// `/metrics` until `until` holds (the console's first poll takes a moment).

@@ -4,7 +4,7 @@
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufReader;
 use std::time::Duration;
 use urbackup_sim::{ClientSpec, Simulator};
 
@@ -34,29 +34,7 @@ fn add_user(db: &str, name: &str, role: &str, password: &str) -> assert_cmd::ass
         .assert()
 }
 
-/// A child process killed on drop.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Reads lines of `r` until one contains `marker`; returns it.
-fn line_with(r: &mut impl BufRead, marker: &str) -> String {
-    for _ in 0..200 {
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if line.contains(marker) {
-            return line;
-        }
-    }
-    panic!("no line with {marker:?}");
-}
+use common::{line_with, Running};
 
 #[test]
 fn users_are_added_listed_changed_and_removed() {
@@ -176,45 +154,28 @@ fn the_console_serves_a_server_and_its_metrics() {
         .code(1)
         .stderr(predicate::str::contains("urbackup console user add"));
     add_user(db, "vera", "viewer", "vera-password").success();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
-        .args([
-            "--url",
-            &sim.url(),
-            "--user",
-            "admin",
-            "console",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            db,
-            "--metrics",
-            "--interval",
-            "1s",
-        ])
-        .env("URBACKUP_PASSWORD", PASSWORD)
-        .env("URBACKUP_NO_SESSION_CACHE", "1")
-        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-console-tests")
-        .env_remove("URBACKUP_CONFIG")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let _guard = Running(child);
-    let line = line_with(&mut stderr, "console of 1 server");
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        let _ = stderr.read_to_string(&mut sink);
-    });
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"));
+    cmd.args([
+        "--url",
+        &sim.url(),
+        "--user",
+        "admin",
+        "console",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db,
+        "--metrics",
+        "--interval",
+        "1s",
+    ])
+    .env("URBACKUP_PASSWORD", PASSWORD)
+    .env("URBACKUP_NO_SESSION_CACHE", "1")
+    .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-console-tests")
+    .env_remove("URBACKUP_CONFIG");
     // The listener is bound before the line, but "127.0.0.1:0" is what was asked: the
     // address is in the line.
-    let addr = line
-        .rsplit("http://")
-        .next()
-        .and_then(|r| r.split('/').next())
-        .unwrap()
-        .to_owned();
-    assert!(!addr.ends_with(":0"), "{line}");
+    let (_guard, addr, _) = common::serve(cmd, "console of 1 server");
     let (head, body) = common::http_get(&addr, "/login");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(body.contains("name=\"username\"") && body.contains("name=\"password\""));

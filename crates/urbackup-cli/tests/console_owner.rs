@@ -2,6 +2,8 @@
 //! `urbackup` service user) is refused with the command to use instead, and creates nothing:
 //! files SQLite made as root would leave the service unable to write its database.
 
+mod common;
+
 #[cfg(unix)]
 #[test]
 fn root_does_not_touch_another_users_database() {
@@ -14,25 +16,19 @@ fn root_does_not_touch_another_users_database() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     std::fs::create_dir(&state).unwrap();
+    let db = state.join("console.sqlite3");
+    let add = || {
+        let mut c = common::urbackup();
+        c.args(["console", "user", "add", "ann", "--role", "admin"])
+            .arg("--db")
+            .arg(&db)
+            .arg("--password-stdin")
+            .write_stdin("ann-password-1\n");
+        c
+    };
     // nobody (65534) owns the directory, as `urbackup` owns /var/lib/urbackup.
     std::os::unix::fs::chown(&state, Some(65534), Some(65534)).unwrap();
-    let db = state.join("console.sqlite3");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
-        .args([
-            "console",
-            "user",
-            "add",
-            "ann",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
-        .arg("--db")
-        .arg(&db)
-        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-owner-tests")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = add().output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -40,38 +36,10 @@ fn root_does_not_touch_another_users_database() {
             && stderr.contains("runuser -u urbackup -- urbackup console user"),
         "{stderr}"
     );
-    assert_eq!(
-        std::fs::read_dir(&state).unwrap().count(),
-        0,
-        "nothing created"
-    );
+    let created = std::fs::read_dir(&state).unwrap().count();
+    assert_eq!(created, 0, "nothing created");
     // The same directory owned by root: the user is added.
     std::os::unix::fs::chown(&state, Some(0), Some(0)).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
-        .args([
-            "console",
-            "user",
-            "add",
-            "ann",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
-        .arg("--db")
-        .arg(&db)
-        .env("XDG_CONFIG_HOME", "/nonexistent/urbackup-owner-tests")
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(b"ann-password-1\n")?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add().assert().success();
     assert_eq!(std::fs::metadata(&db).unwrap().uid(), 0);
 }
