@@ -231,3 +231,28 @@ fn a_bad_file_is_refused_before_anything_starts() {
         std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     }
 }
+
+/// The example of the CLI README's section on `--config-file` is a valid file: every key
+/// known, every value accepted (what follows fails for another reason: its profiles file).
+#[test]
+fn the_readme_example_is_a_valid_file() {
+    let md =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &md[md.find("## Options from a file").expect("the section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let text = &section[start..start + section[start..].find("```").unwrap()];
+    assert!(text.contains("all_profiles = true"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    // Its profiles file, empty here.
+    let text = text.replace(
+        "/etc/urbackup/config.toml",
+        &write(dir.path(), "p.toml", ""),
+    );
+    let file = write(dir.path(), "console.toml", &text);
+    common::urbackup()
+        .args(["console", "--config-file", &file])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--all-profiles: no profiles in"))
+        .stderr(predicate::str::contains(format!("config file {file}")).not());
+}
