@@ -9,7 +9,8 @@
 #      units installed and not enabled; `systemd-analyze verify` and `security` (exposure at
 #      most 2.0) on both units; `man -l` renders every page; the installed units' own
 #      ExecStart lines run as `urbackup` with a test config against a simulator (the console
-#      answers /healthz and a login, the exporter /metrics); `dpkg --purge` leaves nothing but
+#      answers /healthz and a login, the exporter /metrics); an upgrade keeps changed conffiles;
+#      `dpkg --purge` leaves nothing but
 #      the system user (kept, as Debian policy asks; removed here afterwards).
 #
 #   scripts/test-dist.sh             # dist/ as scripts/dist.sh left it
@@ -196,13 +197,21 @@ sed -i "s/^listen = .*/listen = \"127.0.0.1:$CPORT\"/" /etc/urbackup/console.tom
 sed -i "s/^listen = .*/listen = \"127.0.0.1:$EPORT\"/" /etc/urbackup/exporter.toml
 echo ci-password | runuser -u urbackup -- urbackup console user add ci --role viewer \
     --db /var/lib/urbackup/console.sqlite3 --password-stdin
-# Reinstalled (as on an upgrade), the package keeps the files the administrator changed,
-# and their modes.
+# An upgrade (the same package as version -2, whose console.toml has changed too) keeps the
+# files the administrator changed, and their modes (--force-confold: what answering "keep
+# your version" at dpkg's question does).
 before=$(sha256sum /etc/urbackup/*.toml)
-dpkg -i "$DEB" >/dev/null
-[ "$(sha256sum /etc/urbackup/*.toml)" = "$before" ] || fail "dpkg -i again changed /etc/urbackup"
-[ "$(stat -c '%U:%G %a' /etc/urbackup/config.toml)" = "root:urbackup 640" ] || fail "config.toml mode after reinstall"
-echo "   reinstalled: the changed conffiles kept, root:urbackup 640"
+dpkg-deb -R "$DEB" "$TMP/upgrade"
+sed -i "s/^Version: .*/Version: ${VERSION}-2/" "$TMP/upgrade/DEBIAN/control"
+echo "# (changed in -2)" >>"$TMP/upgrade/etc/urbackup/console.toml"
+dpkg-deb -b --root-owner-group "$TMP/upgrade" "$TMP/upgrade.deb" >/dev/null
+dpkg -i --force-confold "$TMP/upgrade.deb" >/dev/null
+[ "$(dpkg-query -W -f '${Version}' urbackup-rs)" = "${VERSION}-2" ] || fail "the upgrade did not install"
+[ "$(sha256sum /etc/urbackup/*.toml)" = "$before" ] || fail "the upgrade changed /etc/urbackup"
+for f in config.toml console.toml exporter.toml; do
+    [ "$(stat -c '%U:%G %a' "/etc/urbackup/$f")" = "root:urbackup 640" ] || fail "$f mode after the upgrade"
+done
+echo "   upgraded to ${VERSION}-2: the changed conffiles kept, root:urbackup 640"
 exec_start() { sed -n 's/^ExecStart=//p' "$UNITS/$1.service"; }
 for u in urbackup-console urbackup-exporter; do
     cmd=$(exec_start "$u")
