@@ -91,6 +91,14 @@ pub enum Command {
     Console(Box<ConsoleArgs>),
     /// Forget the cached session of this server and user (--all: of every server)
     Logout(LogoutArgs),
+    /// Write the man pages and shell completions, generated from this definition (for
+    /// packages: scripts/dist.sh)
+    #[command(hide = true, name = "generate-assets")]
+    GenerateAssets {
+        /// Directory to write `man/*.1` and `completions/{bash,zsh,fish}/` into
+        #[arg(value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 impl Command {
@@ -118,6 +126,7 @@ impl Command {
             Command::Zabbix(_) => "zabbix",
             Command::Console(_) => "console",
             Command::Logout(_) => "logout",
+            Command::GenerateAssets { .. } => "generate-assets",
         }
     }
 }
@@ -708,6 +717,10 @@ pub enum ZabbixWhat {
     after_help = "Servers: one (--url or --profile), several (--profile A --profile B) or every profile (--all-profiles); every series has the label server=\"<profile>\", a server that does not answer gives urbackup_up 0 and the others are still served.\n\nEndpoints: /metrics (OpenMetrics text format, streamed), / (a short page).\n\nCost of one scrape per server, whatever the number of clients: at most 3 + K requests, K = --backup-refresh-per-scrape: status, progress and usage (sent at once), then the backup lists (`backups`, one request per client, 4 at a time) of at most K clients; plus a login when the session has expired. Without an answer to status, only the 3.\n\nBackup counts (urbackup_client_file_backups, urbackup_client_image_backups, sizes of the newest backups) come from a cache those K requests refresh in rotation: never-read clients first, then clients whose last backup time changed, then the oldest counts. With N clients, every client has counts after ceil(N/K) scrapes and they are refreshed about every N/K scrapes; urbackup_backup_counts_clients and urbackup_backup_counts_age_seconds say how far it got.\n\nThe exporter logs in once and keeps its session."
 )]
 pub struct ExporterArgs {
+    /// Read these options from a TOML file: each option is the key of its name with `_`
+    /// for `-` (`listen = "127.0.0.1:9554"`, `all_profiles = true`); the command line wins
+    #[arg(long, value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1:9554", value_name = "ADDR:PORT")]
     pub listen: String,
@@ -733,6 +746,10 @@ pub struct ConsoleArgs {
     /// Manage the console's users instead of serving
     #[command(subcommand)]
     pub cmd: Option<ConsoleCmd>,
+    /// Read these options from a TOML file: each option is the key of its name with `_`
+    /// for `-` (`listen = "127.0.0.1:8080"`, `all_profiles = true`); the command line wins
+    #[arg(long, value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
     pub listen: String,
@@ -981,6 +998,7 @@ impl Cli {
             Command::Report(a) => (&a.health, None),
             Command::Zabbix(a) => (&a.health, None),
             Command::Exporter(a) => (&a.health, None),
+            Command::Console(a) if a.cmd.is_none() => (&a.health, None),
             _ => return Ok(()),
         };
         let ages = [

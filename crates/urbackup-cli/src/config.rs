@@ -14,7 +14,7 @@
 //! [profiles.lab]
 //! url = "http://10.0.0.5:55414/"
 //! user = "admin"
-//! password = "secret"         # then the file must not be readable by group or others
+//! password = "secret"         # then the file must not be readable by others
 //! ca_cert = "/etc/ssl/lab-ca.pem"
 //! insecure = false
 //! basic_user = "proxy"
@@ -270,7 +270,7 @@ pub fn load(explicit: Option<&Path>) -> Result<ConfigFile> {
 }
 
 /// The 1-based line and column (in characters) of byte `offset` of `text`.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
@@ -284,9 +284,11 @@ fn check_private(path: &Path) -> Result<()> {
         .with_context(|| format!("cannot read config file {}", path.display()))?
         .permissions()
         .mode();
-    if mode & 0o077 != 0 {
+    // Its group may read it (root:urbackup 0640 for the services of the Debian package),
+    // others may not, and only its owner may write it.
+    if mode & 0o027 != 0 {
         bail!(
-            "config file {} contains a password but is readable by others (mode {:o}); run: chmod 600 {}",
+            "config file {} contains a password but is readable by others or writable by its group (mode {:o}); run: chmod 600 {} (or 640 for a service's group)",
             path.display(),
             mode & 0o777,
             path.display()

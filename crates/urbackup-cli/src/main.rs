@@ -8,6 +8,7 @@
 mod cli;
 mod commands;
 mod config;
+mod config_file;
 mod output;
 mod progress;
 mod session_cache;
@@ -30,15 +31,13 @@ fn main() -> ExitCode {
         eprintln!("error: internal error: {msg} (please report this bug)");
     }));
 
-    let parsed = Cli::command().try_get_matches().and_then(|m| {
-        let cli = Cli::from_arg_matches(&m)?;
-        cli.validate()
-            .map_err(|msg| Cli::command().error(clap::error::ErrorKind::ArgumentConflict, msg))?;
-        Ok((cli, command_path(&m)))
-    });
-    let (cli, path) = match parsed {
+    let (cli, path) = match parse(std::env::args_os().collect()) {
         Ok(c) => c,
-        Err(e) => {
+        Err(Parse::File(msg)) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+        Err(Parse::Clap(e)) => {
             use clap::error::ErrorKind;
             let informational = matches!(
                 e.kind(),
@@ -53,12 +52,7 @@ fn main() -> ExitCode {
             // A monitoring plugin must say UNKNOWN (3) for a bad invocation, not CRITICAL (2).
             let is_check = std::env::args().skip(1).any(|a| a == "check");
             if is_check {
-                let first = e.to_string();
-                let first = first
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ");
+                let first = config_file::first_line(&e);
                 println!("URBACKUP UNKNOWN - invalid arguments: {first}");
                 return ExitCode::from(3);
             }
@@ -100,6 +94,40 @@ fn main() -> ExitCode {
             }
             eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why the command line was refused.
+enum Parse {
+    /// By clap (also `--help` and `--version`, which it prints).
+    Clap(clap::Error),
+    /// With the options of `--config-file`: the message names the file, line and key.
+    File(String),
+}
+
+/// Parses the command line, adding the options of `--config-file` (the command line wins),
+/// and checks what clap cannot.
+fn parse(argv: Vec<std::ffi::OsString>) -> Result<(Cli, String), Parse> {
+    let checked = |m: &clap::ArgMatches| -> Result<Cli, clap::Error> {
+        let cli = Cli::from_arg_matches(m)?;
+        cli.validate()
+            .map_err(|msg| Cli::command().error(clap::error::ErrorKind::ArgumentConflict, msg))?;
+        Ok(cli)
+    };
+    let m = Cli::command()
+        .try_get_matches_from(&argv)
+        .map_err(Parse::Clap)?;
+    let merged = config_file::merged_args(&Cli::command(), &argv, &m)
+        .map_err(|e| Parse::File(one_line(&e)))?;
+    match merged {
+        None => Ok((checked(&m).map_err(Parse::Clap)?, command_path(&m))),
+        Some(merged) => {
+            let m = Cli::command()
+                .try_get_matches_from(&merged.args)
+                .map_err(|e| Parse::File(merged.explain(&e)))?;
+            let cli = checked(&m).map_err(|e| Parse::File(merged.explain(&e)))?;
+            Ok((cli, command_path(&m)))
         }
     }
 }
@@ -193,6 +221,11 @@ async fn run(cli: Cli, path: &str) -> Result<u8> {
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(*shell, &mut cmd, "urbackup", &mut std::io::stdout());
+            return Ok(0);
+        }
+        Command::GenerateAssets { out } => {
+            let n = commands::assets::generate(Cli::command(), out)?;
+            eprintln!("{n} files written under {}", out.display());
             return Ok(0);
         }
         Command::Demo(args) => return commands::demo::run(args, &style).await,

@@ -330,13 +330,25 @@ impl serde::Serialize for CellJson<'_> {
     }
 }
 
+/// Rows kept in a form of their own and turned into cells one row at a time when printed:
+/// `status` of a 10,000-client server keeps 10,000 small structs, not 170,000 cells
+/// (BENCHMARKS.md, part 4).
+pub trait CompactRows: std::fmt::Debug + Send + Sync {
+    /// How many rows.
+    fn len(&self) -> usize;
+    /// The cells of row `i`, one per column.
+    fn cells(&self, i: usize) -> Vec<Cell>;
+}
+
 /// Rows of typed cells under named columns.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     /// The columns.
     pub columns: Vec<Column>,
-    /// The rows, one cell per column.
-    pub rows: Vec<Vec<Cell>>,
+    /// The rows, one cell per column (see [`Table::rows`]).
+    rows: Vec<Vec<Cell>>,
+    /// Or the rows in their own form, turned into cells when read.
+    compact: Option<std::sync::Arc<dyn CompactRows>>,
     /// Said instead of `(none)` when there are no rows (on stderr for JSON and CSV, whose
     /// stdout stays `[]` or the header).
     pub empty: Option<String>,
@@ -361,6 +373,7 @@ impl Table {
                 })
                 .collect(),
             rows: Vec::new(),
+            compact: None,
             empty: None,
         }
     }
@@ -378,7 +391,46 @@ impl Table {
     /// Adds a row (one cell per column, in order).
     pub fn push(&mut self, row: Vec<Cell>) {
         debug_assert_eq!(row.len(), self.columns.len());
+        self.make_cells();
         self.rows.push(row);
+    }
+
+    /// The rows, given in their own form: cells are made from them one row at a time when
+    /// the table is printed (until the table is changed).
+    pub fn with_compact_rows(mut self, rows: impl CompactRows + 'static) -> Table {
+        debug_assert!(self.rows.is_empty());
+        self.rows.clear();
+        self.compact = Some(std::sync::Arc::new(rows));
+        self
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        match &self.compact {
+            Some(c) => c.len(),
+            None => self.rows.len(),
+        }
+    }
+
+    /// No rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows, one cell per column.
+    pub fn rows(&self) -> Box<dyn Iterator<Item = std::borrow::Cow<'_, [Cell]>> + '_> {
+        use std::borrow::Cow;
+        match &self.compact {
+            Some(c) => Box::new((0..c.len()).map(|i| Cow::Owned(c.cells(i)))),
+            None => Box::new(self.rows.iter().map(|r| Cow::Borrowed(r.as_slice()))),
+        }
+    }
+
+    /// Compact rows become cells, to be changed.
+    fn make_cells(&mut self) {
+        if let Some(c) = self.compact.take() {
+            self.rows = (0..c.len()).map(|i| c.cells(i)).collect();
+        }
     }
 
     /// Adds a first column `server` holding `name` in every row.
@@ -391,6 +443,7 @@ impl Table {
                 in_table: true,
             },
         );
+        self.make_cells();
         for r in &mut self.rows {
             r.insert(0, Cell::from(name));
         }
@@ -398,10 +451,12 @@ impl Table {
     }
 
     /// Appends the rows of another table with the same columns.
-    pub fn extend(&mut self, other: Table) {
+    pub fn extend(&mut self, mut other: Table) {
+        other.make_cells();
         if self.columns.is_empty() {
             self.columns = other.columns;
         }
+        self.make_cells();
         self.rows.extend(other.rows);
     }
 
@@ -426,11 +481,11 @@ impl Table {
             .iter()
             .map(|c| serde_json::to_string(c.key))
             .collect::<Result<Vec<_>, _>>()?;
-        if self.rows.is_empty() {
+        if self.is_empty() {
             return out.write_all(b"[]");
         }
         out.write_all(b"[")?;
-        for (n, row) in self.rows.iter().enumerate() {
+        for (n, row) in self.rows().enumerate() {
             out.write_all(if n == 0 { b"\n  {" } else { b",\n  {" })?;
             let mut empty = true;
             for (i, cell) in order.iter().filter_map(|&i| Some((i, row.get(i)?))) {
@@ -447,11 +502,10 @@ impl Table {
 
     /// The rows as JSON objects.
     pub fn json_rows(&self) -> Vec<Value> {
-        self.rows
-            .iter()
+        self.rows()
             .map(|r| {
                 let mut m = Map::new();
-                for (c, cell) in self.columns.iter().zip(r) {
+                for (c, cell) in self.columns.iter().zip(r.iter()) {
                     m.insert(c.key.to_owned(), cell.json());
                 }
                 Value::Object(m)
@@ -464,7 +518,7 @@ impl Table {
         let header: Vec<String> = self.columns.iter().map(|c| csv_field(c.key)).collect();
         out.push_str(&header.join(","));
         out.push('\n');
-        for r in &self.rows {
+        for r in self.rows() {
             let fields: Vec<String> = r.iter().map(|c| csv_field(&c.csv())).collect();
             out.push_str(&fields.join(","));
             out.push('\n');
@@ -479,8 +533,7 @@ impl Table {
             .filter(|i| self.columns[*i].in_table)
             .collect();
         let cells: Vec<Vec<(String, Option<Color>, bool)>> = self
-            .rows
-            .iter()
+            .rows()
             .map(|r| {
                 shown
                     .iter()
@@ -548,11 +601,11 @@ impl Table {
             .max()
             .unwrap_or(0);
         let mut out = String::new();
-        for (n, r) in self.rows.iter().enumerate() {
+        for (n, r) in self.rows().enumerate() {
             if n > 0 {
                 out.push('\n');
             }
-            for (c, cell) in self.columns.iter().zip(r) {
+            for (c, cell) in self.columns.iter().zip(r.iter()) {
                 let (t, col) = cell.human(now);
                 let (t, col) = match cell {
                     Cell::Time(ts) if *ts > 0 && now - *ts >= 1 => {
@@ -586,7 +639,7 @@ impl Table {
             .collect();
         out.push_str(&format!("| {} |\n", head.join(" | ")));
         out.push_str(&format!("|{}\n", "---|".repeat(shown.len())));
-        for r in &self.rows {
+        for r in self.rows() {
             let cells: Vec<String> = shown
                 .iter()
                 .map(|i| markdown_escape(&r[*i].human(now).0))
@@ -611,7 +664,7 @@ impl Table {
             ));
         }
         out.push_str("</tr></thead>\n<tbody>\n");
-        for r in &self.rows {
+        for r in self.rows() {
             out.push_str("<tr>");
             for i in &shown {
                 let (text, _) = r[*i].human(now);
@@ -732,13 +785,13 @@ impl Output {
     /// Prints to stdout. Tables in JSON are written row by row (the same text as
     /// [`render`](Output::render), without building it in memory first).
     pub fn print(&self, style: &Style) -> std::io::Result<()> {
-        if let Output::Table(Table {
-            rows,
-            empty: Some(note),
-            ..
-        }) = self
+        if let Output::Table(
+            t @ Table {
+                empty: Some(note), ..
+            },
+        ) = self
         {
-            if rows.is_empty() && style.format != Format::Table {
+            if t.is_empty() && style.format != Format::Table {
                 eprintln!("{note}");
             }
         }
@@ -760,7 +813,7 @@ impl Output {
     pub fn render(&self, style: &Style) -> String {
         match (self, style.format) {
             (Output::Table(t), Format::Table) => {
-                if t.rows.is_empty() {
+                if t.is_empty() {
                     format!("{}\n", t.empty.as_deref().unwrap_or("(none)"))
                 } else {
                     t.render(style.color)

@@ -129,9 +129,14 @@ impl SessionCache {
                     std::fs::create_dir_all(parent)
                         .with_context(|| format!("cannot create {}", parent.display()))?;
                 }
-                let mut b = std::fs::DirBuilder::new();
                 #[cfg(unix)]
-                std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+                let b = {
+                    let mut b = std::fs::DirBuilder::new();
+                    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+                    b
+                };
+                #[cfg(not(unix))]
+                let b = std::fs::DirBuilder::new();
                 match b.create(&self.dir) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}

@@ -1,8 +1,8 @@
 //! The ready-made assets in `contrib/` use only metrics the exporter emits: every
 //! `urbackup_*` name in the Grafana dashboard and the Prometheus alert rules must be a sample
 //! name of a real scrape (the exporter against a simulated server, over HTTP). The dashboard
-//! is valid JSON with a PromQL expression in every target; the systemd unit starts the
-//! exporter.
+//! is valid JSON with a PromQL expression in every target; the systemd units start the
+//! console and the exporter from the files the package installs.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -172,29 +172,46 @@ fn dashboard_and_alert_rules_use_only_emitted_metrics() {
 }
 
 #[test]
-fn systemd_unit_runs_the_exporter() {
-    let unit = contrib("systemd/urbackup-exporter.service");
-    let exec = unit
-        .lines()
-        .find_map(|l| l.strip_prefix("ExecStart="))
-        .expect("ExecStart");
-    assert!(
-        exec.contains(" exporter ") && exec.contains("--all-profiles"),
-        "{exec}"
-    );
-    assert!(unit.contains("[Install]") && unit.contains("WantedBy=multi-user.target"));
-    // The arguments after the binary parse.
-    let args: Vec<&str> = exec.split_whitespace().skip(1).collect();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
-        .args(&args)
-        .arg("--help")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn systemd_units_run_the_console_and_the_exporter_from_their_files() {
+    for command in ["console", "exporter"] {
+        let unit = contrib(&format!("systemd/urbackup-{command}.service"));
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .expect("ExecStart");
+        let file = format!("/etc/urbackup/{command}.toml");
+        assert_eq!(
+            exec,
+            format!("/usr/bin/urbackup {command} --config-file {file}")
+        );
+        // The package installs that file (contrib/etc/urbackup/), with every server of
+        // the profiles file.
+        let shipped = contrib(&format!("etc/urbackup/{command}.toml"));
+        assert!(shipped.contains("\nall_profiles = true\n"), "{command}");
+        assert!(shipped.contains("\nconfig = \"/etc/urbackup/config.toml\"\n"));
+        for line in [
+            "User=urbackup",
+            "StateDirectory=urbackup",
+            "ProtectSystem=strict",
+            "NoNewPrivileges=yes",
+            "CapabilityBoundingSet=",
+        ] {
+            assert!(unit.lines().any(|l| l == line), "{command}: {line}");
+        }
+        assert!(unit.contains("[Install]") && unit.contains("WantedBy=multi-user.target"));
+        // The arguments after the binary parse.
+        let args: Vec<&str> = exec.split_whitespace().skip(1).collect();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_urbackup"))
+            .args(&args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

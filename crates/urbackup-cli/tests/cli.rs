@@ -1518,6 +1518,22 @@ fn profiles_and_all_profiles() {
         .failure()
         .stderr(predicate::str::contains("readable by others"))
         .stderr(predicate::str::contains("chmod 600"));
+    // Its group may read it (a service's group), not write it.
+    let cfg4 = write_config(dir.path(), &text, 0o640);
+    bare()
+        .arg("--config")
+        .arg(&cfg4)
+        .args(["--profile", "first", "status"])
+        .assert()
+        .success();
+    let cfg5 = write_config(dir.path(), &text, 0o660);
+    bare()
+        .arg("--config")
+        .arg(&cfg5)
+        .arg("status")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("writable by its group"));
     // Without a password in it, the mode does not matter.
     let text3 = format!("[profiles.only]\nurl = \"{}\"\nuser = \"admin\"\n", a.url());
     let cfg3 = write_config(dir.path(), &text3, 0o644);

@@ -4,7 +4,7 @@
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::time::Duration;
 use urbackup_sim::{ClientSpec, Simulator};
 
@@ -34,29 +34,7 @@ fn add_user(db: &str, name: &str, role: &str, password: &str) -> assert_cmd::ass
         .assert()
 }
 
-/// A child process killed on drop.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Reads lines of `r` until one contains `marker`; returns it.
-fn line_with(r: &mut impl BufRead, marker: &str) -> String {
-    for _ in 0..200 {
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if line.contains(marker) {
-            return line;
-        }
-    }
-    panic!("no line with {marker:?}");
-}
+use common::{line_with, Running};
 
 #[test]
 fn users_are_added_listed_changed_and_removed() {

@@ -439,7 +439,13 @@ fn every_example_of_the_cli_readme_runs_as_written() {
 #[test]
 fn the_profile_reference_of_the_cli_readme_is_a_valid_config() {
     let md = readme("README.md");
-    let toml = blocks(&md, "toml");
+    // The profile reference: the TOML of the section on profiles (the one of `--config-file`
+    // is tests/config_file.rs's).
+    let section = &md[md.find("### Profiles").expect("the profiles section")..];
+    let section = &section[..section
+        .find("\n### The session cache")
+        .expect("the next section")];
+    let toml = blocks(section, "toml");
     assert_eq!(toml.len(), 1);
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join(".config/urbackup");

@@ -224,7 +224,7 @@ async fn every_page_and_a_started_backup_against_a_real_server() {
         // The lists are read at the poll after the change; the page shows the new backup.
         console.poll_once().await;
         let page = send(&app, get(&path, &o)).await.body;
-        assert!(page.contains("Started and stopped from this console") && page.contains(">otto<"));
+        assert!(page.contains("Done from this console") && page.contains(">otto<"));
         assert!(
             page.contains("started an incremental file backup"),
             "plain words"

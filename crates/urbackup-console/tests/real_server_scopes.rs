@@ -157,7 +157,8 @@ async fn scoped_users_against_a_real_server() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(
         r.body
-            .replace(&format!("with id {}.", client.id()), "with id 999999."),
+            .replace(&format!("with id {}.", client.id()), "with id 999999.")
+            .replace(&format!("clients/{}\"", client.id()), "clients/999999\""),
         unknown.body
     );
     let before_acts = check.get_actions_typed().await.unwrap().len();

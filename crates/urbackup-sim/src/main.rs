@@ -63,6 +63,9 @@ struct Args {
     /// The server version to speak: 2.5.33 (default) or 2.4.15 (`2.4` and `2.5` work too).
     #[arg(long, default_value = "2.5.33")]
     server_version: urbackup_sim::ServerVersion,
+    /// Print the man page (roff, from this definition) and exit: for packages.
+    #[arg(long, hide = true)]
+    man_page: bool,
 }
 
 fn positive(s: &str) -> Result<f64, String> {
@@ -75,6 +78,10 @@ fn positive(s: &str) -> Result<f64, String> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    if args.man_page {
+        use clap::CommandFactory;
+        return clap_mangen::Man::new(Args::command()).render(&mut std::io::stdout());
+    }
     let mut b = Simulator::builder()
         .listen(args.listen)
         .clients(args.clients.unwrap_or(if args.example { 0 } else { 25 }))

@@ -40,8 +40,40 @@ fn role(r: RoleArg) -> Role {
 
 fn open(db: Option<&Path>) -> Result<(Store, PathBuf)> {
     let path = db_path(db)?;
+    not_for_root(&path)?;
     let store = Store::open(&path)?;
     Ok((store, path))
+}
+
+/// As root, a database of another user (the `urbackup` service user of the Debian package)
+/// is refused: files SQLite creates next to it would belong to root, and the service could
+/// then no longer write its own database.
+#[cfg(unix)]
+fn not_for_root(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Ok(meta) = std::fs::metadata(path).or_else(|_| std::fs::metadata(dir)) else {
+        return Ok(());
+    };
+    if meta.uid() != 0 {
+        bail!(
+            "{} belongs to user id {}, not root: run this as that user, e.g. runuser -u urbackup -- urbackup console user ... (for the Debian package's console)",
+            path.display(),
+            meta.uid()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn not_for_root(_path: &Path) -> Result<()> {
+    Ok(())
 }
 
 /// `console user ...`.

@@ -2,6 +2,7 @@
 //! it goes, for progress).
 
 pub mod actions;
+pub mod assets;
 pub mod backup;
 pub mod backups;
 pub mod check;
@@ -174,7 +175,7 @@ pub async fn run_all_profiles(cmd: Command, targets: Vec<Resolved>, style: &Styl
             }
         }
     }
-    if !(failed && merged.rows.is_empty()) {
+    if !(failed && merged.is_empty()) {
         Output::Table(merged).print(style)?;
     }
     if let Some(names) = unknown.filter(|n| !n.is_empty()) {

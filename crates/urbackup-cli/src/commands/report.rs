@@ -246,7 +246,7 @@ pub fn render(servers: &FleetSnapshot, style: &Style) -> String {
         Format::Markdown => format!(
             "# UrBackup fleet report\n\n## Servers\n\n{}\n## Clients needing attention\n\n{}",
             summary.markdown(),
-            if attention.rows.is_empty() {
+            if attention.is_empty() {
                 "None.\n".to_string()
             } else {
                 attention.markdown()
@@ -258,7 +258,7 @@ pub fn render(servers: &FleetSnapshot, style: &Style) -> String {
                 html_escape(&iso_time(now())),
                 env!("CARGO_PKG_VERSION"),
                 summary.html(),
-                if attention.rows.is_empty() {
+                if attention.is_empty() {
                     "<p>None.</p>\n".to_string()
                 } else {
                     attention.html()
@@ -270,7 +270,7 @@ pub fn render(servers: &FleetSnapshot, style: &Style) -> String {
             let mut s = String::from("SERVERS\n");
             s.push_str(&summary.render(style.color));
             s.push_str("\nCLIENTS NEEDING ATTENTION\n");
-            if attention.rows.is_empty() {
+            if attention.is_empty() {
                 s.push_str("(none)\n");
             } else {
                 s.push_str(&attention.render(style.color));

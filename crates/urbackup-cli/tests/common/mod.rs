@@ -1,8 +1,60 @@
 //! What several CLI test files share (each uses some of it).
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Duration;
+
+/// A child process killed on drop.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Reads lines of `r` until one contains `marker`; returns it.
+pub fn line_with(r: &mut impl BufRead, marker: &str) -> String {
+    for _ in 0..200 {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.contains(marker) {
+            return line;
+        }
+    }
+    panic!("no line with {marker:?}");
+}
+
+/// Starts `cmd` (a server: console, exporter) and waits for the line of its stderr holding
+/// `marker`, which names the address it serves on (`... http://ADDR/...`; asked for port 0,
+/// the port it got). The rest of stderr is drained. Returns the process (killed on drop), the
+/// address and the line.
+pub fn serve(mut cmd: std::process::Command, marker: &str) -> (Running, String, String) {
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let running = Running(child);
+    let line = line_with(&mut stderr, marker);
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = stderr.read_to_string(&mut sink);
+    });
+    let addr = line
+        .rsplit("http://")
+        .next()
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(!addr.ends_with(":0"), "{line}");
+    (running, addr, line)
+}
 
 /// `urbackup` with a clean environment: no config, no colours, no inherited credentials,
 /// no session cache (tests/session_cache.rs tests it).
