@@ -390,7 +390,7 @@ async fn login(config: &DirectoryConfig, user: &str, password: &str) -> Director
         0 => {}
         // More than one entry matched.
         4 => {
-            tracing::warn!(target: crate::web::SECURITY, "the directory's user filter matches more than one entry for a login: refused (make --ldap-user-filter match one)");
+            tracing::warn!(target: super::SECURITY, "the directory's user filter matches more than one entry for a login: refused (make --ldap-user-filter match one)");
             return Wrong;
         }
         rc => {
@@ -407,7 +407,7 @@ async fn login(config: &DirectoryConfig, user: &str, password: &str) -> Director
         .collect();
     let [entry] = entries.as_slice() else {
         if entries.len() > 1 {
-            tracing::warn!(target: crate::web::SECURITY, "the directory's user filter matches more than one entry for a login: refused");
+            tracing::warn!(target: super::SECURITY, "the directory's user filter matches more than one entry for a login: refused");
         }
         return Wrong;
     };
@@ -447,7 +447,7 @@ async fn login(config: &DirectoryConfig, user: &str, password: &str) -> Director
     match ldap.simple_bind(&dn, password).await {
         Ok(r) if r.rc == 0 => {}
         Ok(r) => {
-            tracing::debug!(target: crate::web::SECURITY, rc = r.rc, "directory bind refused");
+            tracing::debug!(target: super::SECURITY, rc = r.rc, "directory bind refused");
             let _ = ldap.unbind().await;
             return Wrong;
         }

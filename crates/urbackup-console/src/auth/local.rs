@@ -25,7 +25,7 @@ pub(super) async fn check(
     name: &str,
     password: String,
 ) -> Result<Local, StoreError> {
-    let found = super::login::blocking(store, {
+    let found = crate::store::blocking(store, {
         let name = name.to_owned();
         move |s| s.login_hash(&name)
     })

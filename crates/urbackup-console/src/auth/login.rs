@@ -44,18 +44,6 @@ pub struct Authenticator {
     directory: Option<Directory>,
 }
 
-/// Runs a store call on a blocking thread.
-pub(crate) async fn blocking<T: Send + 'static>(
-    store: &Arc<Store>,
-    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || f(&store)).await {
-        Ok(r) => r,
-        Err(e) => Err(StoreError::Invalid(format!("database task failed: {e}"))),
-    }
-}
-
 impl Authenticator {
     /// Local users on `hasher`, and directory users when a directory is given.
     pub fn new(hasher: Hasher, directory: Option<Directory>) -> Authenticator {
@@ -105,9 +93,9 @@ impl Authenticator {
         match directory.authenticate(name, &password).await {
             DirectoryOutcome::User(u) => {
                 let shown = name.escape_debug().to_string();
-                tracing::info!(target: crate::web::SECURITY, user = %shown, role = %u.role, groups = ?u.groups, "directory login accepted");
+                tracing::info!(target: super::SECURITY, user = %shown, role = %u.role, groups = ?u.groups, "directory login accepted");
                 let typed = name.to_owned();
-                match blocking(store, move |s| {
+                match crate::store::blocking(store, move |s| {
                     s.directory_login(&u.dn, &typed, u.role, &u.scope)
                 })
                 .await
@@ -124,7 +112,7 @@ impl Authenticator {
             DirectoryOutcome::NoAccess(m) => Ok(Verdict::NoAccess(m)),
             DirectoryOutcome::Busy => Ok(Verdict::Busy),
             DirectoryOutcome::Unavailable(why) => {
-                tracing::warn!(target: crate::web::SECURITY, "directory login not checked: {why}");
+                tracing::warn!(target: super::SECURITY, "directory login not checked: {why}");
                 Ok(Verdict::DirectoryUnavailable)
             }
         }
@@ -143,7 +131,7 @@ impl Authenticator {
             return Ok(SecondFactor::Wrong);
         }
         let (id, code) = (user.id, code.to_owned());
-        blocking(store, move |s| {
+        crate::store::blocking(store, move |s| {
             let state = s.totp_state(id)?;
             let Some(secret) = state.secret.as_deref().and_then(totp::secret_bytes) else {
                 return Ok(SecondFactor::Wrong);
@@ -177,7 +165,7 @@ impl Authenticator {
             return Ok(None);
         }
         let (id, code) = (user.id, code.to_owned());
-        blocking(store, move |s| {
+        crate::store::blocking(store, move |s| {
             let state = s.totp_state(id)?;
             let Some(secret) = state.pending.as_deref().and_then(totp::secret_bytes) else {
                 return Ok(None);

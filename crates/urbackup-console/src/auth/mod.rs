@@ -19,6 +19,10 @@ pub use password::{
 };
 pub use scope::Scope;
 
+/// The tracing target of security events (logins, refusals, lock-outs, user changes, ended
+/// sessions): logged by default.
+pub const SECURITY: &str = "urbackup_console::security";
+
 use base64::Engine;
 use sha2::{Digest, Sha256};
 

@@ -87,6 +87,18 @@ fn kind_str(image: bool) -> &'static str {
         "file"
     }
 }
+/// Runs a store call on a blocking thread (the async handlers' way to the database).
+pub async fn blocking<T: Send + 'static>(
+    store: &std::sync::Arc<Store>,
+    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || f(&store)).await {
+        Ok(r) => r,
+        Err(e) => Err(StoreError::Invalid(format!("database task failed: {e}"))),
+    }
+}
+
 impl Store {
     /// Opens (creating it and its folder if needed) the database at `path` and brings its
     /// schema up to date.

@@ -47,9 +47,7 @@ const THEME_COOKIE: &str = "urbackup_console_theme";
 /// A login whose password was right, waiting for its second factor.
 const PENDING_COOKIE: &str = "urbackup_console_pending";
 
-/// The tracing target of security events (logins, refusals, lock-outs, user changes, ended
-/// sessions): logged by default.
-pub const SECURITY: &str = "urbackup_console::security";
+pub use crate::auth::SECURITY;
 
 /// The policy of every HTML page: nothing from another origin, no inline script or style.
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \

@@ -135,12 +135,9 @@ impl AppState {
         &self,
         f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, PageError> {
-        let store = self.0.store.clone();
-        match tokio::task::spawn_blocking(move || f(&store)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(PageError::Internal(e.to_string())),
-            Err(e) => Err(PageError::Internal(format!("database task failed: {e}"))),
-        }
+        crate::store::blocking(&self.0.store, f)
+            .await
+            .map_err(|e| PageError::Internal(e.to_string()))
     }
 
     /// The compliance report of the whole fleet's current snapshot (cut to a user's view by
