@@ -331,9 +331,24 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
 }
 
 fn io_text(e: &std::io::Error) -> String {
-    crate::transport::error_chain(e)
+    error_chain(e)
 }
 
 fn hyper_text(e: &hyper::Error) -> String {
-    crate::transport::error_chain(e)
+    error_chain(e)
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        src = s.source();
+    }
+    out
 }

@@ -1248,21 +1248,6 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
     nominal.mul_f64(jitter)
 }
 
-/// An error and its causes on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        let t = s.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        src = s.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
