@@ -10,6 +10,7 @@ mod extract;
 mod files;
 mod login;
 mod pages;
+mod sort;
 mod state;
 mod target;
 

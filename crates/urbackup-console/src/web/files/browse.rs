@@ -2,7 +2,7 @@
 //! filtered by name, 250 entries a page, searched below by name), and
 //! `/servers/{server}/clients/{id}/images/{backup}`: what can be done with an image backup.
 
-use super::super::{render, AppState, Layout, PageError, Session};
+use super::super::{render, sort, AppState, Layout, PageError, Session};
 use super::{audit, backup_label, href, key, listing, open};
 use crate::fmt;
 use crate::store::AuditEntry;
@@ -52,14 +52,6 @@ pub struct EntryView {
     restore_href: String,
 }
 
-pub struct Header {
-    label: &'static str,
-    href: String,
-    arrow: &'static str,
-    aria_sort: &'static str,
-    num: bool,
-}
-
 pub struct HitView {
     path: String,
     dir: bool,
@@ -97,7 +89,7 @@ struct BrowsePage {
     find: String,
     sort: String,
     dir: String,
-    headers: Vec<Header>,
+    headers: Vec<sort::Header>,
     entries: Vec<EntryView>,
     total: usize,
     matching: usize,
@@ -231,31 +223,16 @@ pub async fn page(
         }
         h
     };
-    let headers = [
-        ("Name", "name", false),
-        ("Size", "size", true),
-        ("Modified", "modified", false),
-    ]
-    .into_iter()
-    .map(|(label, key, num)| {
-        let here = sort == key;
-        Header {
-            label,
-            href: link(key, if here && !desc { "desc" } else { "asc" }, 1),
-            arrow: match (here, desc) {
-                (false, _) => "",
-                (true, false) => " ▲",
-                (true, true) => " ▼",
-            },
-            aria_sort: match (here, desc) {
-                (false, _) => "",
-                (true, false) => "ascending",
-                (true, true) => "descending",
-            },
-            num,
-        }
-    })
-    .collect();
+    let headers = sort::headers(
+        &[
+            ("name", "Name", false, false),
+            ("size", "Size", true, false),
+            ("modified", "Modified", false, false),
+        ],
+        &sort,
+        desc,
+        |key, dir| link(key, dir, 1),
+    );
     let dir_word = if desc { "desc" } else { "asc" };
     let entries = files
         .iter()

@@ -4,6 +4,7 @@
 //! which the page refreshes (htmx) on the interval.
 
 use super::super::extract::{Path, Query};
+use super::super::sort::{self, Column};
 use super::super::{render, AppState, Layout, PageError, Session};
 use super::*;
 use crate::auth::Role;
@@ -44,15 +45,6 @@ pub struct ClientLine {
     os: String,
     used: String,
     delete_pending: bool,
-}
-
-pub struct Header {
-    label: &'static str,
-    href: String,
-    arrow: &'static str,
-    aria_sort: &'static str,
-    num: bool,
-    narrow: bool,
 }
 
 pub struct ActRow {
@@ -105,7 +97,7 @@ struct ServerPage {
     sort: String,
     dir: String,
     show_options: Vec<(&'static str, &'static str, bool)>,
-    headers: Vec<Header>,
+    headers: Vec<sort::Header>,
     clients: Vec<ClientLine>,
     shown: usize,
     page: usize,
@@ -132,7 +124,7 @@ const SHOW: [(&str, &str); 7] = [
     ("ok", "ok"),
 ];
 
-const COLUMNS: [(&str, &str, bool, bool); 9] = [
+const COLUMNS: [Column; 9] = [
     ("name", "Client", false, false),
     ("severity", "Health", false, false),
     ("file", "File backups", false, false),
@@ -272,29 +264,7 @@ async fn build(
         }
         h
     };
-    let headers = COLUMNS
-        .iter()
-        .map(|&(key, label, num, narrow)| {
-            let active = key == sort;
-            let next_dir = if active && !desc { "desc" } else { "asc" };
-            Header {
-                label,
-                href: link(key, next_dir, 1),
-                arrow: match (active, desc) {
-                    (true, true) => " ▼",
-                    (true, false) => " ▲",
-                    _ => "",
-                },
-                aria_sort: match (active, desc) {
-                    (true, true) => "descending",
-                    (true, false) => "ascending",
-                    _ => "",
-                },
-                num,
-                narrow,
-            }
-        })
-        .collect();
+    let headers = sort::headers(&COLUMNS, &sort, desc, |key, dir| link(key, dir, 1));
     let dir = if desc { "desc" } else { "asc" };
     let clients = rows
         .iter()
