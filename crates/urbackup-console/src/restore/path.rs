@@ -37,6 +37,11 @@ pub fn split(path: &str) -> Option<(&str, &str)> {
     path.rsplit_once('/').filter(|(_, name)| !name.is_empty())
 }
 
+/// The folder of a checked path (`""` for the root and what is in it).
+pub fn folder(path: &str) -> &str {
+    split(path).map_or("", |(folder, _)| folder)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +61,8 @@ mod tests {
         assert_eq!(split("/C/docs/x.txt"), Some(("/C/docs", "x.txt")));
         assert_eq!(split("/C"), Some(("", "C")));
         assert_eq!(split(""), None);
+        assert_eq!(folder("/C/docs/x.txt"), "/C/docs");
+        assert_eq!(folder("/C"), "");
+        assert_eq!(folder(""), "");
     }
 }

@@ -74,10 +74,7 @@ pub struct SearchView {
 #[template(path = "files/browse.html")]
 struct BrowsePage {
     layout: Layout,
-    server: String,
-    server_href: String,
-    client: String,
-    client_href: String,
+    head: super::Head,
     backup: String,
     crumbs: Vec<Crumb>,
     here: String,
@@ -340,9 +337,7 @@ pub async fn page(
                 false,
             )
             .await?,
-        server_href: fmt::server_href(&server),
-        client: t.client.name().to_owned(),
-        client_href: fmt::client_href(&server, id),
+        head: t.head(),
         backup: backup_label(&b),
         crumbs,
         here,
@@ -384,7 +379,6 @@ pub async fn page(
             "from the console's cache (a finished backup never changes)"
         },
         search,
-        server,
     };
     Ok(render(&page_view))
 }
@@ -393,10 +387,7 @@ pub async fn page(
 #[template(path = "files/image.html")]
 struct ImagePage {
     layout: Layout,
-    server: String,
-    server_href: String,
-    client: String,
-    client_href: String,
+    head: super::Head,
     backup: String,
     size: String,
     web_ui: String,
@@ -411,7 +402,6 @@ pub async fn image(
 ) -> Result<Response, PageError> {
     let (t, _) = open(&state, &session, &name, id, None).await?;
     let b = t.image_backup(&state, backupid).await?;
-    let server = t.server_name().to_owned();
     let web_ui = t.handle().url().trim_end_matches('x').to_owned();
     let page = ImagePage {
         layout: session
@@ -422,13 +412,10 @@ pub async fn image(
                 false,
             )
             .await?,
-        server_href: fmt::server_href(&server),
-        client: t.client.name().to_owned(),
-        client_href: fmt::client_href(&server, id),
+        head: t.head(),
         backup: backup_label(&b),
         size: fmt::bytes(b.size_bytes),
         web_ui,
-        server,
     };
     Ok(render(&page))
 }

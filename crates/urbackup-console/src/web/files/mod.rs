@@ -44,6 +44,27 @@ async fn open(
     Ok((target, path))
 }
 
+/// What every page of this room starts with: the client, on its server, each a link.
+pub struct Head {
+    server: String,
+    server_href: String,
+    client: String,
+    client_href: String,
+}
+
+impl Target {
+    /// The head of this client's pages.
+    fn head(&self) -> Head {
+        let server = self.server_name();
+        Head {
+            server: server.to_owned(),
+            server_href: fmt::server_href(server),
+            client: self.client.name().to_owned(),
+            client_href: fmt::client_href(server, self.id()),
+        }
+    }
+}
+
 /// The key of a file backup's listings.
 fn key(b: &BackupRow) -> FileBackupKey {
     FileBackupKey {

@@ -21,10 +21,7 @@ const ACTION: &str = "restored to the client";
 #[template(path = "files/restore_confirm.html")]
 struct ConfirmPage {
     layout: Layout,
-    server: String,
-    server_href: String,
-    client: String,
-    client_href: String,
+    head: super::Head,
     backup: String,
     backup_href: String,
     path: String,
@@ -59,9 +56,7 @@ pub async fn confirm(
             false,
         )
     } else {
-        let folder = crate::restore::path::split(&path)
-            .map(|(f, _)| f)
-            .unwrap_or("");
+        let folder = crate::restore::path::folder(&path);
         let l = t
             .handle()
             .browse_backup(id, BackupRef::File(backupid), folder)
@@ -88,18 +83,9 @@ pub async fn confirm(
                 false,
             )
             .await?,
-        server_href: fmt::server_href(&server),
-        client: t.client.name().to_owned(),
-        client_href: fmt::client_href(&server, id),
+        head: t.head(),
         backup: backup_label(&b),
-        backup_href: href::browse(
-            &server,
-            id,
-            backupid,
-            crate::restore::path::split(&path)
-                .map(|(f, _)| f)
-                .unwrap_or(""),
-        ),
+        backup_href: href::browse(&server, id, backupid, crate::restore::path::folder(&path)),
         dir: e.dir,
         size: if e.dir {
             String::new()
@@ -107,14 +93,10 @@ pub async fn confirm(
             fmt::bytes(e.size)
         },
         modified: fmt::time(e.mod_time),
-        action: format!(
-            "{}/backups/{backupid}/restore",
-            fmt::client_href(&server, id)
-        ),
+        action: format!("{}/restore", href::backup(&server, id, backupid)),
         refusal,
         needs_confirmation,
         path,
-        server,
     };
     Ok(render(&page))
 }
@@ -206,10 +188,7 @@ pub async fn start(
 #[template(path = "files/restore_status.html")]
 struct StatusPage {
     layout: Layout,
-    server: String,
-    server_href: String,
-    client: String,
-    client_href: String,
+    head: super::Head,
     self_href: String,
     backup_href: String,
     backupid: i64,
@@ -292,18 +271,9 @@ pub async fn status(
                 false,
             )
             .await?,
-        server_href: fmt::server_href(&server),
-        client: t.client.name().to_owned(),
-        client_href: fmt::client_href(&server, id),
+        head: t.head(),
         self_href: href::restore_status(&server, id, rid),
-        backup_href: href::browse(
-            &server,
-            id,
-            backupid,
-            crate::restore::path::split(&path)
-                .map(|(f, _)| f)
-                .unwrap_or(""),
-        ),
+        backup_href: href::browse(&server, id, backupid, crate::restore::path::folder(&path)),
         backupid,
         started: fmt::time(row.time),
         user: row.user.clone(),
@@ -314,7 +284,6 @@ pub async fn status(
         errors,
         ended,
         path,
-        server,
     };
     Ok(render(&page))
 }

@@ -28,10 +28,7 @@ pub struct VersionRow {
 #[template(path = "files/versions.html")]
 struct VersionsPage {
     layout: Layout,
-    server: String,
-    server_href: String,
-    client: String,
-    client_href: String,
+    head: super::Head,
     path: String,
     rows: Vec<VersionRow>,
     distinct: usize,
@@ -116,9 +113,7 @@ pub async fn page(
         layout: session
             .layout(&state, format!("Versions of {path}"), "servers", false)
             .await?,
-        server_href: fmt::server_href(&server),
-        client: t.client.name().to_owned(),
-        client_href: fmt::client_href(&server, id),
+        head: t.head(),
         rows,
         distinct: v.distinct(),
         backups: v.backups,
@@ -130,7 +125,6 @@ pub async fn page(
             .map(|(id, why)| format!("backup {id}: {why}"))
             .collect(),
         path,
-        server,
     };
     Ok(render(&page))
 }
