@@ -118,11 +118,17 @@ impl Store {
         ok: bool,
         detail: &str,
     ) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO audit (time, user, server, clientid, action, ok, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![urbackup_fleet::unix_now(), user, server, clientid, action, ok, detail],
-        )?;
-        Ok(())
+        self.audit_entry(&AuditEntry {
+            user,
+            server,
+            clientid,
+            action,
+            ok,
+            outcome: if ok { "done" } else { "failed" },
+            detail,
+            ..AuditEntry::default()
+        })
+        .map(drop)
     }
 
     /// Records an entry with its structured fields; returns its id (to record how it ended
